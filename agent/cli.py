@@ -1,0 +1,131 @@
+"""The `switchboard` command: serve, chat, db upgrade."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from pathlib import Path
+
+import click
+from aiohttp import web
+
+from agent.contracts import InboundMessage, InvalidMessage
+from agent.logs import configure_logging
+from agent.settings import ConfigError, Settings, load_settings
+from agent.store import Store, create_engine
+from agent.store.migrate import upgrade
+from personas import PersonaError
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="SWITCHBOARD_CONFIG",
+    help="YAML configuration file (default: the shipped one).",
+)
+
+
+def _settings(config_path: Path | None) -> Settings:
+    try:
+        return load_settings(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _prepare_embedded_database(settings: Settings) -> None:
+    # An embedded SQLite database is ours to manage; a shared PostgreSQL is upgraded on purpose.
+    if settings.is_embedded_database:
+        upgrade(settings.database_url)
+
+
+@click.group()
+def main() -> None:
+    """Switchboard: a conversational agent platform."""
+
+
+@main.command()
+@config_option
+@click.option("--host", default=None, help="Interface to listen on (default from config: 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default from config: 8080).")
+def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
+    """Run the server: web chat at /, its API under /api/."""
+    from agent.server import create_app
+
+    settings = _settings(config_path)
+    configure_logging(settings.log.level, settings.log.format)
+    host = host or settings.server.host
+    port = settings.server.port if port is None else port
+    try:
+        _prepare_embedded_database(settings)
+        app = create_app(settings)
+    except (ConfigError, PersonaError, ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Switchboard on http://{host}:{port}/  (Ctrl+C to stop)", err=True)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
+
+
+@main.command()
+@config_option
+def chat(config_path: Path | None) -> None:
+    """Talk to the bot in this terminal, through the same conversation manager."""
+    settings = _settings(config_path)
+    configure_logging("warning", "console")
+    _prepare_embedded_database(settings)
+    asyncio.run(_chat(settings))
+
+
+async def _chat(settings: Settings) -> None:
+    import httpx
+
+    from agent.server import build_manager
+
+    engine = create_engine(settings.database_url)
+    async with httpx.AsyncClient() as client:
+        manager = build_manager(settings, Store(engine), client)
+        key = f"cli-{uuid.uuid4().hex[:12]}"
+        conversation_id = await manager.open_conversation("cli", key, "operator")
+        click.secho(f"{manager.persona.name}: {manager.persona.greeting}", fg="cyan")
+        click.echo("(Ctrl+D or 'quit' to leave)")
+        try:
+            while True:
+                try:
+                    text = await asyncio.to_thread(input, "you> ")
+                except EOFError:
+                    break
+                if text.strip().lower() in {"quit", "exit"}:
+                    break
+                if not text.strip():
+                    continue
+                try:
+                    reply = await manager.handle(
+                        InboundMessage("cli", "operator", key, text, conversation_id=conversation_id)
+                    )
+                except InvalidMessage as exc:
+                    click.secho(f"! {exc}", fg="red")
+                    continue
+                tag = f"[{reply.route} · {reply.model}]" if reply.route else "[waiting for a person]"
+                if reply.text:
+                    click.secho(f"{manager.persona.name}: {reply.text}", fg="cyan")
+                click.secho(tag, dim=True)
+        finally:
+            await engine.dispose()
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@config_option
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(config_path: Path | None, revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    settings = _settings(config_path)
+    upgrade(settings.database_url, revision)
+    click.echo(f"database at {revision}", err=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

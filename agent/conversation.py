@@ -1,0 +1,322 @@
+"""The conversation manager: the one place that sees a whole turn.
+
+A turn, in order: store the message (dedupe) → take the conversation's lock → relay if a
+person has it → route → escalate on request → model chain → escalate on failure → store the
+turn, its model calls and the reply → publish → return the Reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import structlog
+
+from agent.contracts import (
+    ConversationEvent,
+    ConversationNotFound,
+    ConversationState,
+    EventStream,
+    InboundMessage,
+    InvalidMessage,
+    MessageView,
+    Reply,
+    Role,
+)
+from agent.escalation import EscalationDecision, EscalationPolicy
+from agent.events import EventBus
+from agent.locks import ConversationLocks
+from agent.models import ChainResult, ChatMessage, ChatRequest, ModelChain
+from agent.routing import Intent, Router
+from agent.store import CallRecord, Store, TurnRecord, UnknownConversation, as_utc
+from agent.store.tables import Conversation, Message, Turn
+from personas import Persona, fit_to_channel, system_prompt
+
+log = structlog.get_logger(__name__)
+
+# Channel ids map onto the persona's channel styles.
+CHANNEL_STYLE = {"web": "web", "cli": "web", "slack": "slack", "sms": "sms", "voice": "voice"}
+MODEL_ROLES = {Role.CUSTOMER.value: "user", Role.BOT.value: "assistant", Role.STAFF.value: "assistant"}
+
+
+def to_view(message: Message) -> MessageView:
+    assert message.id is not None
+    return MessageView(
+        id=message.id,
+        role=Role(message.role),
+        text=message.text,
+        created_at=as_utc(message.created_at),
+        author=message.author,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TurnSettings:
+    max_text_chars: int = 4000
+    history_messages: int = 10
+    turn_timeout_s: float = 30.0
+
+
+class ConversationManager:
+    def __init__(
+        self,
+        store: Store,
+        router: Router,
+        chains: Mapping[str, ModelChain],
+        persona: Persona,
+        escalation: EscalationPolicy,
+        locks: ConversationLocks,
+        events: EventBus,
+        settings: TurnSettings = TurnSettings(),
+    ) -> None:
+        self.store = store
+        self.router = router
+        self.chains = chains
+        self.persona = persona
+        self.escalation = escalation
+        self.locks = locks
+        self.bus = events
+        self.settings = settings
+        self._prompts: dict[tuple[str, str], str] = {}
+
+    # -- the service channels see ---------------------------------------------------------
+
+    async def open_conversation(self, channel: str, conversation_key: str, channel_user_id: str) -> str:
+        conversation = await self.store.create_conversation(channel, conversation_key, channel_user_id)
+        log.info("conversation_opened", conversation_id=conversation.id, channel=channel)
+        return conversation.id
+
+    async def history(
+        self, conversation_id: str, after: int | None = None, limit: int = 200
+    ) -> tuple[list[MessageView], ConversationState] | None:
+        conversation = await self.store.get_conversation(conversation_id)
+        if conversation is None:
+            return None
+        messages = await self.store.messages(conversation_id, after=after, limit=limit)
+        return [to_view(m) for m in messages], ConversationState(conversation.state)
+
+    async def owns(self, conversation_id: str, channel: str) -> bool:
+        conversation = await self.store.get_conversation(conversation_id)
+        return conversation is not None and conversation.channel == channel
+
+    def events(self, conversation_id: str) -> EventStream:
+        return self.bus.subscribe(conversation_id)
+
+    async def handle(self, inbound: InboundMessage) -> Reply:
+        text = inbound.text.strip()
+        if not text:
+            raise InvalidMessage("text must not be empty")
+        if len(text) > self.settings.max_text_chars:
+            raise InvalidMessage(f"text is longer than {self.settings.max_text_chars} characters")
+        try:
+            saved = await self.store.save_inbound(inbound)
+        except UnknownConversation as exc:
+            raise ConversationNotFound(str(exc)) from exc
+        conversation_id = saved.conversation.id
+        inbound_view = to_view(saved.message)
+        with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, turn_id=inbound_view.id):
+            if not saved.duplicate:
+                await self._publish(conversation_id, "message", {"message": inbound_view.to_json()})
+            async with self.locks.hold(conversation_id):
+                if saved.duplicate:
+                    done = await self.store.turn_for(inbound_view.id)
+                    if done is not None:
+                        log.info("duplicate_message", channel_message_id=inbound.provider_message_id)
+                        return await self._replay(conversation_id, inbound_view, *done)
+                return await self._run_turn(inbound, conversation_id, inbound_view)
+
+    # -- one turn -----------------------------------------------------------------------
+
+    async def _run_turn(self, inbound: InboundMessage, conversation_id: str, inbound_view: MessageView) -> Reply:
+        started = time.perf_counter()
+        conversation, recent = await self.store.context(conversation_id, self.settings.history_messages)
+        state = ConversationState(conversation.state)
+        if state in (ConversationState.WAITING, ConversationState.WITH_HUMAN):
+            return await self._relay_to_staff(conversation, recent, inbound_view, started)
+
+        await self._publish(conversation_id, "typing", {"active": True})
+        try:
+            intent = self.router.classify(inbound_view.text, conversation.route)
+            log.info("routed", route=intent.route, intent=intent.name, tier=intent.tier, confidence=intent.confidence)
+            decision = self.escalation.before_model(inbound_view.text, intent.name)
+            chain_result = ChainResult(None)
+            if decision.escalate:
+                reply_text = self.persona.escalation
+            else:
+                chain_result = await self._ask_models(intent, inbound.channel, recent)
+                failures = [a.outcome.value for a in chain_result.attempts]
+                decision = self.escalation.after_model(chain_result.ok, failures)
+                if chain_result.result is not None:
+                    reply_text = fit_to_channel(self.persona, self._style(inbound.channel), chain_result.result.text)
+                elif decision.escalate:
+                    reply_text = self.persona.apology
+                else:
+                    reply_text = self.persona.fallback
+            record = self._turn_record(conversation_id, inbound_view, intent, decision, chain_result, reply_text, started)
+            turn, reply_message = await self.store.finish_turn(record)
+        finally:
+            await self._publish(conversation_id, "typing", {"active": False})
+        return await self._deliver(conversation_id, inbound_view, turn, reply_message, decision)
+
+    async def _ask_models(self, intent: Intent, channel: str, recent: list[Message]) -> ChainResult:
+        request = ChatRequest(
+            messages=[ChatMessage("system", self._system_prompt(intent.route, channel))]
+            + [ChatMessage(MODEL_ROLES[m.role], m.text) for m in recent if m.role in MODEL_ROLES],
+            route=intent.route,
+            metadata={"intent": intent.name, "channel": channel},
+        )
+        chain = self.chains[intent.route]
+        try:
+            async with asyncio.timeout(self.settings.turn_timeout_s):
+                result = await chain.run(request)
+        except TimeoutError:
+            log.error("turn_timeout", seconds=self.settings.turn_timeout_s)
+            return ChainResult(None)
+        for attempt in result.attempts:
+            log.info(
+                "model_call",
+                model=attempt.model,
+                outcome=attempt.outcome.value,
+                latency_ms=round(attempt.latency_ms, 2),
+                error=attempt.error,
+            )
+        return result
+
+    def _turn_record(
+        self,
+        conversation_id: str,
+        inbound_view: MessageView,
+        intent: Intent,
+        decision: EscalationDecision,
+        chain_result: ChainResult,
+        reply_text: str,
+        started: float,
+    ) -> TurnRecord:
+        calls = [
+            CallRecord(
+                model=a.model,
+                provider=a.provider,
+                outcome=a.outcome.value,
+                latency_ms=a.latency_ms,
+                input_tokens=a.result.input_tokens if a.result else 0,
+                output_tokens=a.result.output_tokens if a.result else 0,
+                cost_usd=a.result.cost_usd if a.result else 0.0,
+                error=a.error,
+            )
+            for a in chain_result.attempts
+        ]
+        result = chain_result.result
+        if decision.escalate:
+            outcome = "escalated"
+        else:
+            outcome = "answered" if result else "failed"
+        return TurnRecord(
+            conversation_id=conversation_id,
+            inbound_message_id=inbound_view.id,
+            outcome=outcome,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            reply_text=reply_text,
+            reply_role=Role.BOT,
+            intent=intent.name,
+            route=intent.route,
+            confidence=intent.confidence,
+            tier=intent.tier,
+            model=result.model if result else None,
+            calls=calls,
+            new_state=ConversationState.WAITING if decision.escalate else None,
+            escalation_reason=decision.reason if decision.escalate else None,
+            escalation_detail=decision.detail,
+        )
+
+    async def _relay_to_staff(
+        self, conversation: Conversation, recent: list[Message], inbound_view: MessageView, started: float
+    ) -> Reply:
+        """A person has (or is about to have) this conversation: the bot stays quiet.
+
+        The customer hears once that their messages are passed on, not after every message.
+        """
+        earlier = [m for m in recent if m.id != inbound_view.id]
+        already_told = bool(earlier) and earlier[-1].role == Role.SYSTEM.value
+        record = TurnRecord(
+            conversation_id=conversation.id,
+            inbound_message_id=inbound_view.id,
+            outcome="relayed",
+            latency_ms=(time.perf_counter() - started) * 1000,
+            reply_text=None if already_told else self.persona.waiting,
+            reply_role=Role.SYSTEM,
+        )
+        turn, reply_message = await self.store.finish_turn(record)
+        log.info("relayed_to_staff", state=conversation.state)
+        if reply_message is not None:
+            await self._publish(conversation.id, "message", {"message": to_view(reply_message).to_json()})
+        return Reply(
+            conversation_id=conversation.id,
+            inbound=inbound_view,
+            text=reply_message.text if reply_message else None,
+            message=to_view(reply_message) if reply_message else None,
+            route=None,
+            model=None,
+            escalated=True,
+            state=ConversationState(conversation.state),
+        )
+
+    async def _deliver(
+        self,
+        conversation_id: str,
+        inbound_view: MessageView,
+        turn: Turn,
+        reply_message: Message | None,
+        decision: EscalationDecision,
+    ) -> Reply:
+        reply_view = to_view(reply_message) if reply_message else None
+        if reply_view:
+            await self._publish(conversation_id, "message", {"message": reply_view.to_json()})
+        state = ConversationState.WAITING if decision.escalate else ConversationState.BOT
+        if decision.escalate:
+            await self._publish(conversation_id, "state", {"state": state.value})
+            log.warning("escalated", reason=decision.reason, detail=decision.detail)
+        log.info("turn_done", outcome=turn.outcome, model=turn.model, latency_ms=round(turn.latency_ms, 2))
+        return Reply(
+            conversation_id=conversation_id,
+            inbound=inbound_view,
+            text=reply_view.text if reply_view else None,
+            message=reply_view,
+            route=turn.route,
+            model=turn.model,
+            escalated=decision.escalate,
+            state=state,
+        )
+
+    async def _replay(self, conversation_id: str, inbound_view: MessageView, turn: Turn, reply: Message | None) -> Reply:
+        """The answer a duplicate delivery already got, without running the turn again."""
+        conversation = await self.store.get_conversation(conversation_id)
+        state = ConversationState(conversation.state) if conversation else ConversationState.BOT
+        reply_view = to_view(reply) if reply else None
+        return Reply(
+            conversation_id=conversation_id,
+            inbound=inbound_view,
+            text=reply_view.text if reply_view else None,
+            message=reply_view,
+            route=turn.route if turn.outcome != "relayed" else None,
+            model=turn.model,
+            escalated=turn.outcome in ("escalated", "relayed"),
+            state=state,
+            duplicate=True,
+        )
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _style(self, channel: str) -> str:
+        return CHANNEL_STYLE.get(channel, channel)
+
+    def _system_prompt(self, route: str, channel: str) -> str:
+        key = (route, channel)
+        prompt = self._prompts.get(key)
+        if prompt is None:
+            prompt = self._prompts[key] = system_prompt(self.persona, route, self._style(channel))
+        return prompt
+
+    async def _publish(self, conversation_id: str, kind: str, data: dict[str, object]) -> None:
+        await self.bus.publish(ConversationEvent(kind, conversation_id, data))

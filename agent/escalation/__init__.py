@@ -1,0 +1,5 @@
+"""Escalation to a person: when it happens and why."""
+
+from agent.escalation.policy import STAY, EscalationDecision, EscalationPolicy
+
+__all__ = ["STAY", "EscalationDecision", "EscalationPolicy"]

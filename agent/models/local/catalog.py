@@ -1,0 +1,102 @@
+"""Structured lookups for the local model: the demo orders table and product catalog."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agent.models.local.text import tokens
+
+# "NW-10482", "nw10482", "NW 10482", "#10482"
+ORDER_NUMBER = re.compile(r"(?:\bnw[-\s]?|#)(\d{5})\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    sku: str
+    name: str
+    category: str
+    price: float
+    in_stock: bool
+    description: str
+    colors: tuple[str, ...]
+    keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    number: str
+    status: str
+    placed: str
+    items: tuple[dict[str, Any], ...]
+    total: float
+    carrier: str | None = None
+    tracking: str | None = None
+    eta: str | None = None
+    note: str | None = None
+
+
+def find_order_number(text: str) -> str | None:
+    match = ORDER_NUMBER.search(text)
+    return f"NW-{match.group(1)}" if match else None
+
+
+class Catalog:
+    def __init__(self, products: list[Product], orders: list[Order]) -> None:
+        self.products = products
+        self._orders = {order.number.upper(): order for order in orders}
+        self._product_terms = [
+            (product, set(tokens(" ".join((product.name, product.category, *product.keywords)))))
+            for product in products
+        ]
+
+    @classmethod
+    def from_files(cls, catalog_path: Path, orders_path: Path) -> "Catalog":
+        catalog = yaml.safe_load(catalog_path.read_text()) or {}
+        orders = yaml.safe_load(orders_path.read_text()) or {}
+        products = [
+            Product(
+                sku=p["sku"],
+                name=p["name"],
+                category=p.get("category", ""),
+                price=float(p["price"]),
+                in_stock=bool(p.get("in_stock", True)),
+                description=p.get("description", "").strip(),
+                colors=tuple(p.get("colors") or ()),
+                keywords=tuple(p.get("keywords") or ()),
+            )
+            for p in catalog.get("products", [])
+        ]
+        return cls(
+            products,
+            [
+                Order(
+                    number=str(o["number"]),
+                    status=o["status"],
+                    placed=str(o.get("placed", "")),
+                    items=tuple(o.get("items") or ()),
+                    total=float(o.get("total", 0)),
+                    carrier=o.get("carrier"),
+                    tracking=o.get("tracking"),
+                    eta=str(o["eta"]) if o.get("eta") else None,
+                    note=o.get("note"),
+                )
+                for o in orders.get("orders", [])
+            ],
+        )
+
+    def order(self, number: str) -> Order | None:
+        return self._orders.get(number.upper())
+
+    def match_products(self, text: str, limit: int = 3) -> list[Product]:
+        """Products whose name, category or keywords share the most words with `text`."""
+        query = set(tokens(text))
+        scored = [(len(query & terms), product) for product, terms in self._product_terms]
+        best = max((score for score, _ in scored), default=0)
+        if best == 0:
+            return []
+        return [product for score, product in scored if score == best][:limit]

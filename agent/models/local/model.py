@@ -1,0 +1,149 @@
+"""The built-in local model: answers from the knowledge base and the demo tables, no key needed.
+
+It is a retrieval model, not a language model: it composes its answer from the order table,
+the catalog and the best-matching article, and says plainly when it has nothing to go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import date
+
+from agent.models.base import ChatRequest, ChatResult
+from agent.models.local.catalog import Catalog, Order, Product, find_order_number
+from agent.models.local.knowledge import KnowledgeBase
+
+# BM25 scores below this are matches on a stray common word, not an answer.
+MIN_ARTICLE_SCORE = 2.0
+
+ORDER_INTENTS = {"order_status", "cancel_order"}
+PRODUCT_INTENTS = {"product_info", "pricing", "product_recommendation", "purchase_intent"}
+SORRY_INTENTS = {"complaint", "damaged_item", "refund_request"}
+
+STATUS_TEXT = {
+    "processing": "is being prepared in our warehouse and hasn't shipped yet",
+    "shipped": "has shipped",
+    "out_for_delivery": "is out for delivery today",
+    "delivered": "was delivered",
+    "cancelled": "was cancelled",
+    "returned": "was returned to us",
+    "delayed": "is delayed",
+}
+
+
+def _day(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        return date.fromisoformat(value).strftime("%B %-d")
+    except ValueError:
+        return value
+
+
+def describe_order(order: Order) -> str:
+    items = ", ".join(f"{item.get('qty', 1)}× {item.get('name', item.get('sku', 'item'))}" for item in order.items)
+    parts = [f"Order {order.number} ({items}) {STATUS_TEXT.get(order.status, 'is ' + order.status)}."]
+    if order.carrier and order.tracking and order.status in {"shipped", "out_for_delivery", "delayed", "delivered"}:
+        parts.append(f"It's with {order.carrier}, tracking number {order.tracking}.")
+    if order.eta and order.status in {"processing", "shipped", "out_for_delivery", "delayed"}:
+        parts.append(f"Expected delivery: {_day(order.eta)}.")
+    if order.note:
+        parts.append(order.note.rstrip(".") + ".")
+    return " ".join(parts)
+
+
+def describe_product(product: Product) -> str:
+    stock = "in stock" if product.in_stock else "currently out of stock"
+    colors = f", in {', '.join(product.colors)}" if product.colors else ""
+    return f"{product.name}: ${product.price:,.2f}, {stock}{colors}. {product.description}"
+
+
+class LocalModel:
+    provider = "local"
+
+    def __init__(
+        self,
+        knowledge: KnowledgeBase,
+        catalog: Catalog,
+        greeting: str,
+        fallback: str,
+        name: str = "local",
+        timeout_s: float = 5.0,
+    ) -> None:
+        self.name = name
+        self.timeout_s = timeout_s
+        self._knowledge = knowledge
+        self._catalog = catalog
+        self._greeting = greeting
+        self._fallback = fallback
+
+    async def complete(self, request: ChatRequest) -> ChatResult:
+        started = time.perf_counter()
+        text = self.answer(request)
+        prompt_words = sum(len(m.content.split()) for m in request.messages)
+        return ChatResult(
+            text=text,
+            model=self.name,
+            # Word counts stand in for tokens: there is no tokenizer and nothing to bill.
+            input_tokens=prompt_words,
+            output_tokens=len(text.split()),
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[str]:
+        words = self.answer(request).split(" ")
+        for i, word in enumerate(words):
+            yield word if i == 0 else " " + word
+            await asyncio.sleep(0)
+
+    def answer(self, request: ChatRequest) -> str:
+        text = request.last_user_text
+        intent = request.metadata.get("intent")
+        earlier = [m.content for m in request.messages[:-1] if m.role == "user"]
+
+        number = find_order_number(text)
+        if number is None and intent in ORDER_INTENTS:
+            # "where is it?" after giving the number two messages ago
+            number = next((n for n in map(find_order_number, reversed(earlier)) if n), None)
+        if number:
+            order = self._catalog.order(number)
+            if order is None:
+                return (
+                    f"I couldn't find an order {number}. Could you double-check the number? "
+                    "It's in your confirmation email and looks like NW-12345."
+                )
+            answer = describe_order(order)
+            if intent == "cancel_order":
+                article = self._best_article(text)
+                answer += " " + article if article else ""
+            return answer
+        if intent in ORDER_INTENTS:
+            article = self._best_article(text) if intent == "cancel_order" else None
+            ask = "What's your order number? It's in your confirmation email and looks like NW-12345."
+            return f"{article} {ask}" if article else f"I can check that for you. {ask}"
+        if intent == "greeting":
+            return self._greeting
+        if intent == "thanks":
+            return "You're welcome! Is there anything else I can help with?"
+
+        products = self._catalog.match_products(text)
+        if products and (intent in PRODUCT_INTENTS or request.route == "sales"):
+            lines = [describe_product(p) for p in products]
+            if request.route == "sales":
+                lines.append("Would you like help choosing a size or colour?")
+            return "\n".join(lines)
+
+        article = self._best_article(text)
+        if article:
+            return f"I'm sorry about that. {article}" if intent in SORRY_INTENTS else article
+        if products:
+            return "\n".join(describe_product(p) for p in products)
+        return self._fallback
+
+    def _best_article(self, text: str) -> str | None:
+        hits = self._knowledge.search(text, limit=1)
+        if hits and hits[0].score >= MIN_ARTICLE_SCORE:
+            return hits[0].article.text
+        return None

@@ -1,0 +1,6 @@
+"""Deciding each turn's route from its text and the conversation's context."""
+
+from agent.routing.intents import IntentCatalog, load_intents
+from agent.routing.router import UNKNOWN, Intent, Router
+
+__all__ = ["UNKNOWN", "Intent", "IntentCatalog", "Router", "load_intents"]

@@ -1,0 +1,67 @@
+"""Intent definitions: example utterances per intent, each mapped to a route, plus rules."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    intent: str
+    route: str
+    phrases: tuple[str, ...] = ()
+    regex: re.Pattern[str] | None = None
+
+    def matches(self, lowered: str) -> bool:
+        if any(phrase in lowered for phrase in self.phrases):
+            return True
+        return bool(self.regex and self.regex.search(lowered))
+
+
+@dataclass(frozen=True, slots=True)
+class IntentSpec:
+    name: str
+    route: str
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IntentCatalog:
+    intents: dict[str, IntentSpec]
+    rules: tuple[Rule, ...] = field(default=())
+
+    def route_of(self, intent: str) -> str | None:
+        spec = self.intents.get(intent)
+        if spec:
+            return spec.route
+        return next((rule.route for rule in self.rules if rule.intent == intent), None)
+
+
+def load_intents(path: Path, routes: set[str]) -> IntentCatalog:
+    """Read an intents file; an unknown route or an intent without examples is an error."""
+    data = yaml.safe_load(path.read_text()) or {}
+    intents: dict[str, IntentSpec] = {}
+    for name, body in (data.get("intents") or {}).items():
+        route = body.get("route")
+        if route not in routes:
+            raise ValueError(f"{path}: intents.{name}.route: unknown route {route!r}")
+        examples = tuple(str(e) for e in body.get("examples") or ())
+        if not examples:
+            raise ValueError(f"{path}: intents.{name}.examples: at least one example is needed")
+        intents[name] = IntentSpec(name, route, examples)
+    rules = []
+    for i, body in enumerate(data.get("rules") or ()):
+        if body.get("route") not in routes:
+            raise ValueError(f"{path}: rules.{i}.route: unknown route {body.get('route')!r}")
+        pattern = body.get("regex")
+        try:
+            regex = re.compile(pattern, re.IGNORECASE) if pattern else None
+        except re.error as exc:
+            raise ValueError(f"{path}: rules.{i}.regex: {exc}") from exc
+        phrases = tuple(p.lower() for p in body.get("phrases") or ())
+        rules.append(Rule(body["intent"], body["route"], phrases, regex))
+    return IntentCatalog(intents, tuple(rules))

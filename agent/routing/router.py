@@ -1,0 +1,49 @@
+"""The router: rules first, then the trained classifier, then the conversation's context."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from agent.routing.classifier import CentroidClassifier
+from agent.routing.intents import IntentCatalog
+
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    route: str
+    name: str
+    confidence: float
+    tier: str  # rule | classifier | context | fallback
+    elapsed_ms: float = 0.0
+
+
+class Router:
+    def __init__(self, catalog: IntentCatalog, default_route: str, threshold: float) -> None:
+        self.catalog = catalog
+        self.default_route = default_route
+        self.threshold = threshold
+        examples = [(e, spec.name) for spec in catalog.intents.values() for e in spec.examples]
+        self.classifier = CentroidClassifier().fit(examples)
+
+    def classify(self, text: str, current_route: str | None = None) -> Intent:
+        started = time.perf_counter()
+
+        def done(route: str, name: str, confidence: float, tier: str) -> Intent:
+            return Intent(route, name, round(confidence, 4), tier, (time.perf_counter() - started) * 1000)
+
+        lowered = text.lower()
+        for rule in self.catalog.rules:
+            if rule.matches(lowered):
+                return done(rule.route, rule.intent, 1.0, "rule")
+        ranked = self.classifier.scores(text)
+        if ranked and ranked[0].score >= self.threshold:
+            best = ranked[0]
+            return done(self.catalog.intents[best.intent].route, best.intent, best.score, "classifier")
+        confidence = ranked[0].score if ranked else 0.0
+        if current_route:
+            # A short "and the red one?" continues whatever the conversation was about.
+            return done(current_route, UNKNOWN, confidence, "context")
+        return done(self.default_route, UNKNOWN, confidence, "fallback")

@@ -1,0 +1,130 @@
+"""The composition root: builds every part from settings and serves them over aiohttp."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import httpx
+import structlog
+from aiohttp import web
+
+from agent import keys
+from agent.conversation import ConversationManager, TurnSettings
+from agent.escalation import EscalationPolicy
+from agent.events import InProcessEventBus
+from agent.locks import InProcessLocks
+from agent.models import ChatModel, ModelChain
+from agent.models.local import Catalog, KnowledgeBase, LocalModel, load_articles
+from agent.models.openai import OpenAICompatibleModel
+from agent.routing import Router, load_intents
+from agent.settings import ConfigError, Settings
+from agent.store import Store, create_engine
+from agent.store.migrate import current_revision, head_revision
+from channels.http import json_errors
+from channels.webchat import TokenSigner, WebChat, WidgetInfo
+from personas import Persona, load_persona
+
+log = structlog.get_logger(__name__)
+
+
+def build_router(settings: Settings) -> Router:
+    catalog = load_intents(settings.resolve(settings.routing.intents_file), set(settings.routes))
+    return Router(catalog, settings.routing.default_route, settings.routing.confidence_threshold)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    await request.app[keys.STORE].ping()
+    return web.json_response({"status": "ok"})
+
+
+def build_models(settings: Settings, persona: Persona, client: httpx.AsyncClient) -> dict[str, ChatModel]:
+    knowledge = settings.knowledge
+    local_data: tuple[KnowledgeBase, Catalog] | None = None
+    models: dict[str, ChatModel] = {}
+    for name, spec in settings.models.items():
+        if spec.provider == "local":
+            if local_data is None:
+                local_data = (
+                    KnowledgeBase(load_articles(settings.resolve(knowledge.articles))),
+                    Catalog.from_files(settings.resolve(knowledge.catalog), settings.resolve(knowledge.orders)),
+                )
+            models[name] = LocalModel(*local_data, greeting=persona.greeting, fallback=persona.fallback, name=name)
+        else:
+            api_key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
+            if spec.api_key_env and not api_key:
+                raise ConfigError(f"models.{name}.api_key_env: environment variable {spec.api_key_env} is not set")
+            assert spec.base_url is not None
+            models[name] = OpenAICompatibleModel(
+                name=name,
+                model=spec.model or name,
+                client=client,
+                base_url=spec.base_url,
+                api_key=api_key,
+                timeout_s=spec.timeout_s,
+                max_tokens=spec.max_tokens,
+                temperature=spec.temperature,
+            )
+    return models
+
+
+def build_manager(settings: Settings, store: Store, client: httpx.AsyncClient) -> ConversationManager:
+    persona = load_persona(settings.persona)
+    models = build_models(settings, persona, client)
+    return ConversationManager(
+        store=store,
+        router=build_router(settings),
+        chains={route: ModelChain([models[n] for n in policy.chain]) for route, policy in settings.routes.items()},
+        persona=persona,
+        escalation=EscalationPolicy(
+            settings.escalation.intents, settings.escalation.phrases, settings.escalation.on_chain_exhausted
+        ),
+        locks=InProcessLocks(),
+        events=InProcessEventBus(),
+        settings=TurnSettings(
+            max_text_chars=settings.limits.max_text_chars,
+            history_messages=settings.limits.history_turns,
+            turn_timeout_s=settings.turn_timeout_s,
+        ),
+    )
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Everything is constructed here; parts get their dependencies through constructors.
+
+    Construction touches no network: the database is first reached in `database_ctx`.
+    """
+    engine = create_engine(settings.database_url, echo=settings.database.echo)
+    store = Store(engine)
+    client = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
+    manager = build_manager(settings, store, client)
+
+    app = web.Application(middlewares=[json_errors], client_max_size=64 * 1024)
+    app[keys.SETTINGS] = settings
+    app[keys.STORE] = store
+    app[keys.MANAGER] = manager
+
+    async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+        try:
+            revision, head = await current_revision(engine), head_revision()
+            if revision != head:
+                raise RuntimeError(f"database is at revision {revision}, not {head}: run `switchboard db upgrade`")
+            log.info("started", database=engine.url.render_as_string(hide_password=True), persona=manager.persona.id)
+            yield
+        finally:
+            await engine.dispose()
+
+    async def http_client_ctx(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await client.aclose()
+
+    app.cleanup_ctx.extend([http_client_ctx, database_ctx])
+
+    webchat = WebChat(
+        manager,
+        TokenSigner(settings.ensure_secret_key()),
+        WidgetInfo(name=manager.persona.name, greeting=manager.persona.greeting, max_chars=settings.limits.max_text_chars),
+    )
+    app.on_shutdown.append(webchat.close_sockets)
+    app.add_routes([web.get("/healthz", healthz), *webchat.routes()])
+    return app

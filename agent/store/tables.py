@@ -1,0 +1,90 @@
+"""The schema. Alembic migrations in `alembic/` create it; this module only describes it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from agent.contracts import utcnow
+
+
+def _timestamp() -> Column:  # type: ignore[type-arg]
+    return Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Conversation(SQLModel, table=True):
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "conversation_key", name="uq_conversation_channel_key"),)
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, primary_key=True, max_length=32)
+    channel: str = Field(max_length=32, index=True)
+    conversation_key: str = Field(max_length=255)
+    channel_user_id: str = Field(max_length=255)
+    state: str = Field(default="bot", max_length=16, index=True)
+    route: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+    # Dedupe: a channel's own message id is stored once per conversation.
+    __table_args__ = (UniqueConstraint("conversation_id", "channel_message_id", name="uq_message_channel_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(foreign_key="conversations.id", index=True, max_length=32)
+    role: str = Field(max_length=16)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    author: str | None = Field(default=None, max_length=255)
+    channel_message_id: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class Turn(SQLModel, table=True):
+    __tablename__ = "turns"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(foreign_key="conversations.id", index=True, max_length=32)
+    inbound_message_id: int = Field(foreign_key="messages.id", unique=True)
+    reply_message_id: int | None = Field(default=None, foreign_key="messages.id")
+    intent: str | None = Field(default=None, max_length=64)
+    route: str | None = Field(default=None, max_length=32)
+    confidence: float | None = None
+    tier: str | None = Field(default=None, max_length=16)
+    outcome: str = Field(max_length=16)  # answered | escalated | relayed | failed
+    model: str | None = Field(default=None, max_length=128)
+    latency_ms: float = 0.0
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class ModelCall(SQLModel, table=True):
+    __tablename__ = "model_calls"
+
+    id: int | None = Field(default=None, primary_key=True)
+    turn_id: int = Field(foreign_key="turns.id", index=True)
+    model: str = Field(max_length=128)
+    provider: str = Field(max_length=32)
+    route: str | None = Field(default=None, max_length=32)
+    outcome: str = Field(max_length=32)  # ok | timeout | rate_limited | server_error | ...
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    latency_ms: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class Escalation(SQLModel, table=True):
+    __tablename__ = "escalations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(foreign_key="conversations.id", index=True, max_length=32)
+    turn_id: int | None = Field(default=None, foreign_key="turns.id")
+    reason: str = Field(max_length=32)  # customer_request | chain_exhausted | ...
+    detail: str | None = Field(default=None, sa_column=Column(Text))
+    status: str = Field(default="open", max_length=16)  # open | claimed | resolved
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -1,0 +1,72 @@
+"""Web chat inbound: turning an HTTP request into an InboundMessage, or a clear 4xx."""
+
+from __future__ import annotations
+
+import json
+from aiohttp import web
+
+from agent.contracts import InboundMessage
+from channels.webchat.tokens import TokenSigner
+
+CHANNEL = "web"
+MAX_CLIENT_ID = 100
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def bearer_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    # Browsers cannot set headers on a WebSocket handshake.
+    return request.query.get("token")
+
+
+def authorize(request: web.Request, signer: TokenSigner) -> str:
+    """The conversation id in the path, if the request's token is the one issued for it."""
+    conversation_id = request.match_info["conversation_id"]
+    if not signer.verify(conversation_id, bearer_token(request)):
+        raise BadRequest(401, "unauthorized", "A valid token for this conversation is required.")
+    return conversation_id
+
+
+async def parse_message(request: web.Request, conversation_id: str, max_chars: int) -> InboundMessage:
+    try:
+        body = json.loads(await request.text())
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest(400, "invalid_json", "The request body must be JSON.") from None
+    if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+        raise BadRequest(400, "invalid_text", 'The body must be an object with a "text" string.')
+    text = body["text"].strip()
+    if not text:
+        raise BadRequest(400, "empty_text", "The message is empty.")
+    if len(text) > max_chars:
+        raise BadRequest(413, "text_too_long", f"The message is longer than {max_chars} characters.")
+    client_id = body.get("client_message_id")
+    if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID):
+        raise BadRequest(400, "invalid_client_message_id", f"client_message_id must be a string of 1 to {MAX_CLIENT_ID} characters.")
+    return InboundMessage(
+        channel=CHANNEL,
+        channel_user_id=conversation_id,
+        conversation_key=conversation_id,
+        conversation_id=conversation_id,
+        text=text,
+        provider_message_id=client_id,
+    )
+
+
+def parse_after(request: web.Request) -> int | None:
+    raw = request.query.get("after")
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(400, "invalid_after", "after must be a message id (an integer).") from None
+    if value < 0:
+        raise BadRequest(400, "invalid_after", "after must not be negative.")
+    return value

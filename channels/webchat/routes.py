@@ -1,0 +1,138 @@
+"""The web chat channel's HTTP API, WebSocket and page."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from aiohttp import WSMsgType, web
+
+from agent.contracts import ConversationNotFound, ConversationService, EventStream, InvalidMessage
+from channels.http import json_error
+from channels.webchat.inbound import CHANNEL, BadRequest, authorize, parse_after, parse_message
+from channels.webchat.outbound import history_json, reply_json
+from channels.webchat.tokens import TokenSigner
+
+log = structlog.get_logger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+@dataclass(frozen=True, slots=True)
+class WidgetInfo:
+    name: str
+    greeting: str
+    max_chars: int
+
+
+class WebChat:
+    def __init__(self, service: ConversationService, signer: TokenSigner, widget: WidgetInfo) -> None:
+        self.service = service
+        self.signer = signer
+        self.widget = widget
+        self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [
+            web.get("/", self.page),
+            web.get("/api/widget", self.widget_info),
+            web.post("/api/conversations", self.create_conversation),
+            web.post("/api/conversations/{conversation_id}/messages", self.post_message),
+            web.get("/api/conversations/{conversation_id}/messages", self.get_messages),
+            web.get("/api/conversations/{conversation_id}/ws", self.websocket),
+            web.static("/static", STATIC_DIR, append_version=False),
+        ]
+
+    async def close_sockets(self, _app: web.Application) -> None:
+        """Close live sockets on shutdown so the server does not wait out their timeouts."""
+        for socket in list(self._sockets):
+            await socket.close(code=1001, message=b"server shutting down")
+
+    async def page(self, _request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC_DIR / "index.html")
+
+    async def widget_info(self, _request: web.Request) -> web.Response:
+        return web.json_response(
+            {"name": self.widget.name, "greeting": self.widget.greeting, "max_chars": self.widget.max_chars}
+        )
+
+    async def create_conversation(self, _request: web.Request) -> web.Response:
+        key = uuid.uuid4().hex
+        conversation_id = await self.service.open_conversation(CHANNEL, key, key)
+        return web.json_response(
+            {"conversation_id": conversation_id, "token": self.signer.issue(conversation_id)}, status=201
+        )
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        try:
+            conversation_id = authorize(request, self.signer)
+            inbound = await parse_message(request, conversation_id, self.widget.max_chars)
+            reply = await self.service.handle(inbound)
+        except BadRequest as exc:
+            return json_error(exc.status, exc.code, exc.message)
+        except InvalidMessage as exc:
+            return json_error(400, "invalid_message", str(exc))
+        except ConversationNotFound:
+            return json_error(404, "not_found", "No such conversation.")
+        return web.json_response(reply_json(reply))
+
+    async def get_messages(self, request: web.Request) -> web.Response:
+        try:
+            conversation_id = authorize(request, self.signer)
+            after = parse_after(request)
+        except BadRequest as exc:
+            return json_error(exc.status, exc.code, exc.message)
+        found = await self.service.history(conversation_id, after=after)
+        if found is None:
+            return json_error(404, "not_found", "No such conversation.")
+        return web.json_response(history_json(*found))
+
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        try:
+            conversation_id = authorize(request, self.signer)
+        except BadRequest as exc:
+            return json_error(exc.status, exc.code, exc.message)
+        if await self.service.history(conversation_id, limit=0) is None:
+            return json_error(404, "not_found", "No such conversation.")
+        socket = web.WebSocketResponse(heartbeat=30)
+        # Subscribe before the handshake completes so no event falls in between.
+        events = self.service.events(conversation_id)
+        try:
+            await socket.prepare(request)
+            self._sockets.add(socket)
+            forward = asyncio.create_task(self._forward(events, socket))
+            try:
+                async for frame in socket:
+                    if frame.type == WSMsgType.TEXT and _is_ping(frame.data):
+                        await socket.send_json({"type": "pong"})
+            finally:
+                forward.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await forward
+        finally:
+            await events.aclose()
+        return socket
+
+    @staticmethod
+    async def _forward(events: EventStream, socket: web.WebSocketResponse) -> None:
+        try:
+            async for event in events:
+                await socket.send_json(event.to_json())
+        except ConnectionResetError:
+            pass
+        except Exception:
+            # A subscriber that fell behind: close, and the widget refills from history.
+            log.warning("websocket_events_lost", exc_info=True)
+            await socket.close(code=1011, message=b"events lost; reconnect")
+
+
+def _is_ping(data: str) -> bool:
+    try:
+        return json.loads(data).get("type") == "ping"
+    except (ValueError, AttributeError):
+        return False

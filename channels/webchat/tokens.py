@@ -1,0 +1,19 @@
+"""Visitor tokens: an HMAC of the conversation id, so any server process can check one."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+
+class TokenSigner:
+    def __init__(self, secret: str) -> None:
+        self._key = secret.encode()
+
+    def issue(self, conversation_id: str) -> str:
+        digest = hmac.new(self._key, b"webchat:" + conversation_id.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def verify(self, conversation_id: str, token: str | None) -> bool:
+        return bool(token) and hmac.compare_digest(self.issue(conversation_id), token or "")

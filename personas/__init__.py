@@ -1,0 +1,14 @@
+"""Persona definitions and their rendering per route and channel."""
+
+from personas.persona import ChannelStyle, Persona, PersonaError, available_personas, load_persona
+from personas.render import fit_to_channel, system_prompt
+
+__all__ = [
+    "ChannelStyle",
+    "Persona",
+    "PersonaError",
+    "available_personas",
+    "fit_to_channel",
+    "load_persona",
+    "system_prompt",
+]

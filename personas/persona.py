@@ -1,0 +1,69 @@
+"""A persona: who the bot is, how it speaks, and its fixed wording, read from a YAML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+PERSONAS_DIR = Path(__file__).resolve().parent
+
+
+class ChannelStyle(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    style: str
+    max_chars: int | None = Field(default=None, gt=0)
+
+
+class Persona(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str
+    business: str
+    description: str = ""
+    voice: str
+    do: list[str] = []
+    dont: list[str] = []
+    greeting: str
+    apology: str
+    escalation: str
+    waiting: str
+    help: str
+    fallback: str
+    routes: dict[str, str] = {}
+    channels: dict[str, ChannelStyle] = {}
+
+    def style_for(self, channel: str) -> ChannelStyle | None:
+        return self.channels.get(channel)
+
+
+class PersonaError(ValueError):
+    pass
+
+
+def persona_path(ref: str) -> Path:
+    """`ref` is a persona id (a file in personas/) or a path to a YAML file."""
+    path = Path(ref)
+    if path.suffix in {".yaml", ".yml"}:
+        return path
+    return PERSONAS_DIR / f"{ref}.yaml"
+
+
+def load_persona(ref: str) -> Persona:
+    path = persona_path(ref)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise PersonaError(f"persona {ref!r}: cannot read {path}: {exc.strerror}") from exc
+    try:
+        return Persona.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise PersonaError(f"persona {path}: {problems}") from exc
+
+
+def available_personas() -> list[str]:
+    return sorted(p.stem for p in PERSONAS_DIR.glob("*.yaml"))
