@@ -105,15 +105,17 @@ class Store:
                 created_at=inbound.received_at,
             )
             session.add(message)
+            conversation_id = conversation.id  # a rollback expires the object
             try:
                 await session.commit()
             except IntegrityError:
                 # Two deliveries of one message raced past the check above.
                 await session.rollback()
-                existing = await self._find_message(session, conversation.id, inbound.provider_message_id)
-                if existing is None:
+                existing = await self._find_message(session, conversation_id, inbound.provider_message_id)
+                found = await session.get(Conversation, conversation_id)
+                if existing is None or found is None:
                     raise
-                return SavedInbound(conversation, existing, duplicate=True)
+                return SavedInbound(found, existing, duplicate=True)
             return SavedInbound(conversation, message, duplicate=False)
 
     async def _resolve_conversation(self, session: AsyncSession, inbound: InboundMessage) -> Conversation:

@@ -452,9 +452,11 @@ function updateComposer() {
   ui.counter.hidden = !near;
   ui.counter.textContent = near ? `${len} / ${max}` : '';
   ui.counter.classList.toggle('over', len >= max);
-  // Grow with the content up to the CSS max-height.
+  // Grow with the content up to the CSS max-height (skipped while not rendered, e.g. a closed embed panel).
   ui.input.style.height = 'auto';
-  ui.input.style.height = `${ui.input.scrollHeight + 2}px`;
+  const needed = ui.input.scrollHeight + 2;   // + top/bottom border
+  if (ui.input.scrollHeight) ui.input.style.height = `${needed}px`;
+  ui.input.style.overflowY = needed > parseFloat(getComputedStyle(ui.input).maxHeight) ? 'auto' : 'hidden';
 }
 
 function applyWidget(data) {
@@ -496,6 +498,15 @@ async function init() {
     e.preventDefault();
     submit();
   });
+
+  // Stay pinned to the newest message when the view resizes (mobile keyboard, rotation, embed panel).
+  let pinned = true;
+  ui.scroller.addEventListener('scroll', () => {
+    const s = ui.scroller;
+    pinned = s.scrollHeight - s.scrollTop - s.clientHeight < 40;
+  }, { passive: true });
+  new ResizeObserver(() => { if (pinned) ui.scroller.scrollTop = ui.scroller.scrollHeight; })
+    .observe(ui.scroller);
 
   window.addEventListener('online', () => { reconnectNow(); if (wakeRetry) wakeRetry(); });
   document.addEventListener('visibilitychange', () => { if (!document.hidden) reconnectNow(); });

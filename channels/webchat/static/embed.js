@@ -13,18 +13,30 @@
   var openOnLoad = script.getAttribute('data-open') === 'true';
   var Z = 2147483000;
 
+  // Icons are CSS background images rather than child SVG nodes, so host rules such as
+  // `* { all: unset }` have nothing inside the button to restyle.
+  var ICON_CHAT = '<path d="M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z"/>';
+  var ICON_CLOSE = '<path d="M6 6l12 12M18 6L6 18"/>';
+  function icon(paths) {
+    var svg = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" stroke="#fff"' +
+      ' stroke-width="2" stroke-linecap="round" stroke-linejoin="round">' + paths + '</svg>';
+    return 'url("data:image/svg+xml,' + encodeURIComponent(svg) + '")';
+  }
+
   // Id-scoped rules with !important so host-page styles can't reach in, and ours can't leak out.
   var css = [
+    '#switchboard-style { display: none; }',   // in case the host un-hides <style> elements
     '#switchboard-launcher, #switchboard-panel, #switchboard-frame { all: initial; box-sizing: border-box; }',
     '#switchboard-launcher { position: fixed; right: 20px; bottom: 20px; z-index: ' + (Z + 1) + ';' +
       ' width: 56px; height: 56px; margin: 0; padding: 0; border: 0; border-radius: 50%;' +
       ' display: flex; align-items: center; justify-content: center; cursor: pointer;' +
-      ' background: #2563eb; color: #fff; box-shadow: 0 6px 20px rgba(15, 23, 42, 0.28);' +
+      ' background-color: #2563eb; background-repeat: no-repeat; background-position: center;' +
+      ' background-size: 26px 26px; box-shadow: 0 6px 20px rgba(15, 23, 42, 0.28);' +
       ' transition: transform 150ms ease, background-color 150ms ease; }',
-    '#switchboard-launcher:hover { background: #1d4ed8; transform: scale(1.05); }',
+    '#switchboard-launcher:hover { background-color: #1d4ed8; transform: scale(1.05); }',
     '#switchboard-launcher:focus-visible { outline: 3px solid #93c5fd; outline-offset: 3px; }',
-    '#switchboard-launcher svg { display: block; width: 26px; height: 26px; fill: none;' +
-      ' stroke: currentColor; stroke-width: 2; stroke-linecap: round; stroke-linejoin: round; pointer-events: none; }',
+    '#switchboard-launcher { background-image: ' + icon(ICON_CHAT) + '; }',
+    '#switchboard-launcher.switchboard-open { background-image: ' + icon(ICON_CLOSE) + '; }',
     '#switchboard-panel { position: fixed; right: 20px; bottom: 88px; z-index: ' + Z + ';' +
       ' display: block; width: 370px; height: 560px;' +
       ' max-width: calc(100vw - 40px); max-height: calc(100vh - 108px);' +
@@ -43,11 +55,6 @@
       ' #switchboard-launcher, #switchboard-panel { transition: none; } }'
   ].join('\n').replace(/;(?=\s*[}\s])/g, ' !important;');
 
-  var ICON_CHAT = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">' +
-    '<path d="M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z"/></svg>';
-  var ICON_CLOSE = '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">' +
-    '<path d="M6 6l12 12M18 6L6 18"/></svg>';
-
   var launcher, panel, frame, frameLoaded = false;
 
   function isOpen() { return !!panel && !panel.hidden; }
@@ -63,7 +70,6 @@
     panel.hidden = !open;
     launcher.setAttribute('aria-expanded', String(open));
     launcher.classList.toggle('switchboard-open', open);
-    launcher.innerHTML = open ? ICON_CLOSE : ICON_CHAT;   // static markup only
     if (open) {
       // Next frame, so the entry transition starts from the hidden state.
       requestAnimationFrame(function () { panel.classList.add('switchboard-open'); });

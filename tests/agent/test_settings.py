@@ -1,0 +1,75 @@
+"""Settings: the YAML file, environment overrides and errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.settings import ConfigError, load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_the_shipped_config_runs_on_embedded_defaults() -> None:
+    settings = load_settings()
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.is_embedded_database
+    assert all(policy.chain == ["local"] for policy in settings.routes.values())
+    assert settings.server.port == 8080
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "server:\n  port: 9000\nlimits:\n  max_text_chars: 100\n")
+    monkeypatch.setenv("SWITCHBOARD_SERVER__PORT", "9100")
+    monkeypatch.setenv("SWITCHBOARD_DATABASE__URL", "postgresql+asyncpg://u@db/x")
+    settings = load_settings(path)
+    assert settings.server.port == 9100
+    assert settings.limits.max_text_chars == 100  # untouched keys keep the file's value
+    assert settings.database_url == "postgresql+asyncpg://u@db/x" and not settings.is_embedded_database
+
+
+def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_CONFIG", str(write(tmp_path, "persona: demo\nserver: {port: 7001}\n")))
+    assert load_settings().server.port == 7001
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("server:\n  port: lots\n", "server.port"),
+        ("limits:\n  max_text_chars: -1\n", "limits.max_text_chars"),
+        ("servr:\n  port: 1\n", "servr"),
+        ("routes:\n  support: {chain: [nope]}\n  sales: {chain: [local]}\n  lookup: {chain: [local]}\n", "routes.support.chain.0"),
+        ("routes:\n  support: {chain: [local]}\n", "missing: sales, lookup"),
+        ("models:\n  gpt: {provider: martian}\n", "models.gpt.provider"),
+        ("models:\n  gpt: {provider: openai}\n", "models.gpt"),
+        ("models:\n  gpt: {provider: openai, base_url: 'http://x', timeout_s: -2}\n", "models.gpt.timeout_s"),
+    ],
+)
+def test_an_invalid_file_names_the_key(tmp_path: Path, text: str, names: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(write(tmp_path, text))
+    assert names in str(error.value)
+    assert str(tmp_path / "config.yaml") in str(error.value)
+
+
+def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_settings(tmp_path / "missing.yaml")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(write(tmp_path, "server: [unclosed\n"))
+    with pytest.raises(ConfigError, match="mapping"):
+        load_settings(write(tmp_path, "- a list\n"))
+
+
+def test_the_secret_key_is_made_once_and_kept(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=str(tmp_path))
+    key = settings.ensure_secret_key()
+    assert len(key) > 30
+    assert load_settings(data_dir=str(tmp_path)).ensure_secret_key() == key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0

@@ -1,0 +1,102 @@
+"""The store on a real database: SQLite, and PostgreSQL at 127.0.0.1:5432."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import inspect
+
+from agent.contracts import ConversationState, InboundMessage, Role
+from agent.store import CallRecord, Store, TurnRecord, UnknownConversation, create_engine
+from agent.store.migrate import current_revision, head_revision, upgrade
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    await asyncio.to_thread(upgrade, database_url)
+    engine = create_engine(database_url)
+    yield Store(engine)
+    await engine.dispose()
+
+
+def inbound(text: str, key: str = "k1", message_id: str | None = None) -> InboundMessage:
+    return InboundMessage(channel="sms", channel_user_id="+15550001", conversation_key=key, text=text, provider_message_id=message_id)
+
+
+async def test_migrations_make_the_schema(store: Store) -> None:
+    assert await current_revision(store.engine) == head_revision()
+    async with store.engine.connect() as connection:
+        tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert {"conversations", "messages", "turns", "model_calls", "escalations", "alembic_version"} <= tables
+
+
+async def test_inbound_opens_one_conversation_per_key(store: Store) -> None:
+    first = await store.save_inbound(inbound("hello"))
+    second = await store.save_inbound(inbound("again"))
+    other = await store.save_inbound(inbound("hi", key="k2"))
+    assert first.conversation.id == second.conversation.id != other.conversation.id
+    assert [m.text for m in await store.messages(first.conversation.id)] == ["hello", "again"]
+
+
+async def test_a_channel_message_id_is_stored_once(store: Store) -> None:
+    first = await store.save_inbound(inbound("hello", message_id="SM1"))
+    again = await store.save_inbound(inbound("hello", message_id="SM1"))
+    assert not first.duplicate and again.duplicate
+    assert again.message.id == first.message.id
+    assert len(await store.messages(first.conversation.id)) == 1
+
+
+async def test_racing_duplicates_store_one_message(store: Store) -> None:
+    await store.save_inbound(inbound("open"))
+    results = await asyncio.gather(*(store.save_inbound(inbound("same", message_id="SM9")) for _ in range(6)))
+    assert sum(not r.duplicate for r in results) == 1
+    assert len({r.message.id for r in results}) == 1
+
+
+async def test_unknown_conversation_id_is_refused(store: Store) -> None:
+    message = InboundMessage("web", "u", "k", "hi", conversation_id="0" * 32)
+    with pytest.raises(UnknownConversation):
+        await store.save_inbound(message)
+
+
+async def test_a_finished_turn_is_written_whole(store: Store) -> None:
+    saved = await store.save_inbound(inbound("talk to a person"))
+    assert saved.message.id is not None
+    turn, reply = await store.finish_turn(
+        TurnRecord(
+            conversation_id=saved.conversation.id,
+            inbound_message_id=saved.message.id,
+            outcome="escalated",
+            latency_ms=12.5,
+            reply_text="A person will help you.",
+            intent="human_handoff",
+            route="support",
+            confidence=1.0,
+            tier="rule",
+            calls=[
+                CallRecord("gpt", "openai", "timeout", 30000.0, error="no answer"),
+                CallRecord("local", "local", "ok", 0.4, input_tokens=10, output_tokens=5),
+            ],
+            new_state=ConversationState.WAITING,
+            escalation_reason="customer_request",
+        )
+    )
+    assert reply is not None and reply.role == Role.BOT.value
+    found = await store.turn_for(saved.message.id)
+    assert found is not None and found[0].id == turn.id and found[1] is not None and found[1].id == reply.id
+    calls = await store.model_calls(saved.conversation.id)
+    assert [(c.model, c.outcome, c.route) for c in calls] == [("gpt", "timeout", "support"), ("local", "ok", "support")]
+    conversation = await store.get_conversation(saved.conversation.id)
+    assert conversation is not None and conversation.state == "waiting" and conversation.route == "support"
+    escalations = await store.escalations(saved.conversation.id)
+    assert [(e.reason, e.turn_id, e.status) for e in escalations] == [("customer_request", turn.id, "open")]
+
+
+async def test_context_returns_the_latest_messages_oldest_first(store: Store) -> None:
+    for i in range(5):
+        saved = await store.save_inbound(inbound(f"m{i}"))
+    conversation, recent = await store.context(saved.conversation.id, limit=3)
+    assert conversation.id == saved.conversation.id
+    assert [m.text for m in recent] == ["m2", "m3", "m4"]

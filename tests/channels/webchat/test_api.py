@@ -1,0 +1,176 @@
+"""The web chat HTTP API and WebSocket, driven over real HTTP against the running server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from tests.support.client import Visitor, new_visitor
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+async def visitor(server: str, session: aiohttp.ClientSession) -> Visitor:
+    return await new_visitor(session, server)
+
+
+async def test_health(server: str, session: aiohttp.ClientSession) -> None:
+    async with session.get(f"{server}/healthz") as response:
+        assert response.status == 200
+        assert (await response.json()) == {"status": "ok"}
+
+
+async def test_a_turn_answers_and_is_stored(visitor: Visitor) -> None:
+    body = await visitor.send("where is my order NW-10482?")
+    reply = body["reply"]
+    assert reply["route"] == "lookup"
+    assert reply["model"] == "local"
+    assert reply["escalated"] is False
+    assert "NW-10482" in reply["text"] and "shipped" in reply["text"]
+    history = await visitor.history()
+    assert [(m["role"], m["text"]) for m in history["messages"]] == [
+        ("customer", "where is my order NW-10482?"),
+        ("bot", reply["text"]),
+    ]
+    assert history["state"] == "bot"
+    # `after` returns only what came later
+    later = await visitor.history(after=history["messages"][0]["id"])
+    assert [m["role"] for m in later["messages"]] == ["bot"]
+
+
+async def test_follow_up_uses_the_order_number_given_earlier(visitor: Visitor) -> None:
+    await visitor.send("hi, my order number is NW-10517")
+    body = await visitor.send("where is my order?")
+    assert "NW-10517" in body["reply"]["text"]
+
+
+async def test_asking_for_a_person_escalates_and_the_bot_goes_quiet(visitor: Visitor) -> None:
+    body = await visitor.send("I want to talk to a human")
+    assert body["reply"]["escalated"] is True
+    assert body["state"] == "waiting"
+    assert "team" in body["reply"]["text"].lower()
+
+    first = await visitor.send("hello? anyone there?")
+    assert first["reply"]["route"] is None and first["reply"]["model"] is None
+    assert first["reply"]["escalated"] is True
+    assert first["reply"]["message"]["role"] == "system"  # told once that it was passed on
+    second = await visitor.send("still waiting")
+    assert second["reply"]["message"] is None and second["reply"]["text"] is None
+    roles = [m["role"] for m in (await visitor.history())["messages"]]
+    assert roles == ["customer", "bot", "customer", "system", "customer"]
+
+
+async def test_a_repeated_client_message_id_runs_one_turn(visitor: Visitor) -> None:
+    client_id = str(uuid.uuid4())
+    first = await visitor.send("what is your return policy", client_message_id=client_id)
+    again = await visitor.send("what is your return policy", client_message_id=client_id)
+    assert again["message"]["id"] == first["message"]["id"]
+    assert again["reply"]["message"]["id"] == first["reply"]["message"]["id"]
+    assert len((await visitor.history())["messages"]) == 2
+
+
+async def test_concurrent_duplicates_run_one_turn(visitor: Visitor) -> None:
+    client_id = str(uuid.uuid4())
+    results = await asyncio.gather(*(visitor.send("do you price match", client_message_id=client_id) for _ in range(5)))
+    assert len({r["reply"]["message"]["id"] for r in results}) == 1
+    assert len((await visitor.history())["messages"]) == 2
+
+
+async def test_websocket_delivers_live_messages(visitor: Visitor, session: aiohttp.ClientSession) -> None:
+    ws_url = f"{visitor.url}/ws?token={visitor.token}".replace("http://", "ws://")
+    async with session.ws_connect(ws_url) as socket:
+        await socket.send_json({"type": "ping"})
+        assert (await socket.receive_json(timeout=5)) == {"type": "pong"}
+        await visitor.send("how much is the ridgeline boot")
+        events = []
+        while not any(e["type"] == "message" and e["message"]["role"] == "bot" for e in events):
+            events.append(await socket.receive_json(timeout=5))
+    kinds = [(e["type"], e.get("message", {}).get("role"), e.get("active")) for e in events]
+    assert kinds == [("message", "customer", None), ("typing", None, True), ("typing", None, False), ("message", "bot", None)]
+
+
+# -- bad input: a 4xx with a JSON error body, nothing stored, the server keeps serving -----
+
+
+async def _expect_error(response: aiohttp.ClientResponse, status: int, code: str) -> None:
+    assert response.status == status, await response.text()
+    body = await response.json()
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "code"),
+    [
+        (b"{not json", 400, "invalid_json"),
+        (b'["text"]', 400, "invalid_text"),
+        (b'{"text": 42}', 400, "invalid_text"),
+        (b'{"text": "   "}', 400, "empty_text"),
+        (json.dumps({"text": "x" * 4001}).encode(), 413, "text_too_long"),
+        (b'{"text": "hi", "client_message_id": 7}', 400, "invalid_client_message_id"),
+    ],
+)
+async def test_bad_bodies_are_refused(visitor: Visitor, payload: bytes, status: int, code: str) -> None:
+    async with visitor.session.post(f"{visitor.url}/messages", data=payload, headers=visitor.headers) as response:
+        await _expect_error(response, status, code)
+    assert (await visitor.history())["messages"] == []
+    assert (await visitor.send("hello"))["reply"]["text"]  # still serving
+
+
+async def test_the_longest_allowed_message_is_accepted(visitor: Visitor) -> None:
+    body = await visitor.send("a" * 4000)
+    assert len(body["message"]["text"]) == 4000
+
+
+async def test_a_body_over_the_size_limit_is_refused_as_json(visitor: Visitor) -> None:
+    payload = json.dumps({"text": "x" * 200_000})
+    async with visitor.session.post(f"{visitor.url}/messages", data=payload, headers=visitor.headers) as response:
+        await _expect_error(response, 413, "request_entity_too_large")
+
+
+async def test_tokens_authorize_one_conversation_only(
+    server: str, session: aiohttp.ClientSession, visitor: Visitor
+) -> None:
+    other = await new_visitor(session, server)
+    url = f"{visitor.url}/messages"
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": f"Bearer {other.token}"}):
+        async with session.post(url, json={"text": "hi"}, headers=headers) as response:
+            await _expect_error(response, 401, "unauthorized")
+        async with session.get(url, headers=headers) as response:
+            await _expect_error(response, 401, "unauthorized")
+    async with session.get(f"{visitor.url}/ws?token={other.token}") as response:
+        await _expect_error(response, 401, "unauthorized")
+    assert (await visitor.history())["messages"] == []
+
+
+async def test_unknown_conversation(server: str, session: aiohttp.ClientSession) -> None:
+    async with session.post(f"{server}/api/conversations/{uuid.uuid4().hex}/messages", json={"text": "hi"}) as response:
+        await _expect_error(response, 401, "unauthorized")
+    async with session.get(f"{server}/api/conversations/nope/nothing") as response:
+        await _expect_error(response, 404, "not_found")
+
+
+async def test_bad_after_parameter(visitor: Visitor) -> None:
+    async with visitor.session.get(f"{visitor.url}/messages?after=abc", headers=visitor.headers) as response:
+        await _expect_error(response, 400, "invalid_after")
+
+
+async def test_widget_info_and_page(server: str, session: aiohttp.ClientSession) -> None:
+    async with session.get(f"{server}/api/widget") as response:
+        info = await response.json()
+    assert info["name"] == "Sam" and info["greeting"] and info["max_chars"] == 4000
+    async with session.get(f"{server}/") as response:
+        assert response.status == 200
+        assert "<textarea" in await response.text()
+    async with session.get(f"{server}/static/embed.js") as response:
+        assert response.status == 200

@@ -1,0 +1,47 @@
+"""Every shipped persona loads, and renders one prompt per route and channel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from personas import PersonaError, available_personas, fit_to_channel, load_persona, system_prompt
+
+
+@pytest.mark.parametrize("persona_id", available_personas())
+def test_shipped_personas_load(persona_id: str) -> None:
+    persona = load_persona(persona_id)
+    assert persona.id == persona_id
+    for route in ("support", "sales", "lookup"):
+        assert route in persona.routes
+    for channel in ("web", "slack", "sms", "voice"):
+        assert persona.style_for(channel) is not None
+
+
+def test_the_prompt_carries_voice_rules_route_and_channel() -> None:
+    persona = load_persona("demo")
+    prompt = system_prompt(persona, "support", "sms")
+    assert persona.name in prompt and persona.voice in prompt
+    assert all(rule in prompt for rule in persona.dont)
+    assert persona.routes["support"] in prompt
+    assert persona.channels["sms"].style in prompt
+    assert system_prompt(persona, "sales", "sms") != prompt
+    assert system_prompt(persona, "support", "voice") != prompt
+
+
+def test_answers_are_fitted_to_the_channel_at_a_sentence() -> None:
+    persona = load_persona("demo")
+    limit = persona.channels["sms"].max_chars
+    assert limit is not None
+    long = " ".join(f"Sentence number {i} says something useful." for i in range(40))
+    fitted = fit_to_channel(persona, "sms", long)
+    assert len(fitted) <= limit and fitted.endswith(".")
+    assert fit_to_channel(persona, "sms", "Short.") == "Short."
+
+
+def test_a_broken_persona_file_names_the_problem(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("id: broken\nname: X\n")
+    with pytest.raises(PersonaError, match="greeting"):
+        load_persona(str(path))
