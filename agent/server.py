@@ -30,7 +30,14 @@ log = structlog.get_logger(__name__)
 
 def build_router(settings: Settings) -> Router:
     catalog = load_intents(settings.resolve(settings.routing.intents_file), set(settings.routes))
-    return Router(catalog, settings.routing.default_route, settings.routing.confidence_threshold)
+    routing = settings.routing
+    return Router(
+        catalog,
+        routing.default_route,
+        routing.confidence_threshold,
+        routing.follow_up_threshold,
+        routing.follow_up_max_words,
+    )
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -63,7 +63,10 @@ class RoutingSettings(_Strict):
     intents_file: Path = Path("demo/intents.yaml")
     default_route: str = "support"
     # Below this classifier confidence a turn is unknown: it stays on the current route.
-    confidence_threshold: Annotated[float, Field(ge=0, le=1)] = 0.3
+    confidence_threshold: Annotated[float, Field(ge=0, le=1)] = 0.15
+    # A short message in an ongoing conversation needs this much to change its route.
+    follow_up_threshold: Annotated[float, Field(ge=0, le=1)] = 0.3
+    follow_up_max_words: Annotated[int, Field(ge=0)] = 4
 
 
 class ModelSettings(_Strict):

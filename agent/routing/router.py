@@ -21,10 +21,21 @@ class Intent:
 
 
 class Router:
-    def __init__(self, catalog: IntentCatalog, default_route: str, threshold: float) -> None:
+    def __init__(
+        self,
+        catalog: IntentCatalog,
+        default_route: str,
+        threshold: float,
+        follow_up_threshold: float = 0.3,
+        follow_up_max_words: int = 4,
+    ) -> None:
         self.catalog = catalog
         self.default_route = default_route
         self.threshold = threshold
+        # Short messages ("and the red one?", "yes please") need a clearer signal to switch
+        # an ongoing conversation to another route.
+        self.follow_up_threshold = follow_up_threshold
+        self.follow_up_max_words = follow_up_max_words
         examples = [(e, spec.name) for spec in catalog.intents.values() for e in spec.examples]
         self.classifier = CentroidClassifier().fit(examples)
 
@@ -39,7 +50,10 @@ class Router:
             if rule.matches(lowered):
                 return done(rule.route, rule.intent, 1.0, "rule")
         ranked = self.classifier.scores(text)
-        if ranked and ranked[0].score >= self.threshold:
+        needed = self.threshold
+        if current_route and len(text.split()) <= self.follow_up_max_words:
+            needed = max(needed, self.follow_up_threshold)
+        if ranked and ranked[0].score >= needed:
             best = ranked[0]
             return done(self.catalog.intents[best.intent].route, best.intent, best.score, "classifier")
         confidence = ranked[0].score if ranked else 0.0

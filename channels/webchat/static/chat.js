@@ -35,7 +35,7 @@ let reconnectTimer = 0;
 let pingTimer = 0;
 let wakeRetry = null;          // cuts a send-retry pause short when the network comes back
 
-/* ---------- small helpers ---------- */
+/* ---------- utilities ---------- */
 
 class ApiError extends Error {
   constructor(status, code, message) {
