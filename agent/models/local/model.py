@@ -135,7 +135,9 @@ class LocalModel:
                 lines.append("Would you like help choosing a size or colour?")
             return "\n".join(lines)
 
-        article = self._best_article(text)
+        # The intent's own words ("damaged item", "refund request") steer retrieval toward
+        # the article about it when the customer's wording shares little with the article.
+        article = self._best_article(f"{text} {intent.replace('_', ' ')}" if intent else text)
         if article:
             return f"I'm sorry about that. {article}" if intent in SORRY_INTENTS else article
         if products:
