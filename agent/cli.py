@@ -14,7 +14,7 @@ from agent.contracts import InboundMessage, InvalidMessage
 from agent.logs import configure_logging
 from agent.settings import ConfigError, Settings, load_settings
 from agent.store import Store, create_engine
-from agent.store.migrate import upgrade
+from agent.store.migrate import DatabaseNotReady, upgrade
 from personas import PersonaError
 
 config_option = click.option(
@@ -61,8 +61,14 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
         app = create_app(settings)
     except (ConfigError, PersonaError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Switchboard on http://{host}:{port}/  (Ctrl+C to stop)", err=True)
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    ready = f"Switchboard on http://{host}:{port}/  (Ctrl+C to stop)"
+    try:
+        # aiohttp prints once the site is listening, so the line means "ready".
+        web.run_app(app, host=host, port=port, print=lambda _: click.echo(ready, err=True), access_log=None)
+    except DatabaseNotReady as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:  # the port is taken, or the host cannot be bound
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
 @main.command()

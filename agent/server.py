@@ -20,7 +20,7 @@ from agent.models.openai import OpenAICompatibleModel
 from agent.routing import Router, load_intents
 from agent.settings import ConfigError, Settings
 from agent.store import Store, create_engine
-from agent.store.migrate import current_revision, head_revision
+from agent.store.migrate import ensure_current
 from channels.http import json_errors
 from channels.webchat import TokenSigner, WebChat, WidgetInfo
 from personas import Persona, load_persona
@@ -113,9 +113,7 @@ def create_app(settings: Settings) -> web.Application:
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         try:
-            revision, head = await current_revision(engine), head_revision()
-            if revision != head:
-                raise RuntimeError(f"database is at revision {revision}, not {head}: run `switchboard db upgrade`")
+            await ensure_current(engine)
             log.info("started", database=engine.url.render_as_string(hide_password=True), persona=manager.persona.id)
             yield
         finally:

@@ -1,0 +1,123 @@
+"""The `switchboard` command as a user runs it: real processes, real ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.services import fresh_postgres_database
+
+SWITCHBOARD = [sys.executable, "-m", "agent.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    env.update(SWITCHBOARD_DATA_DIR=str(tmp_path / "data"), **extra)
+    return env
+
+
+def wait_healthy(base_url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited: {process.stderr.read() if process.stderr else ''}")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("server did not become healthy")
+
+
+def test_serve_runs_on_embedded_defaults_and_logs_json_with_ids(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [*SWITCHBOARD, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env_for(tmp_path),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base_url, process)
+        assert (tmp_path / "data" / "switchboard.db").exists()  # migrated by itself
+        created = httpx.post(f"{base_url}/api/conversations").json()
+        reply = httpx.post(
+            f"{base_url}/api/conversations/{created['conversation_id']}/messages",
+            json={"text": "where is NW-10482"},
+            headers={"Authorization": f"Bearer {created['token']}"},
+        ).json()
+        assert "NW-10482" in reply["reply"]["text"]
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=15)
+    assert process.returncode == 0
+    events = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    turn_events = [e for e in events if e["event"] in {"routed", "model_call", "turn_done"}]
+    assert {e["event"] for e in turn_events} == {"routed", "model_call", "turn_done"}
+    assert all(e["conversation_id"] == created["conversation_id"] and e["turn_id"] for e in turn_events)
+
+
+def test_an_invalid_config_fails_start_up_naming_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("server:\n  port: -5\n")
+    result = subprocess.run(
+        [*SWITCHBOARD, "serve", "--config", str(config)], env=env_for(tmp_path), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "server.port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_chat_in_the_terminal(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*SWITCHBOARD, "chat"],
+        input="how much is the ridgeline boot\nquit\n",
+        env=env_for(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Sam:" in result.stdout
+    assert "$149.00" in result.stdout
+    assert "[sales · local]" in result.stdout
+
+
+async def test_db_upgrade_on_postgresql(tmp_path: Path) -> None:
+    async with fresh_postgres_database() as url:
+        env = env_for(tmp_path, SWITCHBOARD_DATABASE__URL=url)
+        port = free_port()
+        refused = subprocess.run(
+            [*SWITCHBOARD, "serve", "--port", str(port)], env=env, capture_output=True, text=True, timeout=60
+        )
+        # a shared database is not migrated behind the operator's back
+        assert refused.returncode != 0 and "switchboard db upgrade" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        upgraded = subprocess.run([*SWITCHBOARD, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60)
+        assert upgraded.returncode == 0, upgraded.stderr
+        process = subprocess.Popen([*SWITCHBOARD, "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_healthy(f"http://127.0.0.1:{port}", process)
+        finally:
+            process.terminate()
+            process.communicate(timeout=15)
+
+
+@pytest.mark.parametrize("command", [["--help"], ["serve", "--help"], ["db", "upgrade", "--help"]])
+def test_help(command: list[str]) -> None:
+    result = subprocess.run([*SWITCHBOARD, *command], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0 and "Usage" in result.stdout
