@@ -13,7 +13,7 @@ from aiohttp import web
 from agent.contracts import InboundMessage, InvalidMessage
 from agent.logs import configure_logging
 from agent.settings import ConfigError, Settings, load_settings
-from agent.store import Store, create_engine
+from agent.store import Database, Store
 from agent.store.migrate import DatabaseNotReady, upgrade
 from personas import PersonaError
 
@@ -86,9 +86,9 @@ async def _chat(settings: Settings) -> None:
 
     from agent.server import build_manager
 
-    engine = create_engine(settings.database_url)
+    store = Store(Database(settings.database_url))
     async with httpx.AsyncClient() as client:
-        manager = build_manager(settings, Store(engine), client)
+        manager = build_manager(settings, store, client)
         key = f"cli-{uuid.uuid4().hex[:12]}"
         conversation_id = await manager.open_conversation("cli", key, "operator")
         click.secho(f"{manager.persona.name}: {manager.persona.greeting}", fg="cyan")
@@ -115,7 +115,7 @@ async def _chat(settings: Settings) -> None:
                     click.secho(f"{manager.persona.name}: {reply.text}", fg="cyan")
                 click.secho(tag, dim=True)
         finally:
-            await engine.dispose()
+            await store.close()
 
 
 @main.group()

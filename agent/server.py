@@ -19,7 +19,7 @@ from agent.models.local import Catalog, KnowledgeBase, LocalModel, load_articles
 from agent.models.openai import OpenAICompatibleModel
 from agent.routing import Router, load_intents
 from agent.settings import ConfigError, Settings
-from agent.store import Store, create_engine
+from agent.store import Database, Store
 from agent.store.migrate import ensure_current
 from channels.http import json_errors
 from channels.webchat import TokenSigner, WebChat, WidgetInfo
@@ -101,8 +101,7 @@ def create_app(settings: Settings) -> web.Application:
 
     Construction touches no network: the database is first reached in `database_ctx`.
     """
-    engine = create_engine(settings.database_url, echo=settings.database.echo)
-    store = Store(engine)
+    store = Store(Database(settings.database_url, echo=settings.database.echo))
     client = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
     manager = build_manager(settings, store, client)
 
@@ -113,11 +112,11 @@ def create_app(settings: Settings) -> web.Application:
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         try:
-            await ensure_current(engine)
-            log.info("started", database=engine.url.render_as_string(hide_password=True), persona=manager.persona.id)
+            await ensure_current(store)
+            log.info("started", database=store.database.display_url, persona=manager.persona.id)
             yield
         finally:
-            await engine.dispose()
+            await store.close()
 
     async def http_client_ctx(app: web.Application) -> AsyncIterator[None]:
         yield

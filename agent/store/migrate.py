@@ -6,10 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agent.store.repository import Store
 
 class DatabaseNotReady(RuntimeError):
     """The database cannot be reached, or its schema is not at the migrations' head."""
@@ -38,18 +38,11 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
-async def current_revision(engine: AsyncEngine) -> str | None:
-    async with engine.connect() as connection:
-        return await connection.run_sync(
-            lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
-        )
-
-
-async def ensure_current(engine: AsyncEngine) -> None:
+async def ensure_current(store: Store) -> None:
     """Refuse to serve on a database that is unreachable or not fully migrated."""
-    where = engine.url.render_as_string(hide_password=True)
+    where = store.database.display_url
     try:
-        revision = await current_revision(engine)
+        revision = await store.schema_revision()
     except (OSError, SQLAlchemyError) as exc:
         raise DatabaseNotReady(f"cannot reach the database {where}: {exc}") from exc
     head = head_revision()

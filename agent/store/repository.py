@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import text
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import Session, col, select
 
 from agent.contracts import ConversationState, InboundMessage, Role, utcnow
+from agent.store.database import Database
 from agent.store.tables import Conversation, Escalation, Message, ModelCall, Turn
 
 
@@ -67,210 +67,216 @@ def as_utc(moment: datetime) -> datetime:
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self._sessions = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    """The manager's queries. Each public method is one unit of work on the database."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     async def ping(self) -> None:
-        async with self.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        await self.database.run(lambda session: session.exec(text("SELECT 1")))  # type: ignore[call-overload]
+
+    async def schema_revision(self) -> str | None:
+        return await self.database.run(
+            lambda session: MigrationContext.configure(session.connection()).get_current_revision()
+        )
 
     async def create_conversation(self, channel: str, conversation_key: str, channel_user_id: str) -> Conversation:
-        conversation = Conversation(channel=channel, conversation_key=conversation_key, channel_user_id=channel_user_id)
-        async with self._sessions() as session:
+        def work(session: Session) -> Conversation:
+            conversation = Conversation(channel=channel, conversation_key=conversation_key, channel_user_id=channel_user_id)
             session.add(conversation)
-            await session.commit()
-        return conversation
+            session.commit()
+            return conversation
+
+        return await self.database.run(work)
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
-        async with self._sessions() as session:
-            return await session.get(Conversation, conversation_id)
+        return await self.database.run(lambda session: session.get(Conversation, conversation_id))
 
     async def save_inbound(self, inbound: InboundMessage) -> SavedInbound:
         """Store a customer's message (finding or opening its conversation) and commit it.
 
         A message whose channel id was stored before comes back as a duplicate, untouched.
         """
-        async with self._sessions() as session:
-            conversation = await self._resolve_conversation(session, inbound)
-            if inbound.provider_message_id:
-                existing = await self._find_message(session, conversation.id, inbound.provider_message_id)
-                if existing:
-                    return SavedInbound(conversation, existing, duplicate=True)
-            message = Message(
-                conversation_id=conversation.id,
-                role=Role.CUSTOMER.value,
-                text=inbound.text,
-                channel_message_id=inbound.provider_message_id,
-                created_at=inbound.received_at,
-            )
-            session.add(message)
-            conversation_id = conversation.id  # a rollback expires the object
-            try:
-                await session.commit()
-            except IntegrityError:
-                # Two deliveries of one message raced past the check above.
-                await session.rollback()
-                existing = await self._find_message(session, conversation_id, inbound.provider_message_id)
-                found = await session.get(Conversation, conversation_id)
-                if existing is None or found is None:
-                    raise
-                return SavedInbound(found, existing, duplicate=True)
-            return SavedInbound(conversation, message, duplicate=False)
-
-    async def _resolve_conversation(self, session: AsyncSession, inbound: InboundMessage) -> Conversation:
-        if inbound.conversation_id:
-            conversation = await session.get(Conversation, inbound.conversation_id)
-            if conversation is None or conversation.channel != inbound.channel:
-                raise UnknownConversation(inbound.conversation_id)
-            return conversation
-        found = (
-            await session.exec(
-                select(Conversation).where(
-                    Conversation.channel == inbound.channel,
-                    Conversation.conversation_key == inbound.conversation_key,
-                )
-            )
-        ).first()
-        if found:
-            return found
-        conversation = Conversation(
-            channel=inbound.channel,
-            conversation_key=inbound.conversation_key,
-            channel_user_id=inbound.channel_user_id,
-        )
-        session.add(conversation)
-        try:
-            await session.flush()
-        except IntegrityError:
-            await session.rollback()
-            return (
-                await session.exec(
-                    select(Conversation).where(
-                        Conversation.channel == inbound.channel,
-                        Conversation.conversation_key == inbound.conversation_key,
-                    )
-                )
-            ).one()
-        return conversation
-
-    @staticmethod
-    async def _find_message(session: AsyncSession, conversation_id: str, channel_message_id: str | None) -> Message | None:
-        return (
-            await session.exec(
-                select(Message).where(
-                    Message.conversation_id == conversation_id,
-                    Message.channel_message_id == channel_message_id,
-                )
-            )
-        ).first()
+        return await self.database.run(lambda session: _save_inbound(session, inbound))
 
     async def turn_for(self, inbound_message_id: int) -> tuple[Turn, Message | None] | None:
         """The turn an inbound message started, with its reply, if it finished."""
-        async with self._sessions() as session:
-            turn = (await session.exec(select(Turn).where(Turn.inbound_message_id == inbound_message_id))).first()
+
+        def work(session: Session) -> tuple[Turn, Message | None] | None:
+            turn = session.exec(select(Turn).where(Turn.inbound_message_id == inbound_message_id)).first()
             if turn is None:
                 return None
-            reply = await session.get(Message, turn.reply_message_id) if turn.reply_message_id else None
+            reply = session.get(Message, turn.reply_message_id) if turn.reply_message_id else None
             return turn, reply
+
+        return await self.database.run(work)
 
     async def context(self, conversation_id: str, limit: int) -> tuple[Conversation, list[Message]]:
         """The conversation and its last `limit` messages, oldest first."""
-        async with self._sessions() as session:
-            conversation = await session.get(Conversation, conversation_id)
+
+        def work(session: Session) -> tuple[Conversation, list[Message]]:
+            conversation = session.get(Conversation, conversation_id)
             if conversation is None:
                 raise UnknownConversation(conversation_id)
-            rows = (
-                await session.exec(
-                    select(Message)
-                    .where(Message.conversation_id == conversation_id)
-                    .order_by(col(Message.id).desc())
-                    .limit(limit)
-                )
+            rows = session.exec(
+                select(Message)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(col(Message.id).desc())
+                .limit(limit)
             ).all()
             return conversation, list(reversed(rows))
 
+        return await self.database.run(work)
+
     async def messages(self, conversation_id: str, after: int | None = None, limit: int = 200) -> list[Message]:
-        async with self._sessions() as session:
-            query = select(Message).where(Message.conversation_id == conversation_id)
-            if after is not None:
-                query = query.where(col(Message.id) > after)
-            return list((await session.exec(query.order_by(col(Message.id)).limit(limit))).all())
+        query = select(Message).where(Message.conversation_id == conversation_id)
+        if after is not None:
+            query = query.where(col(Message.id) > after)
+        query = query.order_by(col(Message.id)).limit(limit)
+        return await self.database.run(lambda session: list(session.exec(query).all()))
 
     async def finish_turn(self, record: TurnRecord) -> tuple[Turn, Message | None]:
         """Write the turn, its model calls, the reply and any state change atomically."""
-        async with self._sessions() as session:
-            reply = None
-            if record.reply_text is not None:
-                reply = Message(conversation_id=record.conversation_id, role=record.reply_role.value, text=record.reply_text)
-                session.add(reply)
-                await session.flush()
-            turn = Turn(
-                conversation_id=record.conversation_id,
-                inbound_message_id=record.inbound_message_id,
-                reply_message_id=reply.id if reply else None,
-                intent=record.intent,
-                route=record.route,
-                confidence=record.confidence,
-                tier=record.tier,
-                outcome=record.outcome,
-                model=record.model,
-                latency_ms=record.latency_ms,
-            )
-            session.add(turn)
-            await session.flush()
-            assert turn.id is not None
-            for call in record.calls:
-                session.add(
-                    ModelCall(
-                        turn_id=turn.id,
-                        route=record.route,
-                        model=call.model,
-                        provider=call.provider,
-                        outcome=call.outcome,
-                        error=call.error,
-                        latency_ms=call.latency_ms,
-                        input_tokens=call.input_tokens,
-                        output_tokens=call.output_tokens,
-                        cost_usd=call.cost_usd,
-                    )
-                )
-            conversation = await session.get(Conversation, record.conversation_id)
-            assert conversation is not None
-            if record.route:
-                conversation.route = record.route
-            if record.new_state:
-                conversation.state = record.new_state.value
-            conversation.updated_at = utcnow()
-            session.add(conversation)
-            if record.escalation_reason:
-                session.add(
-                    Escalation(
-                        conversation_id=record.conversation_id,
-                        turn_id=turn.id,
-                        reason=record.escalation_reason,
-                        detail=record.escalation_detail,
-                    )
-                )
-            await session.commit()
-            return turn, reply
+        return await self.database.run(lambda session: _finish_turn(session, record))
 
     async def model_calls(self, conversation_id: str) -> list[ModelCall]:
-        async with self._sessions() as session:
-            query = (
-                select(ModelCall)
-                .join(Turn, col(Turn.id) == col(ModelCall.turn_id))
-                .where(Turn.conversation_id == conversation_id)
-                .order_by(col(ModelCall.id))
-            )
-            return list((await session.exec(query)).all())
+        query = (
+            select(ModelCall)
+            .join(Turn, col(Turn.id) == col(ModelCall.turn_id))
+            .where(Turn.conversation_id == conversation_id)
+            .order_by(col(ModelCall.id))
+        )
+        return await self.database.run(lambda session: list(session.exec(query).all()))
 
     async def turns(self, conversation_id: str) -> list[Turn]:
-        async with self._sessions() as session:
-            query = select(Turn).where(Turn.conversation_id == conversation_id).order_by(col(Turn.id))
-            return list((await session.exec(query)).all())
+        query = select(Turn).where(Turn.conversation_id == conversation_id).order_by(col(Turn.id))
+        return await self.database.run(lambda session: list(session.exec(query).all()))
 
     async def escalations(self, conversation_id: str) -> list[Escalation]:
-        async with self._sessions() as session:
-            query = select(Escalation).where(Escalation.conversation_id == conversation_id).order_by(col(Escalation.id))
-            return list((await session.exec(query)).all())
+        query = select(Escalation).where(Escalation.conversation_id == conversation_id).order_by(col(Escalation.id))
+        return await self.database.run(lambda session: list(session.exec(query).all()))
+
+    async def close(self) -> None:
+        await self.database.dispose()
+
+
+def _conversation_by_key(session: Session, channel: str, key: str) -> Conversation | None:
+    return session.exec(
+        select(Conversation).where(Conversation.channel == channel, Conversation.conversation_key == key)
+    ).first()
+
+
+def _message_by_channel_id(session: Session, conversation_id: str, channel_message_id: str | None) -> Message | None:
+    return session.exec(
+        select(Message).where(
+            Message.conversation_id == conversation_id, Message.channel_message_id == channel_message_id
+        )
+    ).first()
+
+
+def _resolve_conversation(session: Session, inbound: InboundMessage) -> Conversation:
+    if inbound.conversation_id:
+        conversation = session.get(Conversation, inbound.conversation_id)
+        if conversation is None or conversation.channel != inbound.channel:
+            raise UnknownConversation(inbound.conversation_id)
+        return conversation
+    found = _conversation_by_key(session, inbound.channel, inbound.conversation_key)
+    if found:
+        return found
+    conversation = Conversation(
+        channel=inbound.channel, conversation_key=inbound.conversation_key, channel_user_id=inbound.channel_user_id
+    )
+    session.add(conversation)
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another process opened it between our look-up and insert.
+        session.rollback()
+        raced = _conversation_by_key(session, inbound.channel, inbound.conversation_key)
+        if raced is None:
+            raise
+        return raced
+    return conversation
+
+
+def _save_inbound(session: Session, inbound: InboundMessage) -> SavedInbound:
+    conversation = _resolve_conversation(session, inbound)
+    conversation_id = conversation.id  # a rollback below would expire the object
+    if inbound.provider_message_id:
+        existing = _message_by_channel_id(session, conversation_id, inbound.provider_message_id)
+        if existing:
+            return SavedInbound(conversation, existing, duplicate=True)
+    message = Message(
+        conversation_id=conversation_id,
+        role=Role.CUSTOMER.value,
+        text=inbound.text,
+        channel_message_id=inbound.provider_message_id,
+        created_at=inbound.received_at,
+    )
+    session.add(message)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Two deliveries of one message raced past the check above.
+        session.rollback()
+        existing = _message_by_channel_id(session, conversation_id, inbound.provider_message_id)
+        found = session.get(Conversation, conversation_id)
+        if existing is None or found is None:
+            raise
+        return SavedInbound(found, existing, duplicate=True)
+    return SavedInbound(conversation, message, duplicate=False)
+
+
+def _finish_turn(session: Session, record: TurnRecord) -> tuple[Turn, Message | None]:
+    reply = None
+    if record.reply_text is not None:
+        reply = Message(conversation_id=record.conversation_id, role=record.reply_role.value, text=record.reply_text)
+        session.add(reply)
+        session.flush()
+    turn = Turn(
+        conversation_id=record.conversation_id,
+        inbound_message_id=record.inbound_message_id,
+        reply_message_id=reply.id if reply else None,
+        intent=record.intent,
+        route=record.route,
+        confidence=record.confidence,
+        tier=record.tier,
+        outcome=record.outcome,
+        model=record.model,
+        latency_ms=record.latency_ms,
+    )
+    session.add(turn)
+    session.flush()
+    assert turn.id is not None
+    session.add_all(
+        ModelCall(
+            turn_id=turn.id,
+            route=record.route,
+            model=call.model,
+            provider=call.provider,
+            outcome=call.outcome,
+            error=call.error,
+            latency_ms=call.latency_ms,
+            input_tokens=call.input_tokens,
+            output_tokens=call.output_tokens,
+            cost_usd=call.cost_usd,
+        )
+        for call in record.calls
+    )
+    changes: dict[str, object] = {"updated_at": utcnow()}
+    if record.route:
+        changes["route"] = record.route
+    if record.new_state:
+        changes["state"] = record.new_state.value
+    session.execute(update(Conversation).where(col(Conversation.id) == record.conversation_id).values(**changes))
+    if record.escalation_reason:
+        session.add(
+            Escalation(
+                conversation_id=record.conversation_id,
+                turn_id=turn.id,
+                reason=record.escalation_reason,
+                detail=record.escalation_detail,
+            )
+        )
+    session.commit()
+    return turn, reply

@@ -9,16 +9,16 @@ import pytest
 from sqlalchemy import inspect
 
 from agent.contracts import ConversationState, InboundMessage, Role
-from agent.store import CallRecord, Store, TurnRecord, UnknownConversation, create_engine
-from agent.store.migrate import current_revision, head_revision, upgrade
+from agent.store import CallRecord, Database, Store, TurnRecord, UnknownConversation
+from agent.store.migrate import head_revision, upgrade
 
 
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[Store]:
     await asyncio.to_thread(upgrade, database_url)
-    engine = create_engine(database_url)
-    yield Store(engine)
-    await engine.dispose()
+    store = Store(Database(database_url))
+    yield store
+    await store.close()
 
 
 def inbound(text: str, key: str = "k1", message_id: str | None = None) -> InboundMessage:
@@ -26,9 +26,8 @@ def inbound(text: str, key: str = "k1", message_id: str | None = None) -> Inboun
 
 
 async def test_migrations_make_the_schema(store: Store) -> None:
-    assert await current_revision(store.engine) == head_revision()
-    async with store.engine.connect() as connection:
-        tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert await store.schema_revision() == head_revision()
+    tables = await store.database.run(lambda session: set(inspect(session.connection()).get_table_names()))
     assert {"conversations", "messages", "turns", "model_calls", "escalations", "alembic_version"} <= tables
 
 
