@@ -2,4 +2,4 @@
 
 from agent.escalation.policy import STAY, EscalationDecision, EscalationPolicy
 
-__all__ = ["STAY", "EscalationDecision", "EscalationPolicy"]
+__all__ = ["EscalationDecision", "EscalationPolicy", "STAY"]

@@ -3,4 +3,4 @@
 from agent.routing.intents import IntentCatalog, load_intents
 from agent.routing.router import UNKNOWN, Intent, Router
 
-__all__ = ["UNKNOWN", "Intent", "IntentCatalog", "Router", "load_intents"]
+__all__ = ["Intent", "IntentCatalog", "Router", "UNKNOWN", "load_intents"]

@@ -94,3 +94,14 @@ async def test_an_exhausted_chain_apologises_and_waits_for_a_person(make_setting
         await store.close()
         assert [e.reason for e in escalations] == ["chain_exhausted"]
         assert "server_error" in (escalations[0].detail or "") and "timeout" in (escalations[0].detail or "")
+
+
+async def test_a_turn_over_its_deadline_apologises(make_settings: SettingsFactory, provider: FakeOpenAI) -> None:
+    settings = make_settings(
+        models={"slow": {"provider": "openai", "base_url": provider.base_url, "model": "slow-5", "timeout_s": 30}},
+        routes={r: {"chain": ["slow"]} for r in ("support", "sales", "lookup")},
+        turn_timeout_s=0.5,
+    )
+    body, _calls = await run_one_turn(settings, "hello")
+    assert body["reply"]["escalated"] is True
+    assert body["reply"]["text"] == load_persona("demo").apology

@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -174,3 +175,43 @@ async def test_widget_info_and_page(server: str, session: aiohttp.ClientSession)
         assert "<textarea" in await response.text()
     async with session.get(f"{server}/static/embed.js") as response:
         assert response.status == 200
+
+
+async def test_a_message_stored_by_an_interrupted_attempt_gets_its_turn_on_retry(
+    make_settings: Any, session: aiohttp.ClientSession
+) -> None:
+    """A crash after storing but before answering: the client's retry runs the turn once."""
+    from agent.contracts import InboundMessage
+    from agent.store import Database, Store
+    from tests.support.server import running_server
+
+    settings = make_settings()
+    async with running_server(settings) as (base_url, _app):
+        visitor = await new_visitor(session, base_url)
+        store = Store(Database(settings.database_url))
+        await store.save_inbound(
+            InboundMessage("web", visitor.conversation_id, visitor.conversation_id, "do you ship to canada",
+                           provider_message_id="retry-1", conversation_id=visitor.conversation_id)
+        )
+        await store.close()
+        body = await visitor.send("do you ship to canada", client_message_id="retry-1")
+        assert "Canada" in body["reply"]["text"]
+        again = await visitor.send("do you ship to canada", client_message_id="retry-1")
+        assert again["reply"]["message"]["id"] == body["reply"]["message"]["id"]
+        assert [m["role"] for m in (await visitor.history())["messages"]] == ["customer", "bot"]
+
+
+async def test_a_valid_token_for_a_missing_conversation_is_not_found(make_settings: Any, session: aiohttp.ClientSession) -> None:
+    from channels.webchat import TokenSigner
+    from tests.support.server import running_server
+
+    settings = make_settings()
+    async with running_server(settings) as (base_url, _app):
+        missing = uuid.uuid4().hex
+        token = TokenSigner(settings.ensure_secret_key()).issue(missing)
+        url = f"{base_url}/api/conversations/{missing}/messages"
+        headers = {"Authorization": f"Bearer {token}"}
+        async with session.post(url, json={"text": "hi"}, headers=headers) as response:
+            await _expect_error(response, 404, "not_found")
+        async with session.get(url, headers=headers) as response:
+            await _expect_error(response, 404, "not_found")
