@@ -139,7 +139,7 @@ class ConversationManager:
         await self._publish(conversation_id, "typing", {"active": True})
         try:
             intent = self.router.classify(inbound_view.text, conversation.route)
-            log.info("routed", route=intent.route, intent=intent.name, tier=intent.tier, confidence=intent.confidence)
+            log.debug("routed", route=intent.route, intent=intent.name, tier=intent.tier, confidence=intent.confidence)
             decision = self.escalation.before_model(inbound_view.text, intent.name)
             chain_result = ChainResult(None)
             if decision.escalate:
@@ -175,7 +175,7 @@ class ConversationManager:
             log.error("turn_timeout", seconds=self.settings.turn_timeout_s)
             return ChainResult(None)
         for attempt in result.attempts:
-            log.info(
+            log.debug(
                 "model_call",
                 model=attempt.model,
                 outcome=attempt.outcome.value,
@@ -277,7 +277,17 @@ class ConversationManager:
         if decision.escalate:
             await self._publish(conversation_id, "state", {"state": state.value})
             log.warning("escalated", reason=decision.reason, detail=decision.detail)
-        log.info("turn_done", outcome=turn.outcome, model=turn.model, latency_ms=round(turn.latency_ms, 2))
+        # One line per turn at info; the routing and per-attempt lines are at debug.
+        log.info(
+            "turn_done",
+            outcome=turn.outcome,
+            intent=turn.intent,
+            route=turn.route,
+            tier=turn.tier,
+            confidence=turn.confidence,
+            model=turn.model,
+            latency_ms=round(turn.latency_ms, 2),
+        )
         return Reply(
             conversation_id=conversation_id,
             inbound=inbound_view,
