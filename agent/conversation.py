@@ -29,7 +29,7 @@ from agent.escalation import EscalationDecision, EscalationPolicy
 from agent.events import EventBus
 from agent.locks import ConversationLocks
 from agent.models import ChainResult, ChatMessage, ChatRequest, ModelChain
-from agent.routing import Intent, Router
+from agent.routing import UNKNOWN, Intent, Router
 from agent.store import CallRecord, Store, TurnRecord, UnknownConversation, as_utc
 from agent.store.tables import Conversation, Message, Turn
 from personas import Persona, fit_to_channel, system_prompt
@@ -57,6 +57,7 @@ class TurnSettings:
     max_text_chars: int = 4000
     history_messages: int = 10
     turn_timeout_s: float = 30.0
+    unknown_action: str = "route"  # route | clarify
 
 
 class ConversationManager:
@@ -140,10 +141,13 @@ class ConversationManager:
         try:
             intent = self.router.classify(inbound_view.text, conversation.route)
             log.debug("routed", route=intent.route, intent=intent.name, tier=intent.tier, confidence=intent.confidence)
-            decision = self.escalation.before_model(inbound_view.text, intent.name)
+            unknown_streak = conversation.unknown_streak + 1 if intent.name == UNKNOWN else 0
+            decision = self.escalation.before_model(inbound_view.text, intent.name, unknown_streak)
             chain_result = ChainResult(None)
             if decision.escalate:
                 reply_text = self.persona.escalation
+            elif intent.name == UNKNOWN and self.settings.unknown_action == "clarify":
+                reply_text = self.persona.clarify
             else:
                 chain_result = await self._ask_models(intent, inbound.channel, recent)
                 failures = [a.outcome.value for a in chain_result.attempts]
@@ -154,7 +158,9 @@ class ConversationManager:
                     reply_text = self.persona.apology
                 else:
                     reply_text = self.persona.fallback
-            record = self._turn_record(conversation_id, inbound_view, intent, decision, chain_result, reply_text, started)
+            record = self._turn_record(
+                conversation_id, inbound_view, intent, decision, chain_result, reply_text, unknown_streak, started
+            )
             turn, reply_message = await self.store.finish_turn(record)
         finally:
             await self._publish(conversation_id, "typing", {"active": False})
@@ -192,6 +198,7 @@ class ConversationManager:
         decision: EscalationDecision,
         chain_result: ChainResult,
         reply_text: str,
+        unknown_streak: int,
         started: float,
     ) -> TurnRecord:
         calls = [
@@ -228,6 +235,8 @@ class ConversationManager:
             new_state=ConversationState.WAITING if decision.escalate else None,
             escalation_reason=decision.reason if decision.escalate else None,
             escalation_detail=decision.detail,
+            # A handover starts the count again for when the bot has the conversation back.
+            unknown_streak=0 if decision.escalate else unknown_streak,
         )
 
     async def _relay_to_staff(

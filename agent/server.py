@@ -84,7 +84,10 @@ def build_manager(settings: Settings, store: Store, client: httpx.AsyncClient) -
         chains={route: ModelChain([models[n] for n in policy.chain]) for route, policy in settings.routes.items()},
         persona=persona,
         escalation=EscalationPolicy(
-            settings.escalation.intents, settings.escalation.phrases, settings.escalation.on_chain_exhausted
+            settings.escalation.intents,
+            settings.escalation.phrases,
+            settings.escalation.on_chain_exhausted,
+            settings.escalation.unknown_streak,
         ),
         locks=InProcessLocks(),
         events=InProcessEventBus(),
@@ -92,6 +95,7 @@ def build_manager(settings: Settings, store: Store, client: httpx.AsyncClient) -
             max_text_chars=settings.limits.max_text_chars,
             history_messages=settings.limits.history_turns,
             turn_timeout_s=settings.turn_timeout_s,
+            unknown_action=settings.routing.unknown_action,
         ),
     )
 

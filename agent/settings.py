@@ -67,6 +67,8 @@ class RoutingSettings(_Strict):
     # A short message in an ongoing conversation needs this much to change its route.
     follow_up_threshold: Annotated[float, Field(ge=0, le=1)] = 0.3
     follow_up_max_words: Annotated[int, Field(ge=0)] = 4
+    # What an unknown turn gets: the route's models as usual, or a clarifying question.
+    unknown_action: Literal["route", "clarify"] = "route"
 
 
 class ModelSettings(_Strict):
@@ -94,6 +96,8 @@ class EscalationSettings(_Strict):
     intents: list[str] = ["human_handoff"]
     phrases: list[str] = []
     on_chain_exhausted: bool = True
+    # Hand over after this many turns in a row the router could not place (0: never).
+    unknown_streak: Annotated[int, Field(ge=0)] = 3
 
 
 class Settings(BaseSettings):

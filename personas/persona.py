@@ -33,6 +33,7 @@ class Persona(BaseModel):
     waiting: str
     help: str
     fallback: str
+    clarify: str = "Sorry, I didn't quite follow. Could you say a little more about what you need?"
     routes: dict[str, str] = {}
     channels: dict[str, ChannelStyle] = {}
 

@@ -17,19 +17,28 @@ STAY = EscalationDecision(False)
 
 
 class EscalationPolicy:
-    def __init__(self, intents: Iterable[str], phrases: Iterable[str], on_chain_exhausted: bool = True) -> None:
+    def __init__(
+        self,
+        intents: Iterable[str],
+        phrases: Iterable[str],
+        on_chain_exhausted: bool = True,
+        unknown_streak: int = 0,
+    ) -> None:
         self._intents = frozenset(intents)
         self._phrases = tuple(p.lower() for p in phrases)
         self._on_chain_exhausted = on_chain_exhausted
+        self._unknown_streak = unknown_streak
 
-    def before_model(self, text: str, intent_name: str) -> EscalationDecision:
-        """The customer asked for a person, by intent or by one of the configured phrases."""
+    def before_model(self, text: str, intent_name: str, unknown_streak: int = 0) -> EscalationDecision:
+        """The customer asked for a person, or the router has not placed several turns in a row."""
         if intent_name in self._intents:
             return EscalationDecision(True, "customer_request", f"intent {intent_name}")
         lowered = text.lower()
         for phrase in self._phrases:
             if phrase in lowered:
                 return EscalationDecision(True, "customer_request", f"phrase {phrase!r}")
+        if self._unknown_streak and unknown_streak >= self._unknown_streak:
+            return EscalationDecision(True, "not_understood", f"{unknown_streak} turns in a row not understood")
         return STAY
 
     def after_model(self, answered: bool, failures: list[str]) -> EscalationDecision:

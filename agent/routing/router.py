@@ -9,6 +9,8 @@ from agent.routing.classifier import CentroidClassifier
 from agent.routing.intents import IntentCatalog
 
 UNKNOWN = "unknown"
+# A short low-confidence message in an ongoing conversation: it continues the current route.
+FOLLOW_UP = "follow_up"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +53,15 @@ class Router:
                 return done(rule.route, rule.intent, 1.0, "rule")
         ranked = self.classifier.scores(text)
         needed = self.threshold
-        if current_route and len(text.split()) <= self.follow_up_max_words:
+        short = len(text.split()) <= self.follow_up_max_words
+        if current_route and short:
             needed = max(needed, self.follow_up_threshold)
         if ranked and ranked[0].score >= needed:
             best = ranked[0]
             return done(self.catalog.intents[best.intent].route, best.intent, best.score, "classifier")
         confidence = ranked[0].score if ranked else 0.0
         if current_route:
-            # A short "and the red one?" continues whatever the conversation was about.
-            return done(current_route, UNKNOWN, confidence, "context")
+            # "and the red one?" continues whatever the conversation was about; a longer
+            # message nobody can place is unknown, but still stays where the conversation is.
+            return done(current_route, FOLLOW_UP if short else UNKNOWN, confidence, "context")
         return done(self.default_route, UNKNOWN, confidence, "fallback")

@@ -52,6 +52,7 @@ class TurnRecord:
     new_state: ConversationState | None = None
     escalation_reason: str | None = None
     escalation_detail: str | None = None
+    unknown_streak: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +269,8 @@ def _finish_turn(session: Session, record: TurnRecord) -> tuple[Turn, Message | 
         changes["route"] = record.route
     if record.new_state:
         changes["state"] = record.new_state.value
+    if record.unknown_streak is not None:
+        changes["unknown_streak"] = record.unknown_streak
     session.execute(update(Conversation).where(col(Conversation.id) == record.conversation_id).values(**changes))
     if record.escalation_reason:
         session.add(

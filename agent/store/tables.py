@@ -25,6 +25,8 @@ class Conversation(SQLModel, table=True):
     channel_user_id: str = Field(max_length=255)
     state: str = Field(default="bot", max_length=16, index=True)
     route: str | None = Field(default=None, max_length=32)
+    # Turns in a row the router could not place; escalation acts on it.
+    unknown_streak: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.routing import UNKNOWN, Router
+from agent.routing import FOLLOW_UP, UNKNOWN, Router
 from agent.server import build_router
 from agent.settings import load_settings
 
@@ -65,7 +65,12 @@ def test_an_order_number_in_a_sentence_does_not_hide_the_intent(router: Router) 
 @pytest.mark.parametrize("text", ["and the red one?", "yes please", "ok", "hmm"])
 def test_short_follow_ups_keep_the_current_route(router: Router, text: str) -> None:
     intent = router.classify(text, current_route="sales")
-    assert (intent.route, intent.tier) == ("sales", "context")
+    assert (intent.route, intent.name, intent.tier) == ("sales", FOLLOW_UP, "context")
+
+
+def test_a_long_unplaceable_message_is_unknown_but_keeps_the_route(router: Router) -> None:
+    intent = router.classify("zxqv plorth wibble gronk snarf", current_route="sales")
+    assert (intent.route, intent.name, intent.tier) == ("sales", UNKNOWN, "context")
 
 
 def test_a_clear_new_intent_switches_route(router: Router) -> None:
