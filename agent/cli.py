@@ -12,6 +12,7 @@ from aiohttp import web
 
 from agent.contracts import InboundMessage, InvalidMessage
 from agent.logs import configure_logging
+from agent.router_cli import router_group
 from agent.settings import ConfigError, Settings, load_settings
 from agent.store import Database, Store
 from agent.store.migrate import DatabaseNotReady, upgrade
@@ -131,6 +132,9 @@ def db_upgrade(config_path: Path | None, revision: str) -> None:
     settings = _settings(config_path)
     upgrade(settings.database_url, revision)
     click.echo(f"database at {revision}", err=True)
+
+
+main.add_command(router_group)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,10 @@ class CentroidClassifier:
         self._postings = dict(postings)
         return self
 
+    def predict(self, text: str) -> tuple[str, float]:
+        ranked = self.scores(text)
+        return (ranked[0].intent, ranked[0].score) if ranked else ("", 0.0)
+
     def scores(self, text: str) -> list[Scored]:
         totals: dict[str, float] = defaultdict(float)
         for term, weight in self.vectorizer.transform(text).items():

@@ -156,5 +156,5 @@ def evaluate(
         p50_ms=percentile(latencies, 50),
         p99_ms=percentile(latencies, 99),
         per_route=_per_route(rows, route_of) if route_of else {},
-        confusions=errors.most_common(10),
+        confusions=[(gold, predicted, n) for (gold, predicted), n in errors.most_common(10)],
     )

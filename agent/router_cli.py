@@ -1,0 +1,119 @@
+"""`switchboard router`: train, explain and evaluate the intent router."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from agent.routing import Router
+from agent.routing.datasets import DatasetError, clinc150_examples, read_examples, write_examples
+from agent.routing.evaluation import Report, evaluate
+from agent.settings import ConfigError, Settings, load_settings
+
+T = TypeVar("T")
+
+
+def _settings(config_path: Path | None) -> Settings:
+    try:
+        return load_settings(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _router(settings: Settings) -> Router:
+    from agent.server import build_router
+
+    return build_router(settings)
+
+
+@click.group("router")
+def router_group() -> None:
+    """Train, explain and evaluate the intent router."""
+
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="SWITCHBOARD_CONFIG"
+)
+
+
+@router_group.command()
+@config_option
+def train(config_path: Path | None) -> None:
+    """Train the classifier on the configured intents."""
+    settings = _settings(config_path)
+    started = time.perf_counter()
+    router = _router(settings)
+    seconds = time.perf_counter() - started
+    examples = sum(len(spec.examples) for spec in router.catalog.intents.values())
+    click.echo(f"trained on {examples} examples of {len(router.catalog.intents)} intents in {seconds:.2f}s")
+
+
+@router_group.command()
+@config_option
+@click.argument("text")
+@click.option("--route", "current_route", default=None, help="The conversation's current route, for context.")
+@click.option("--top", default=5, show_default=True)
+def explain(config_path: Path | None, text: str, current_route: str | None, top: int) -> None:
+    """Show how TEXT would be routed: the deciding tier, and the best intents with scores."""
+    router = _router(_settings(config_path))
+    intent = router.classify(text, current_route)
+    click.echo(f"route {intent.route}  intent {intent.name}  tier {intent.tier}  confidence {intent.confidence:.3f}  ({intent.elapsed_ms:.3f} ms)")
+    click.echo(f"threshold {router.threshold}" + (f", follow-up threshold {router.follow_up_threshold}" if current_route else ""))
+    for scored in router.classifier.scores(text)[:top]:
+        click.echo(f"  {scored.score:6.3f}  {scored.intent}  ({router.catalog.route_of(scored.intent)})")
+
+
+def _progress(items: Iterable[T], label: str) -> Iterator[T]:
+    materialized = list(items)
+    with click.progressbar(materialized, label=label, file=click.get_text_stream("stderr")) as bar:
+        yield from bar
+
+
+@router_group.command("eval")
+@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="End with one JSON object of the results.")
+@click.option("--max-accuracy-drop", default=0.01, show_default=True, help="In-scope accuracy the out-of-scope threshold may cost on val.")
+def eval_command(data_path: Path, as_json: bool, max_accuracy_drop: float) -> None:
+    """Train on the train split, tune the threshold on val, report on test."""
+    from agent.routing.classifier import CentroidClassifier
+
+    try:
+        examples = read_examples(data_path)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc)) from exc
+    report = evaluate(examples, CentroidClassifier, "tfidf-centroid", max_accuracy_drop, progress=_progress)
+    _print_report(report)
+    if as_json:
+        click.echo(json.dumps(report.to_json()))
+
+
+def _print_report(report: Report) -> None:
+    oos = "n/a (no oos rows)" if report.oos_recall is None else f"{report.oos_recall:.1%}"
+    click.echo(f"classifier        {report.classifier}  ({report.train_examples} train, {report.test_examples} test)")
+    click.echo(f"in-scope accuracy {report.accuracy:.1%}  (without threshold {report.unthresholded_accuracy:.1%})")
+    click.echo(f"macro-F1          {report.macro_f1:.3f}")
+    click.echo(f"oos recall        {oos}  (threshold {report.threshold:.4f})")
+    click.echo(f"training          {report.train_s:.2f} s")
+    click.echo(f"decision latency  p50 {report.p50_ms:.3f} ms, p99 {report.p99_ms:.3f} ms")
+    if report.per_route:
+        click.echo("per route (precision / recall / support):")
+        for route, score in report.per_route.items():
+            click.echo(f"  {route:20} {score.precision:6.1%} {score.recall:6.1%} {score.support:6d}")
+    if report.confusions:
+        click.echo("worst confusions (intent -> predicted: count):")
+        for gold, predicted, count in report.confusions:
+            click.echo(f"  {gold} -> {predicted}: {count}")
+
+
+@router_group.command("clinc150")
+@click.argument("data_full", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "-o", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def convert_clinc150(data_full: Path, out_path: Path) -> None:
+    """Convert CLINC150's data_full.json (domains.json beside it names the routes) to JSONL."""
+    count = write_examples(clinc150_examples(data_full, data_full.parent / "domains.json"), out_path)
+    click.echo(f"wrote {count} examples to {out_path}")

@@ -1,0 +1,90 @@
+"""`switchboard router`: the converter, explain and eval, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from agent.settings import PACKAGE_DIR
+
+SWITCHBOARD = [sys.executable, "-m", "agent.cli", "router"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SWITCHBOARD, *args], capture_output=True, text=True, timeout=300)
+
+
+def demo_eval_file(tmp_path: Path) -> Path:
+    """The demo intents as train/val, the held-out demo set as test, plus a few out-of-scope rows."""
+    intents = yaml.safe_load((PACKAGE_DIR / "demo" / "intents.yaml").read_text())["intents"]
+    rows = []
+    for name, body in intents.items():
+        for i, text in enumerate(body["examples"]):
+            rows.append({"text": text, "intent": name, "split": "val" if i % 5 == 0 else "train", "route": body["route"]})
+    for line in (ROOT / "tests" / "data" / "demo_intents_test.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        rows.append({**row, "split": "test"})
+    for split, text in [("val", "what is the capital of peru"), ("val", "play some jazz"), ("test", "how tall is mount everest"), ("test", "set an alarm for 7am")]:
+        rows.append({"text": text, "intent": "oos", "split": split})
+    path = tmp_path / "demo.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def test_eval_reports_and_ends_with_json(tmp_path: Path) -> None:
+    result = run("eval", "--data", str(demo_eval_file(tmp_path)), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    for key in ("accuracy", "macro_f1", "oos_recall", "p50_ms", "p99_ms", "train_s"):
+        assert key in report
+    assert 0.7 <= report["accuracy"] <= 1.0
+    assert report["oos_recall"] is not None
+    assert set(report["per_route"]) == {"support", "sales", "lookup"}
+    assert "in-scope accuracy" in result.stdout and "worst confusions" in result.stdout
+
+
+def test_eval_without_oos_rows_reports_null(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.jsonl"
+    rows = [{"text": t, "intent": i, "split": s} for t, i, s in [
+        ("where is my order", "status", "train"), ("track my parcel", "status", "train"),
+        ("i want a refund", "refund", "train"), ("give me my money back", "refund", "train"),
+        ("wheres my parcel", "status", "test"), ("refund please", "refund", "test"),
+    ]]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    result = run("eval", "--data", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1])["oos_recall"] is None
+
+
+def test_eval_names_a_bad_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"text": "hi", "intent": "greet", "split": "train"}\n{"text": "oops"}\n')
+    result = run("eval", "--data", str(path))
+    assert result.returncode != 0 and "bad.jsonl:2" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_clinc150_converter(tmp_path: Path) -> None:
+    source = tmp_path / "data_full.json"
+    source.write_text(json.dumps({
+        "train": [["freeze my account", "freeze_account"]], "val": [["lock my card", "freeze_account"]],
+        "test": [["block my account", "freeze_account"]], "oos_train": [["sing a song", "oos"]],
+        "oos_val": [["who won the game", "oos"]], "oos_test": [["what is love", "oos"]],
+    }))
+    (tmp_path / "domains.json").write_text(json.dumps({"banking": ["freeze_account"]}))
+    out = tmp_path / "clinc.jsonl"
+    result = run("clinc150", str(source), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows[0] == {"text": "freeze my account", "intent": "freeze_account", "split": "train", "route": "banking"}
+    assert [(r["intent"], r["split"]) for r in rows[3:]] == [("oos", "train"), ("oos", "val"), ("oos", "test")]
+
+
+def test_explain_shows_tier_and_scores() -> None:
+    result = run("explain", "where is my order NW-10482")
+    assert result.returncode == 0, result.stderr
+    assert "route lookup" in result.stdout and "order_status" in result.stdout and "tier classifier" in result.stdout
