@@ -30,6 +30,7 @@ from agent.events import EventBus
 from agent.locks import ConversationLocks
 from agent.models import ChainResult, ChatMessage, ChatRequest, ModelChain
 from agent.routing import UNKNOWN, Intent, Router
+from agent.routing.model_tier import ModelIntentTier
 from agent.store import CallRecord, Store, TurnRecord, UnknownConversation, as_utc
 from agent.store.tables import Conversation, Message, Turn
 from personas import Persona, fit_to_channel, system_prompt
@@ -71,6 +72,7 @@ class ConversationManager:
         locks: ConversationLocks,
         events: EventBus,
         settings: TurnSettings = TurnSettings(),
+        model_tier: ModelIntentTier | None = None,
     ) -> None:
         self.store = store
         self.router = router
@@ -80,6 +82,7 @@ class ConversationManager:
         self.locks = locks
         self.bus = events
         self.settings = settings
+        self.model_tier = model_tier
         self._prompts: dict[tuple[str, str], str] = {}
 
     # -- the service channels see ---------------------------------------------------------
@@ -140,6 +143,8 @@ class ConversationManager:
         await self._publish(conversation_id, "typing", {"active": True})
         try:
             intent = self.router.classify(inbound_view.text, conversation.route)
+            if intent.name == UNKNOWN and self.model_tier is not None:
+                intent = await self._ask_model_tier(inbound_view.text, intent)
             log.debug("routed", route=intent.route, intent=intent.name, tier=intent.tier, confidence=intent.confidence)
             unknown_streak = conversation.unknown_streak + 1 if intent.name == UNKNOWN else 0
             decision = self.escalation.before_model(inbound_view.text, intent.name, unknown_streak)
@@ -165,6 +170,16 @@ class ConversationManager:
         finally:
             await self._publish(conversation_id, "typing", {"active": False})
         return await self._deliver(conversation_id, inbound_view, turn, reply_message, decision)
+
+    async def _ask_model_tier(self, text: str, unplaced: Intent) -> Intent:
+        assert self.model_tier is not None
+        started = time.perf_counter()
+        named = await self.model_tier.classify(text)
+        route = self.router.catalog.route_of(named) if named else None
+        if named is None or route is None:
+            return unplaced
+        elapsed = unplaced.elapsed_ms + (time.perf_counter() - started) * 1000
+        return Intent(route, named, unplaced.confidence, "model", elapsed)
 
     async def _ask_models(self, intent: Intent, channel: str, recent: list[Message]) -> ChainResult:
         request = ChatRequest(

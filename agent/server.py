@@ -14,10 +14,11 @@ from agent.conversation import ConversationManager, TurnSettings
 from agent.escalation import EscalationPolicy
 from agent.events import InProcessEventBus
 from agent.locks import InProcessLocks
-from agent.models import ChatModel, ModelChain
+from agent.models import ChatMessage, ChatModel, ChatRequest, ModelChain
 from agent.models.local import Catalog, KnowledgeBase, LocalModel, load_articles
 from agent.models.openai import OpenAICompatibleModel
 from agent.routing import Router, load_intents
+from agent.routing.model_tier import ModelIntentTier
 from agent.settings import ConfigError, Settings
 from agent.store import Database, Store
 from agent.store.migrate import ensure_current
@@ -75,12 +76,25 @@ def build_models(settings: Settings, persona: Persona, client: httpx.AsyncClient
     return models
 
 
+def build_model_tier(router: Router, model: ChatModel) -> ModelIntentTier:
+    chain = ModelChain([model])
+
+    async def ask(prompt: str) -> str | None:
+        result = await chain.run(ChatRequest([ChatMessage("user", prompt)], max_tokens=16, temperature=0.0))
+        return result.result.text if result.result else None
+
+    return ModelIntentTier(router.catalog, ask)
+
+
 def build_manager(settings: Settings, store: Store, client: httpx.AsyncClient) -> ConversationManager:
     persona = load_persona(settings.persona)
     models = build_models(settings, persona, client)
+    router = build_router(settings)
+    tier_model = settings.routing.model_tier
     return ConversationManager(
+        model_tier=build_model_tier(router, models[tier_model]) if tier_model else None,
         store=store,
-        router=build_router(settings),
+        router=router,
         chains={route: ModelChain([models[n] for n in policy.chain]) for route, policy in settings.routes.items()},
         persona=persona,
         escalation=EscalationPolicy(

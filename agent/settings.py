@@ -69,6 +69,8 @@ class RoutingSettings(_Strict):
     follow_up_max_words: Annotated[int, Field(ge=0)] = 4
     # What an unknown turn gets: the route's models as usual, or a clarifying question.
     unknown_action: Literal["route", "clarify"] = "route"
+    # A model (from `models`) asked to name the intent of turns the classifier cannot place.
+    model_tier: str | None = None
 
 
 class ModelSettings(_Strict):
@@ -145,6 +147,8 @@ class Settings(BaseSettings):
             for i, name in enumerate(policy.chain):
                 if name not in self.models:
                     raise ValueError(f"routes.{route}.chain.{i}: unknown model {name!r}")
+        if self.routing.model_tier and self.routing.model_tier not in self.models:
+            raise ValueError(f"routing.model_tier: unknown model {self.routing.model_tier!r}")
         if self.routing.default_route not in self.routes:
             raise ValueError(f"routing.default_route: unknown route {self.routing.default_route!r}")
         return self

@@ -46,3 +46,29 @@ async def test_clarify_asks_again_without_a_model(make_settings: SettingsFactory
         assert body["reply"]["text"] == load_persona("demo").clarify
         assert body["reply"]["model"] is None and body["reply"]["escalated"] is False
         assert "NW-10482" in (await visitor.send("where is my order NW-10482"))["reply"]["text"]
+
+
+async def test_the_model_tier_places_what_the_classifier_could_not(make_settings: SettingsFactory) -> None:
+    from tests.support.fake_openai import fake_openai
+
+    async with fake_openai() as provider:
+        settings = make_settings(
+            models={
+                "judge": {"provider": "openai", "base_url": provider.base_url, "model": "reply-Intent: pricing"},
+                "local": {"provider": "local"},
+            },
+            routing={"model_tier": "judge"},
+        )
+        async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
+            visitor = await new_visitor(session, base_url)
+            body = await visitor.send(NONSENSE[0])
+            placed = await visitor.send("where is my order NW-10482")
+        assert body["reply"]["route"] == "sales"
+        assert placed["reply"]["route"] == "lookup"
+        assert len(provider.requests) == 1  # only the unplaced turn asked the model
+        prompt = provider.requests[0]["body"]["messages"][-1]["content"]
+        assert NONSENSE[0] in prompt and "order_status" in prompt
+        store = Store(Database(settings.database_url))
+        turns = await store.turns(visitor.conversation_id)
+        await store.close()
+        assert [(t.intent, t.tier) for t in turns] == [("pricing", "model"), ("order_status", "classifier")]

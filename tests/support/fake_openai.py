@@ -2,6 +2,7 @@
 
 The behaviour is chosen by the requested model name:
   ok-*       answers with "echo: <last user message>" and usage
+  reply-X    answers with the text X
   error-500  HTTP 500 with an OpenAI-style error body
   error-429  HTTP 429 with Retry-After
   slow-N     waits N seconds, then answers
@@ -58,6 +59,8 @@ def build_app(state: FakeOpenAI) -> web.Application:
             return _error(429, "Rate limit reached.", "requests", headers={"Retry-After": "1"})
         if model == "garbage":
             return web.Response(text="<html>502 Bad Gateway</html>", content_type="text/html")
+        if model.startswith("reply-"):
+            return web.json_response(_completion(model, model.removeprefix("reply-"), prompt_tokens))
         if model == "empty":
             return web.json_response(_completion(model, "", prompt_tokens))
         if model.startswith("slow-"):
