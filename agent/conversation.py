@@ -147,22 +147,7 @@ class ConversationManager:
                 intent = await self._ask_model_tier(inbound_view.text, intent)
             log.debug("routed", route=intent.route, intent=intent.name, tier=intent.tier, confidence=intent.confidence)
             unknown_streak = conversation.unknown_streak + 1 if intent.name == UNKNOWN else 0
-            decision = self.escalation.before_model(inbound_view.text, intent.name, unknown_streak)
-            chain_result = ChainResult(None)
-            if decision.escalate:
-                reply_text = self.persona.escalation
-            elif intent.name == UNKNOWN and self.settings.unknown_action == "clarify":
-                reply_text = self.persona.clarify
-            else:
-                chain_result = await self._ask_models(intent, inbound.channel, recent)
-                failures = [a.outcome.value for a in chain_result.attempts]
-                decision = self.escalation.after_model(chain_result.ok, failures)
-                if chain_result.result is not None:
-                    reply_text = fit_to_channel(self.persona, self._style(inbound.channel), chain_result.result.text)
-                elif decision.escalate:
-                    reply_text = self.persona.apology
-                else:
-                    reply_text = self.persona.fallback
+            reply_text, decision, chain_result = await self._answer(inbound, intent, unknown_streak, recent)
             record = self._turn_record(
                 conversation_id, inbound_view, intent, decision, chain_result, reply_text, unknown_streak, started
             )
@@ -170,6 +155,22 @@ class ConversationManager:
         finally:
             await self._publish(conversation_id, "typing", {"active": False})
         return await self._deliver(conversation_id, inbound_view, turn, reply_message, decision)
+
+    async def _answer(
+        self, inbound: InboundMessage, intent: Intent, unknown_streak: int, recent: list[Message]
+    ) -> tuple[str, EscalationDecision, ChainResult]:
+        """Escalate on request → clarify → the route's models → escalate when they all fail."""
+        decision = self.escalation.before_model(inbound.text, intent.name, unknown_streak)
+        if decision.escalate:
+            return self.persona.escalation, decision, ChainResult(None)
+        if intent.name == UNKNOWN and self.settings.unknown_action == "clarify":
+            return self.persona.clarify, decision, ChainResult(None)
+        chain_result = await self._ask_models(intent, inbound.channel, recent)
+        decision = self.escalation.after_model(chain_result.ok, [a.outcome.value for a in chain_result.attempts])
+        if chain_result.result is not None:
+            text = fit_to_channel(self.persona, self._style(inbound.channel), chain_result.result.text)
+            return text, decision, chain_result
+        return (self.persona.apology if decision.escalate else self.persona.fallback), decision, chain_result
 
     async def _ask_model_tier(self, text: str, unplaced: Intent) -> Intent:
         assert self.model_tier is not None
