@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -12,10 +12,15 @@ import click
 
 from agent.routing import Router
 from agent.routing.datasets import DatasetError, clinc150_examples, read_examples, write_examples
-from agent.routing.evaluation import Report, evaluate
+from agent.routing.classifier import CentroidClassifier
+from agent.routing.evaluation import Classifier, Report, evaluate
+from agent.routing.linear import LinearIntentClassifier
 from agent.settings import ConfigError, Settings, load_settings
 
 T = TypeVar("T")
+
+# The linear model is the router's; the centroid one is kept as the baseline to compare with.
+CLASSIFIERS: dict[str, Callable[[], Classifier]] = {"linear": LinearIntentClassifier, "centroid": CentroidClassifier}
 
 
 def _settings(config_path: Path | None) -> Settings:
@@ -78,15 +83,14 @@ def _progress(items: Iterable[T], label: str) -> Iterator[T]:
 @click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON object of the results.")
 @click.option("--max-accuracy-drop", default=0.01, show_default=True, help="In-scope accuracy the out-of-scope threshold may cost on val.")
-def eval_command(data_path: Path, as_json: bool, max_accuracy_drop: float) -> None:
+@click.option("--classifier", "name", type=click.Choice(sorted(CLASSIFIERS)), default="linear", show_default=True)
+def eval_command(data_path: Path, as_json: bool, max_accuracy_drop: float, name: str) -> None:
     """Train on the train split, tune the threshold on val, report on test."""
-    from agent.routing.classifier import CentroidClassifier
-
     try:
         examples = read_examples(data_path)
     except DatasetError as exc:
         raise click.ClickException(str(exc)) from exc
-    report = evaluate(examples, CentroidClassifier, "tfidf-centroid", max_accuracy_drop, progress=_progress)
+    report = evaluate(examples, CLASSIFIERS[name], name, max_accuracy_drop, progress=_progress)
     _print_report(report)
     if as_json:
         click.echo(json.dumps(report.to_json()))

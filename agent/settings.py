@@ -63,9 +63,9 @@ class RoutingSettings(_Strict):
     intents_file: Path = Path("demo/intents.yaml")
     default_route: str = "support"
     # Below this classifier confidence a turn is unknown: it stays on the current route.
-    confidence_threshold: Annotated[float, Field(ge=0, le=1)] = 0.15
+    confidence_threshold: Annotated[float, Field(ge=0, le=1)] = 0.2
     # A short message in an ongoing conversation needs this much to change its route.
-    follow_up_threshold: Annotated[float, Field(ge=0, le=1)] = 0.3
+    follow_up_threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
     follow_up_max_words: Annotated[int, Field(ge=0)] = 4
     # What an unknown turn gets: the route's models as usual, or a clarifying question.
     unknown_action: Literal["route", "clarify"] = "route"

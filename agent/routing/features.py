@@ -16,7 +16,7 @@ _DIGITS = re.compile(r"\d")
 Vector = dict[str, float]
 
 
-def _terms(text: str) -> list[str]:
+def terms(text: str) -> list[str]:
     # Digits collapse to one symbol: order numbers differ, their shape is the signal.
     words = _WORD.findall(_DIGITS.sub("0", text.lower()))
     terms = [f"w:{w}" for w in words]
@@ -38,7 +38,7 @@ class TfidfVectorizer:
         self.idf: dict[str, float] = {}
 
     def fit(self, texts: Iterable[str]) -> "TfidfVectorizer":
-        documents = [set(_terms(t)) for t in texts]
+        documents = [set(terms(t)) for t in texts]
         frequency: Counter[str] = Counter()
         for doc in documents:
             frequency.update(doc)
@@ -47,6 +47,6 @@ class TfidfVectorizer:
         return self
 
     def transform(self, text: str) -> Vector:
-        counts = Counter(_terms(text))
+        counts = Counter(terms(text))
         # Sublinear tf; terms never seen in training carry no signal and are dropped.
         return normalize({t: (1 + math.log(c)) * self.idf[t] for t, c in counts.items() if t in self.idf})

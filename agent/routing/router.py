@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from agent.routing.classifier import CentroidClassifier
+from agent.routing.linear import LinearIntentClassifier
 from agent.routing.intents import IntentCatalog
 
 UNKNOWN = "unknown"
@@ -28,7 +28,7 @@ class Router:
         catalog: IntentCatalog,
         default_route: str,
         threshold: float,
-        follow_up_threshold: float = 0.3,
+        follow_up_threshold: float = 0.5,
         follow_up_max_words: int = 4,
     ) -> None:
         self.catalog = catalog
@@ -39,7 +39,7 @@ class Router:
         self.follow_up_threshold = follow_up_threshold
         self.follow_up_max_words = follow_up_max_words
         examples = [(e, spec.name) for spec in catalog.intents.values() for e in spec.examples]
-        self.classifier = CentroidClassifier().fit(examples)
+        self.classifier = LinearIntentClassifier().fit(examples)
 
     def classify(self, text: str, current_route: str | None = None) -> Intent:
         started = time.perf_counter()
@@ -51,15 +51,13 @@ class Router:
         for rule in self.catalog.rules:
             if rule.matches(lowered):
                 return done(rule.route, rule.intent, 1.0, "rule")
-        ranked = self.classifier.scores(text)
+        best, confidence = self.classifier.predict(text)
         needed = self.threshold
         short = len(text.split()) <= self.follow_up_max_words
         if current_route and short:
             needed = max(needed, self.follow_up_threshold)
-        if ranked and ranked[0].score >= needed:
-            best = ranked[0]
-            return done(self.catalog.intents[best.intent].route, best.intent, best.score, "classifier")
-        confidence = ranked[0].score if ranked else 0.0
+        if best and confidence >= needed:
+            return done(self.catalog.intents[best].route, best, confidence, "classifier")
         if current_route:
             # "and the red one?" continues whatever the conversation was about; a longer
             # message nobody can place is unknown, but still stays where the conversation is.

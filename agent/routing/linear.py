@@ -1,0 +1,92 @@
+"""A linear intent classifier: trained by scikit-learn, decided by a lean numpy path.
+
+scikit-learn's own per-call path costs milliseconds (input validation, sparse matrices); here a
+decision is one pass over the query's n-grams and a gather-sum of their weight rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from agent.routing.classifier import Scored
+from agent.routing.features import terms
+
+
+@dataclass(frozen=True, slots=True)
+class LinearSettings:
+    C: float = 1.0
+    loss: str = "squared_hinge"
+    # Margins are squashed to a 0-1 confidence, sigmoid(sharpness * margin): 0.5 is the
+    # SVM's own decision boundary, and thresholds in config read as confidences.
+    sharpness: float = 3.0
+
+
+class LinearIntentClassifier:
+    def __init__(self, settings: LinearSettings = LinearSettings()) -> None:
+        self.settings = settings
+        self.index: dict[str, int] = {}
+        self.idf = np.zeros(0, dtype=np.float32)
+        self.weights = np.zeros((0, 0), dtype=np.float32)
+        self.bias = np.zeros(0, dtype=np.float32)
+        self.intents: list[str] = []
+
+    def _vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        counts = Counter(t for t in terms(text) if t in self.index)
+        if not counts:
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
+        columns = np.fromiter((self.index[t] for t in counts), dtype=np.intp, count=len(counts))
+        tf = np.fromiter((1.0 + math.log(c) for c in counts.values()), dtype=np.float32, count=len(counts))
+        values = tf * self.idf[columns]
+        return columns, values / np.linalg.norm(values)
+
+    def fit(self, examples: list[tuple[str, str]]) -> "LinearIntentClassifier":
+        from scipy.sparse import csr_matrix
+        from sklearn.svm import LinearSVC
+
+        documents = [Counter(terms(text)) for text, _ in examples]
+        frequency: Counter[str] = Counter()
+        for doc in documents:
+            frequency.update(doc.keys())
+        self.index = {term: i for i, term in enumerate(sorted(frequency))}
+        n = len(documents)
+        self.idf = np.array(
+            [math.log((1 + n) / (1 + frequency[t])) + 1 for t in sorted(frequency)], dtype=np.float32
+        )
+        rows, cols, vals = [], [], []
+        for row, (text, _) in enumerate(examples):
+            columns, values = self._vector(text)
+            rows.extend([row] * len(columns))
+            cols.extend(columns.tolist())
+            vals.extend(values.tolist())
+        matrix = csr_matrix((vals, (rows, cols)), shape=(n, len(self.index)), dtype=np.float32)
+        labels = [intent for _, intent in examples]
+        model = LinearSVC(C=self.settings.C, loss=self.settings.loss).fit(matrix, labels)
+        self.intents = [str(c) for c in model.classes_]
+        coef = model.coef_ if len(self.intents) > 2 else np.vstack([-model.coef_[0], model.coef_[0]])
+        intercept = model.intercept_ if len(self.intents) > 2 else np.array([-model.intercept_[0], model.intercept_[0]])
+        self.weights = np.ascontiguousarray(coef.T, dtype=np.float32)  # (features, intents)
+        self.bias = intercept.astype(np.float32)
+        return self
+
+    def _decision(self, text: str) -> np.ndarray:
+        columns, values = self._vector(text)
+        if len(columns) == 0:
+            return self.bias.copy()
+        return values @ self.weights[columns] + self.bias
+
+    def _confidence(self, margin: float) -> float:
+        return 1.0 / (1.0 + math.exp(-self.settings.sharpness * margin))
+
+    def predict(self, text: str) -> tuple[str, float]:
+        scores = self._decision(text)
+        best = int(scores.argmax())
+        return self.intents[best], self._confidence(float(scores[best]))
+
+    def scores(self, text: str) -> list[Scored]:
+        scores = self._decision(text)
+        order = np.argsort(-scores)
+        return [Scored(self.intents[i], self._confidence(float(scores[i]))) for i in order]
