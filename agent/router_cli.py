@@ -30,10 +30,10 @@ def _settings(config_path: Path | None) -> Settings:
         raise click.ClickException(str(exc)) from exc
 
 
-def _router(settings: Settings) -> Router:
+def _router(settings: Settings, retrain: bool = False) -> Router:
     from agent.server import build_router
 
-    return build_router(settings)
+    return build_router(settings, retrain)
 
 
 @click.group("router")
@@ -49,13 +49,16 @@ config_option = click.option(
 @router_group.command()
 @config_option
 def train(config_path: Path | None) -> None:
-    """Train the classifier on the configured intents."""
+    """Train the classifier on the configured intents and cache it for fast start-up."""
+    from agent.routing.cache import cache_path
+
     settings = _settings(config_path)
     started = time.perf_counter()
-    router = _router(settings)
+    router = _router(settings, retrain=True)
     seconds = time.perf_counter() - started
     examples = sum(len(spec.examples) for spec in router.catalog.intents.values())
-    click.echo(f"trained on {examples} examples of {len(router.catalog.intents)} intents in {seconds:.2f}s")
+    saved = cache_path(settings.data_dir / "cache", settings.resolve(settings.routing.intents_file))
+    click.echo(f"trained on {examples} examples of {len(router.catalog.intents)} intents in {seconds:.2f}s; saved {saved}")
 
 
 @router_group.command()

@@ -18,6 +18,7 @@ from agent.models import ChatMessage, ChatModel, ChatRequest, ModelChain
 from agent.models.local import Catalog, KnowledgeBase, LocalModel, load_articles
 from agent.models.openai import OpenAICompatibleModel
 from agent.routing import Router, load_intents
+from agent.routing.cache import trained_classifier
 from agent.routing.model_tier import ModelIntentTier
 from agent.settings import ConfigError, Settings
 from agent.store import Database, Store
@@ -29,8 +30,9 @@ from personas import Persona, load_persona
 log = structlog.get_logger(__name__)
 
 
-def build_router(settings: Settings) -> Router:
-    catalog = load_intents(settings.resolve(settings.routing.intents_file), set(settings.routes))
+def build_router(settings: Settings, retrain: bool = False) -> Router:
+    intents_file = settings.resolve(settings.routing.intents_file)
+    catalog = load_intents(intents_file, set(settings.routes))
     routing = settings.routing
     return Router(
         catalog,
@@ -38,6 +40,7 @@ def build_router(settings: Settings) -> Router:
         routing.confidence_threshold,
         routing.follow_up_threshold,
         routing.follow_up_max_words,
+        classifier=trained_classifier(catalog, intents_file, settings.data_dir / "cache", retrain),
     )
 
 

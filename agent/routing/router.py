@@ -13,6 +13,11 @@ UNKNOWN = "unknown"
 FOLLOW_UP = "follow_up"
 
 
+def train_classifier(catalog: IntentCatalog) -> LinearIntentClassifier:
+    examples = [(e, spec.name) for spec in catalog.intents.values() for e in spec.examples]
+    return LinearIntentClassifier().fit(examples)
+
+
 @dataclass(frozen=True, slots=True)
 class Intent:
     route: str
@@ -30,6 +35,7 @@ class Router:
         threshold: float,
         follow_up_threshold: float = 0.5,
         follow_up_max_words: int = 4,
+        classifier: LinearIntentClassifier | None = None,
     ) -> None:
         self.catalog = catalog
         self.default_route = default_route
@@ -38,8 +44,7 @@ class Router:
         # an ongoing conversation to another route.
         self.follow_up_threshold = follow_up_threshold
         self.follow_up_max_words = follow_up_max_words
-        examples = [(e, spec.name) for spec in catalog.intents.values() for e in spec.examples]
-        self.classifier = LinearIntentClassifier().fit(examples)
+        self.classifier = classifier or train_classifier(catalog)
 
     def classify(self, text: str, current_route: str | None = None) -> Intent:
         started = time.perf_counter()

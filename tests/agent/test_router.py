@@ -21,8 +21,8 @@ ROUTE_FLOOR = 0.90
 
 
 @pytest.fixture(scope="module")
-def router() -> Router:
-    return build_router(load_settings())
+def router(tmp_path_factory: pytest.TempPathFactory) -> Router:
+    return build_router(load_settings(data_dir=str(tmp_path_factory.mktemp("data"))))
 
 
 def test_held_out_demo_set_meets_the_floor(router: Router) -> None:
@@ -83,3 +83,34 @@ def test_unplaceable_text_is_unknown_and_goes_to_the_default_route(router: Route
     intent = router.classify(text)
     assert intent.name == UNKNOWN and intent.tier == "fallback" and intent.route == "support"
     assert intent.elapsed_ms >= 0
+
+
+def test_a_trained_router_is_cached_and_reloaded(tmp_path: Path) -> None:
+    from agent.routing.cache import cache_path
+
+    settings = load_settings(data_dir=str(tmp_path))
+    first = build_router(settings)
+    path = cache_path(tmp_path / "cache", settings.resolve(settings.routing.intents_file))
+    assert path.exists()
+    stamp = path.stat().st_mtime_ns
+    second = build_router(settings)
+    assert path.stat().st_mtime_ns == stamp  # loaded, not trained and written again
+    rows = [json.loads(line)["text"] for line in TEST_SET.read_text().splitlines()[:40]]
+    assert [first.classify(t).name for t in rows] == [second.classify(t).name for t in rows]
+    assert [round(first.classify(t).confidence, 4) for t in rows] == [round(second.classify(t).confidence, 4) for t in rows]
+
+
+def test_editing_the_intents_trains_afresh(tmp_path: Path) -> None:
+    from agent.routing.cache import cache_path
+
+    source = load_settings().resolve(load_settings().routing.intents_file)
+    edited = tmp_path / "intents.yaml"
+    edited.write_text(source.read_text())
+    settings = load_settings(data_dir=str(tmp_path), routing={"intents_file": str(edited)})
+    build_router(settings)
+    before = cache_path(tmp_path / "cache", edited)
+    edited.write_text(source.read_text().replace("intents:", "intents:\n  gift_wrap:\n    route: sales\n    examples: [\"can you gift wrap it\", \"do you do gift wrapping\", \"wrap it as a present please\"]", 1))
+    after = cache_path(tmp_path / "cache", edited)
+    assert before != after
+    router = build_router(settings)
+    assert router.classify("could you gift wrap my order").name == "gift_wrap"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,11 @@ SWITCHBOARD = [sys.executable, "-m", "agent.cli", "router"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*SWITCHBOARD, *args], capture_output=True, text=True, timeout=300)
+def run(*args: str, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    if data_dir is not None:
+        env["SWITCHBOARD_DATA_DIR"] = str(data_dir)
+    return subprocess.run([*SWITCHBOARD, *args], capture_output=True, text=True, timeout=300, env=env)
 
 
 def demo_eval_file(tmp_path: Path) -> Path:
@@ -84,7 +88,14 @@ def test_clinc150_converter(tmp_path: Path) -> None:
     assert [(r["intent"], r["split"]) for r in rows[3:]] == [("oos", "train"), ("oos", "val"), ("oos", "test")]
 
 
-def test_explain_shows_tier_and_scores() -> None:
-    result = run("explain", "where is my order NW-10482")
+def test_train_caches_the_model(tmp_path: Path) -> None:
+    result = run("train", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "trained on" in result.stdout
+    assert len(list((tmp_path / "cache").glob("router-*.npz"))) == 1
+
+
+def test_explain_shows_tier_and_scores(tmp_path: Path) -> None:
+    result = run("explain", "where is my order NW-10482", data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "route lookup" in result.stdout and "order_status" in result.stdout and "tier classifier" in result.stdout
