@@ -215,3 +215,20 @@ async def test_a_valid_token_for_a_missing_conversation_is_not_found(make_settin
             await _expect_error(response, 404, "not_found")
         async with session.get(url, headers=headers) as response:
             await _expect_error(response, 404, "not_found")
+
+
+async def test_turns_on_postgresql(make_settings: Any, session: aiohttp.ClientSession) -> None:
+    """The same path on PostgreSQL: turns, dedupe under concurrency, history, escalation."""
+    from tests.support.server import running_server
+    from tests.support.services import fresh_postgres_database
+
+    async with fresh_postgres_database() as url:
+        async with running_server(make_settings(database={"url": url})) as (base_url, _app):
+            visitor = await new_visitor(session, base_url)
+            assert "NW-10482" in (await visitor.send("where is my order NW-10482"))["reply"]["text"]
+            results = await asyncio.gather(*(visitor.send("do you price match", client_message_id="pg-1") for _ in range(4)))
+            assert len({r["reply"]["message"]["id"] for r in results}) == 1
+            assert (await visitor.send("I want to talk to a human"))["reply"]["escalated"] is True
+            history = await visitor.history()
+            assert [m["role"] for m in history["messages"]] == ["customer", "bot"] * 3
+            assert history["state"] == "waiting"
