@@ -1,4 +1,4 @@
-"""The `switchboard` command: serve, chat, db upgrade."""
+"""The `switchboard` command: serve, chat, db upgrade, router, staff."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from agent.contracts import InboundMessage, InvalidMessage
 from agent.logs import configure_logging
 from agent.router_cli import router_group
 from agent.settings import ConfigError, Settings, load_settings
+from agent.staff_cli import staff_group
 from agent.store import Database, Store
 from agent.store.migrate import DatabaseNotReady, upgrade
 from personas import PersonaError
@@ -135,6 +136,7 @@ def db_upgrade(config_path: Path | None, revision: str) -> None:
 
 
 main.add_command(router_group)
+main.add_command(staff_group)
 
 
 if __name__ == "__main__":

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 
 from agent.contracts import (
+    STAFF_TOPIC,
     ConversationEvent,
     ConversationNotFound,
     ConversationState,
@@ -31,7 +32,7 @@ from agent.locks import ConversationLocks
 from agent.models import ChainResult, ChatMessage, ChatRequest, ModelChain
 from agent.routing import UNKNOWN, Intent, Router
 from agent.routing.model_tier import ModelIntentTier
-from agent.store import CallRecord, Store, TurnRecord, UnknownConversation, as_utc
+from agent.store import CallRecord, Store, TurnRecord, UnknownConversation, to_view
 from agent.store.tables import Conversation, Message, Turn
 from personas import Persona, fit_to_channel, system_prompt
 
@@ -40,17 +41,6 @@ log = structlog.get_logger(__name__)
 # Channel ids map onto the persona's channel styles.
 CHANNEL_STYLE = {"web": "web", "cli": "web", "slack": "slack", "sms": "sms", "voice": "voice"}
 MODEL_ROLES = {Role.CUSTOMER.value: "user", Role.BOT.value: "assistant", Role.STAFF.value: "assistant"}
-
-
-def to_view(message: Message) -> MessageView:
-    assert message.id is not None
-    return MessageView(
-        id=message.id,
-        role=Role(message.role),
-        text=message.text,
-        created_at=as_utc(message.created_at),
-        author=message.author,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +141,13 @@ class ConversationManager:
             record = self._turn_record(
                 conversation_id, inbound_view, intent, decision, chain_result, reply_text, unknown_streak, started
             )
+            if state is ConversationState.RESOLVED and record.new_state is None:
+                # A resolved conversation is the bot's again from the customer's next message.
+                record = replace(record, new_state=ConversationState.BOT)
             turn, reply_message = await self.store.finish_turn(record)
         finally:
             await self._publish(conversation_id, "typing", {"active": False})
-        return await self._deliver(conversation_id, inbound_view, turn, reply_message, decision)
+        return await self._deliver(inbound, conversation_id, inbound_view, turn, reply_message, decision, state)
 
     async def _answer(
         self, inbound: InboundMessage, intent: Intent, unknown_streak: int, recent: list[Message]
@@ -260,10 +253,12 @@ class ConversationManager:
     ) -> Reply:
         """A person has (or is about to have) this conversation: the bot stays quiet.
 
-        The customer hears once that their messages are passed on, not after every message.
+        While waiting, the customer hears once that their messages are passed on, not after
+        every message; once a person holds the conversation, that person answers.
         """
         earlier = [m for m in recent if m.id != inbound_view.id]
         already_told = bool(earlier) and earlier[-1].role == Role.SYSTEM.value
+        already_told = already_told or conversation.state == ConversationState.WITH_HUMAN.value
         record = TurnRecord(
             conversation_id=conversation.id,
             inbound_message_id=inbound_view.id,
@@ -274,6 +269,7 @@ class ConversationManager:
         )
         turn, reply_message = await self.store.finish_turn(record)
         log.info("relayed_to_staff", state=conversation.state)
+        await self._publish_staff("message", conversation.id, {"message": inbound_view.to_json()})
         if reply_message is not None:
             await self._publish(conversation.id, "message", {"message": to_view(reply_message).to_json()})
         return Reply(
@@ -289,19 +285,27 @@ class ConversationManager:
 
     async def _deliver(
         self,
+        inbound: InboundMessage,
         conversation_id: str,
         inbound_view: MessageView,
         turn: Turn,
         reply_message: Message | None,
         decision: EscalationDecision,
+        previous: ConversationState,
     ) -> Reply:
         reply_view = to_view(reply_message) if reply_message else None
         if reply_view:
             await self._publish(conversation_id, "message", {"message": reply_view.to_json()})
         state = ConversationState.WAITING if decision.escalate else ConversationState.BOT
-        if decision.escalate:
+        if state is not previous:
             await self._publish(conversation_id, "state", {"state": state.value})
+        if decision.escalate:
             log.warning("escalated", reason=decision.reason, detail=decision.detail)
+            await self._publish_staff(
+                "escalation",
+                conversation_id,
+                {"channel": inbound.channel, "reason": decision.reason, "detail": decision.detail},
+            )
         # One line per turn at info; the routing and per-attempt lines are at debug.
         log.info(
             "turn_done",
@@ -355,3 +359,7 @@ class ConversationManager:
 
     async def _publish(self, conversation_id: str, kind: str, data: dict[str, object]) -> None:
         await self.bus.publish(ConversationEvent(kind, conversation_id, data))
+
+    async def _publish_staff(self, kind: str, conversation_id: str, data: dict[str, object]) -> None:
+        """Tell every staff console: a new escalation, or a customer message a person should see."""
+        await self.bus.publish(ConversationEvent(kind, STAFF_TOPIC, {"conversation_id": conversation_id, **data}))

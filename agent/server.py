@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import structlog
 from aiohttp import web
 
 from agent import keys
+from agent.accounts import StaffAccounts
 from agent.conversation import ConversationManager, TurnSettings
 from agent.escalation import EscalationPolicy
 from agent.events import InProcessEventBus
+from agent.handoff import Handoff
 from agent.locks import InProcessLocks
 from agent.models import ChatMessage, ChatModel, ChatRequest, ModelChain
 from agent.models.local import Catalog, KnowledgeBase, LocalModel, load_articles
@@ -21,9 +24,10 @@ from agent.routing import Router, load_intents
 from agent.routing.cache import trained_classifier
 from agent.routing.model_tier import ModelIntentTier
 from agent.settings import ConfigError, Settings
-from agent.store import Database, Store
+from agent.store import AccountStore, Database, HandoffStore, Store
 from agent.store.migrate import ensure_current
 from channels.http import json_errors
+from channels.staff import ConsoleOptions, StaffConsole
 from channels.webchat import TokenSigner, WebChat, WidgetInfo
 from personas import Persona, load_persona
 
@@ -117,6 +121,20 @@ def build_manager(settings: Settings, store: Store, client: httpx.AsyncClient) -
     )
 
 
+def build_accounts(settings: Settings, database: Database) -> StaffAccounts:
+    return StaffAccounts(AccountStore(database), timedelta(hours=settings.staff.session_hours))
+
+
+def build_staff_console(settings: Settings, manager: ConversationManager, database: Database) -> StaffConsole:
+    """The staff side shares the manager's locks and event bus: one order of events per conversation."""
+    handoff = Handoff(HandoffStore(database), manager.locks, manager.bus, settings.limits.max_text_chars)
+    options = ConsoleOptions(
+        canned_responses=[(c.title, c.text) for c in settings.staff.canned_responses],
+        secure_cookie=settings.staff.secure_cookie,
+    )
+    return StaffConsole(handoff, build_accounts(settings, database), options)
+
+
 def create_app(settings: Settings) -> web.Application:
     """Everything is constructed here; parts get their dependencies through constructors.
 
@@ -150,6 +168,7 @@ def create_app(settings: Settings) -> web.Application:
         TokenSigner(settings.ensure_secret_key()),
         WidgetInfo(name=manager.persona.name, greeting=manager.persona.greeting, max_chars=settings.limits.max_text_chars),
     )
-    app.on_shutdown.append(webchat.close_sockets)
-    app.add_routes([web.get("/healthz", healthz), *webchat.routes()])
+    console = build_staff_console(settings, manager, store.database)
+    app.on_shutdown.extend([webchat.close_sockets, console.close_sockets])
+    app.add_routes([web.get("/healthz", healthz), *webchat.routes(), *console.routes()])
     return app

@@ -102,6 +102,20 @@ class EscalationSettings(_Strict):
     unknown_streak: Annotated[int, Field(ge=0)] = 3
 
 
+class CannedResponse(_Strict):
+    title: Annotated[str, Field(min_length=1, max_length=80)]
+    text: Annotated[str, Field(min_length=1)]
+
+
+class StaffSettings(_Strict):
+    """The staff console: sign-in sessions and the replies staff can insert with one click."""
+
+    session_hours: Annotated[float, Field(gt=0)] = 12
+    # Send the session cookie over HTTPS only; turn on behind TLS.
+    secure_cookie: bool = False
+    canned_responses: list[CannedResponse] = []
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SWITCHBOARD_", env_nested_delimiter="__", extra="forbid"
@@ -120,6 +134,7 @@ class Settings(BaseSettings):
     models: dict[str, ModelSettings] = {"local": ModelSettings(provider="local")}
     routes: dict[str, RoutePolicy] = {r: RoutePolicy(chain=["local"]) for r in ROUTES}
     escalation: EscalationSettings = EscalationSettings()
+    staff: StaffSettings = StaffSettings()
 
     @classmethod
     def settings_customise_sources(

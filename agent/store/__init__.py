@@ -1,6 +1,21 @@
 """Persistence: SQLModel tables, the queries the manager makes, and migrations."""
 
+from agent.store.accounts import AccountStore, UsernameTaken
 from agent.store.database import Database
-from agent.store.repository import CallRecord, SavedInbound, Store, TurnRecord, UnknownConversation, as_utc
+from agent.store.handoff import HandoffStore
+from agent.store.repository import CallRecord, SavedInbound, Store, TurnRecord, UnknownConversation
+from agent.store.views import as_utc, to_view
 
-__all__ = ["CallRecord", "Database", "SavedInbound", "Store", "TurnRecord", "UnknownConversation", "as_utc"]
+__all__ = [
+    "AccountStore",
+    "CallRecord",
+    "Database",
+    "HandoffStore",
+    "SavedInbound",
+    "Store",
+    "TurnRecord",
+    "UnknownConversation",
+    "UsernameTaken",
+    "as_utc",
+    "to_view",
+]

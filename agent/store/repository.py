@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text, update
@@ -60,11 +59,6 @@ class SavedInbound:
     conversation: Conversation
     message: Message
     duplicate: bool
-
-
-def as_utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 class Store:

@@ -87,6 +87,42 @@ class Escalation(SQLModel, table=True):
     turn_id: int | None = Field(default=None, foreign_key="turns.id")
     reason: str = Field(max_length=32)  # customer_request | chain_exhausted | ...
     detail: str | None = Field(default=None, sa_column=Column(Text))
-    status: str = Field(default="open", max_length=16)  # open | claimed | resolved
+    status: str = Field(default="open", max_length=16, index=True)  # open | claimed | resolved | handed_back
+    claimed_by: int | None = Field(default=None, foreign_key="staff_users.id")
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     resolved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class StaffUser(SQLModel, table=True):
+    __tablename__ = "staff_users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=128)
+    role: str = Field(default="staff", max_length=16)  # staff | admin
+    password_hash: str = Field(max_length=255)  # argon2id, in the PHC string format
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class StaffUserSession(SQLModel, table=True):
+    __tablename__ = "staff_sessions"
+
+    # SHA-256 of the cookie's token: a leaked table does not hand out live sessions.
+    token_hash: str = Field(primary_key=True, max_length=64)
+    staff_id: int = Field(foreign_key="staff_users.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+
+
+class Note(SQLModel, table=True):
+    """A staff member's private note on a conversation; never shown to the customer."""
+
+    __tablename__ = "notes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(foreign_key="conversations.id", index=True, max_length=32)
+    staff_id: int = Field(foreign_key="staff_users.id")
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())

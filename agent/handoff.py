@@ -1,0 +1,227 @@
+"""Staff operations on escalated conversations: the handoff's decisions.
+
+States: bot → waiting (escalated) → with_human (claimed) → resolved, which is the bot's again
+from the customer's next message; a person may also hand a conversation straight back to the
+bot, or reopen a resolved one. The store makes each change atomically and only from the
+expected state; this module turns a refusal into a clear error, and publishes what changed:
+to the customer's conversation (their live chat) and to every staff console.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from agent.contracts import (
+    STAFF_TOPIC,
+    ConversationDetail,
+    ConversationEvent,
+    ConversationState,
+    EscalationView,
+    EventStream,
+    HandoffConflict,
+    HandoffError,
+    HandoffForbidden,
+    HandoffNotFound,
+    InvalidMessage,
+    NoteView,
+    QueueItem,
+    RouteStep,
+    StaffMember,
+    StaffReply,
+)
+from agent.events import EventBus
+from agent.locks import ConversationLocks
+from agent.store import HandoffStore, as_utc, to_view
+from agent.store.handoff import HANDED_BACK, RESOLVED, Snapshot
+from agent.store.views import note_view, staff_view
+
+log = structlog.get_logger(__name__)
+
+
+def _not_found(conversation_id: str) -> HandoffNotFound:
+    return HandoffNotFound("not_found", f"No conversation {conversation_id}.")
+
+
+def _refusal(snapshot: Snapshot, staff: StaffMember, action: str) -> HandoffError:
+    """Why `staff` may not `action` this conversation as the snapshot shows it."""
+    state = snapshot.state
+    holder = snapshot.holder
+    if state is ConversationState.WITH_HUMAN and holder is not None and holder.id != staff.id:
+        return HandoffForbidden("held_by_other", f"{holder.display_name} is handling this conversation.")
+    if state is ConversationState.RESOLVED:
+        return HandoffConflict("resolved", "This conversation is resolved; reopen it first.")
+    if state is ConversationState.WAITING:
+        return HandoffConflict("not_claimed", f"Claim this conversation before you {action}.")
+    return HandoffConflict("not_escalated", "The bot has this conversation; nobody asked for a person.")
+
+
+class Handoff:
+    """The staff side of the manager; the staff console calls it and nothing else."""
+
+    def __init__(self, store: HandoffStore, locks: ConversationLocks, bus: EventBus, max_text_chars: int = 4000) -> None:
+        self.store = store
+        self.locks = locks
+        self.bus = bus
+        self.max_text_chars = max_text_chars
+
+    async def queue(self) -> list[QueueItem]:
+        return [
+            QueueItem(
+                conversation_id=row.conversation.id,
+                channel=row.conversation.channel,
+                state=ConversationState(row.conversation.state),
+                reason=row.escalation.reason,
+                detail=row.escalation.detail,
+                escalated_at=as_utc(row.escalation.created_at),
+                claimed_by=staff_view(row.holder) if row.holder else None,
+                last_customer_text=row.last_customer_text,
+            )
+            for row in await self.store.queue()
+        ]
+
+    async def detail(self, conversation_id: str) -> ConversationDetail:
+        rows = await self.store.detail(conversation_id)
+        if rows is None:
+            raise _not_found(conversation_id)
+        conversation = rows.conversation
+        return ConversationDetail(
+            conversation_id=conversation.id,
+            channel=conversation.channel,
+            state=ConversationState(conversation.state),
+            route=conversation.route,
+            created_at=as_utc(conversation.created_at),
+            messages=[to_view(m) for m in rows.messages],
+            notes=[note_view(note, user.display_name) for note, user in rows.notes],
+            escalations=[
+                EscalationView(
+                    id=e.id or 0,
+                    reason=e.reason,
+                    detail=e.detail,
+                    status=e.status,
+                    created_at=as_utc(e.created_at),
+                    claimed_by=staff_view(holder) if holder else None,
+                    claimed_at=as_utc(e.claimed_at) if e.claimed_at else None,
+                    resolved_at=as_utc(e.resolved_at) if e.resolved_at else None,
+                )
+                for e, holder in rows.escalations
+            ],
+            routes=[
+                RouteStep(
+                    message_id=t.inbound_message_id,
+                    intent=t.intent,
+                    route=t.route,
+                    tier=t.tier,
+                    confidence=t.confidence,
+                    model=t.model,
+                    outcome=t.outcome,
+                    created_at=as_utc(t.created_at),
+                )
+                for t in rows.turns
+            ],
+        )
+
+    async def claim(self, conversation_id: str, staff: StaffMember) -> ConversationState:
+        with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, staff=staff.username):
+            async with self.locks.hold(conversation_id):
+                snapshot = await self.store.claim(conversation_id, staff.id)
+            if snapshot is None:
+                raise _not_found(conversation_id)
+            if not snapshot.changed:
+                holder = snapshot.holder
+                if snapshot.state is ConversationState.WITH_HUMAN and holder is not None:
+                    if holder.id == staff.id:
+                        return snapshot.state  # a repeated claim of one's own: nothing to do
+                    raise HandoffConflict("already_claimed", f"{holder.display_name} claimed this conversation already.")
+                raise HandoffConflict("not_waiting", "This conversation is not waiting for a person.")
+            log.info("handoff_claimed")
+            await self._state_changed(conversation_id, snapshot, staff)
+            return snapshot.state
+
+    async def reply(
+        self, conversation_id: str, staff: StaffMember, text: str, client_message_id: str | None = None
+    ) -> StaffReply:
+        text = self._checked_text(text)
+        with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, staff=staff.username):
+            async with self.locks.hold(conversation_id):
+                result = await self.store.staff_message(
+                    conversation_id, staff.id, staff.display_name, text, client_message_id
+                )
+            if result is None:
+                raise _not_found(conversation_id)
+            if result.message is None:
+                raise _refusal(result.snapshot, staff, "reply")
+            view = to_view(result.message)
+            if not result.duplicate:
+                log.info("staff_replied", message_id=view.id)
+                await self._publish(conversation_id, "message", {"message": view.to_json()})
+                await self._publish_staff("message", conversation_id, {"message": view.to_json()})
+            return StaffReply(view, result.snapshot.state, duplicate=result.duplicate)
+
+    async def add_note(self, conversation_id: str, staff: StaffMember, text: str) -> NoteView:
+        note = await self.store.add_note(conversation_id, staff.id, self._checked_text(text))
+        if note is None:
+            raise _not_found(conversation_id)
+        view = note_view(note, staff.display_name)
+        log.info("note_added", conversation_id=conversation_id, staff=staff.username)
+        # Notes go to staff consoles only, never onto the customer's conversation topic.
+        await self._publish_staff("note", conversation_id, {"note": view.to_json()})
+        return view
+
+    async def resolve(self, conversation_id: str, staff: StaffMember) -> ConversationState:
+        return await self._release(conversation_id, staff, ConversationState.RESOLVED, RESOLVED, "resolve it")
+
+    async def hand_back(self, conversation_id: str, staff: StaffMember) -> ConversationState:
+        return await self._release(conversation_id, staff, ConversationState.BOT, HANDED_BACK, "hand it back")
+
+    async def reopen(self, conversation_id: str, staff: StaffMember) -> ConversationState:
+        with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, staff=staff.username):
+            async with self.locks.hold(conversation_id):
+                snapshot = await self.store.reopen(conversation_id, staff.id)
+            if snapshot is None:
+                raise _not_found(conversation_id)
+            if not snapshot.changed:
+                if snapshot.escalation is None:
+                    raise HandoffConflict("not_escalated", "This conversation was never handed to a person.")
+                raise HandoffConflict("not_resolved", "Only a resolved conversation can be reopened.")
+            log.info("handoff_reopened")
+            await self._state_changed(conversation_id, snapshot, staff)
+            return snapshot.state
+
+    def staff_events(self) -> EventStream:
+        return self.bus.subscribe(STAFF_TOPIC)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    async def _release(
+        self, conversation_id: str, staff: StaffMember, state: ConversationState, status: str, action: str
+    ) -> ConversationState:
+        with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, staff=staff.username):
+            async with self.locks.hold(conversation_id):
+                snapshot = await self.store.release(conversation_id, staff.id, state, status)
+            if snapshot is None:
+                raise _not_found(conversation_id)
+            if not snapshot.changed:
+                raise _refusal(snapshot, staff, action)
+            log.info("handoff_released", state=state.value, status=status)
+            await self._state_changed(conversation_id, snapshot, staff)
+            return snapshot.state
+
+    def _checked_text(self, text: str) -> str:
+        text = text.strip()
+        if not text:
+            raise InvalidMessage("text must not be empty")
+        if len(text) > self.max_text_chars:
+            raise InvalidMessage(f"text is longer than {self.max_text_chars} characters")
+        return text
+
+    async def _state_changed(self, conversation_id: str, snapshot: Snapshot, staff: StaffMember) -> None:
+        state = snapshot.state.value
+        await self._publish(conversation_id, "state", {"state": state})
+        holder = staff_view(snapshot.holder).to_json() if snapshot.holder else None
+        await self._publish_staff("queue", conversation_id, {"state": state, "claimed_by": holder, "by": staff.to_json()})
+
+    async def _publish(self, conversation_id: str, kind: str, data: dict[str, object]) -> None:
+        await self.bus.publish(ConversationEvent(kind, conversation_id, data))
+
+    async def _publish_staff(self, kind: str, conversation_id: str, data: dict[str, object]) -> None:
+        await self.bus.publish(ConversationEvent(kind, STAFF_TOPIC, {"conversation_id": conversation_id, **data}))

@@ -1,0 +1,283 @@
+"""The handoff's units of work: claim, release, reopen, staff messages, notes, the queue.
+
+Each state change is one transaction that re-reads the conversation (locked FOR UPDATE where
+the database can) and changes it only if it is still in the expected state; callers get a
+snapshot and whether it changed, and decide what a refusal means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from agent.contracts import ConversationState, Role, utcnow
+from agent.store.database import Database
+from agent.store.tables import Conversation, Escalation, Message, Note, StaffUser, Turn
+
+OPEN, CLAIMED, RESOLVED, HANDED_BACK = "open", "claimed", "resolved", "handed_back"
+ACTIVE = (OPEN, CLAIMED)
+# Staff replies share the messages table's dedupe key with channel ids; the prefix keeps them apart.
+STAFF_ID_PREFIX = "staff:"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The conversation as the transaction saw it (after any change), and its current escalation."""
+
+    conversation: Conversation
+    escalation: Escalation | None
+    holder: StaffUser | None
+    changed: bool
+
+    @property
+    def state(self) -> ConversationState:
+        return ConversationState(self.conversation.state)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    conversation: Conversation
+    escalation: Escalation
+    holder: StaffUser | None
+    last_customer_text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DetailRows:
+    conversation: Conversation
+    messages: list[Message]
+    notes: list[tuple[Note, StaffUser]]
+    escalations: list[tuple[Escalation, StaffUser | None]]
+    turns: list[Turn]
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMessageResult:
+    snapshot: Snapshot
+    message: Message | None  # None: refused, see the snapshot
+    duplicate: bool = False
+
+
+def _lock_conversation(session: Session, conversation_id: str) -> Conversation | None:
+    return session.exec(select(Conversation).where(Conversation.id == conversation_id).with_for_update()).first()
+
+
+def _current_escalation(session: Session, conversation_id: str) -> Escalation | None:
+    return session.exec(
+        select(Escalation).where(Escalation.conversation_id == conversation_id).order_by(col(Escalation.id).desc())
+    ).first()
+
+
+def _snapshot(session: Session, conversation: Conversation, changed: bool) -> Snapshot:
+    escalation = _current_escalation(session, conversation.id)
+    holder = session.get(StaffUser, escalation.claimed_by) if escalation and escalation.claimed_by else None
+    return Snapshot(conversation, escalation, holder, changed)
+
+
+def _holds(snapshot: Snapshot, staff_id: int) -> bool:
+    escalation = snapshot.escalation
+    return (
+        snapshot.state is ConversationState.WITH_HUMAN
+        and escalation is not None
+        and escalation.status == CLAIMED
+        and escalation.claimed_by == staff_id
+    )
+
+
+def _set_state(conversation: Conversation, state: ConversationState) -> None:
+    conversation.state = state.value
+    conversation.updated_at = utcnow()
+
+
+class HandoffStore:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def queue(self) -> list[QueueRow]:
+        """Conversations waiting for or held by a person, longest waiting first."""
+
+        def work(session: Session) -> list[QueueRow]:
+            rows = session.exec(
+                select(Conversation, Escalation)
+                .join(Escalation, col(Escalation.conversation_id) == col(Conversation.id))
+                .where(
+                    col(Escalation.status).in_(ACTIVE),
+                    col(Conversation.state).in_([ConversationState.WAITING.value, ConversationState.WITH_HUMAN.value]),
+                )
+                .order_by(col(Escalation.created_at), col(Escalation.id))
+            ).all()
+            last_ids = dict(
+                session.exec(
+                    select(Message.conversation_id, func.max(Message.id))
+                    .where(col(Message.conversation_id).in_([c.id for c, _ in rows]), Message.role == Role.CUSTOMER.value)
+                    .group_by(col(Message.conversation_id))
+                ).all()
+            )
+            texts = {
+                m.conversation_id: m.text
+                for m in session.exec(select(Message).where(col(Message.id).in_(list(last_ids.values())))).all()
+            }
+            return [
+                QueueRow(c, e, session.get(StaffUser, e.claimed_by) if e.claimed_by else None, texts.get(c.id))
+                for c, e in rows
+            ]
+
+        return await self.database.run(work)
+
+    async def detail(self, conversation_id: str, message_limit: int = 500) -> DetailRows | None:
+        def work(session: Session) -> DetailRows | None:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                return None
+            messages = session.exec(
+                select(Message)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(col(Message.id).desc())
+                .limit(message_limit)
+            ).all()
+            notes = session.exec(
+                select(Note, StaffUser)
+                .join(StaffUser, col(StaffUser.id) == col(Note.staff_id))
+                .where(Note.conversation_id == conversation_id)
+                .order_by(col(Note.id))
+            ).all()
+            escalations = session.exec(
+                select(Escalation).where(Escalation.conversation_id == conversation_id).order_by(col(Escalation.id))
+            ).all()
+            turns = session.exec(select(Turn).where(Turn.conversation_id == conversation_id).order_by(col(Turn.id))).all()
+            return DetailRows(
+                conversation,
+                list(reversed(messages)),
+                [(n, u) for n, u in notes],
+                [(e, session.get(StaffUser, e.claimed_by) if e.claimed_by else None) for e in escalations],
+                list(turns),
+            )
+
+        return await self.database.run(work)
+
+    async def claim(self, conversation_id: str, staff_id: int) -> Snapshot | None:
+        """waiting → with_human, held by `staff_id`; None when there is no such conversation."""
+
+        def work(session: Session) -> Snapshot | None:
+            conversation = _lock_conversation(session, conversation_id)
+            if conversation is None:
+                return None
+            before = _snapshot(session, conversation, changed=False)
+            escalation = before.escalation
+            if before.state is not ConversationState.WAITING or escalation is None or escalation.status != OPEN:
+                return before
+            escalation.status, escalation.claimed_by, escalation.claimed_at = CLAIMED, staff_id, utcnow()
+            _set_state(conversation, ConversationState.WITH_HUMAN)
+            session.commit()
+            return _snapshot(session, conversation, changed=True)
+
+        return await self.database.run(work)
+
+    async def release(
+        self, conversation_id: str, staff_id: int, new_state: ConversationState, status: str
+    ) -> Snapshot | None:
+        """with_human (held by `staff_id`) → `new_state`, closing the escalation with `status`."""
+
+        def work(session: Session) -> Snapshot | None:
+            conversation = _lock_conversation(session, conversation_id)
+            if conversation is None:
+                return None
+            before = _snapshot(session, conversation, changed=False)
+            if not _holds(before, staff_id):
+                return before
+            assert before.escalation is not None
+            before.escalation.status, before.escalation.resolved_at = status, utcnow()
+            _set_state(conversation, new_state)
+            session.commit()
+            return _snapshot(session, conversation, changed=True)
+
+        return await self.database.run(work)
+
+    async def reopen(self, conversation_id: str, staff_id: int) -> Snapshot | None:
+        """resolved (or back with the bot) → with_human, under a new escalation held by `staff_id`."""
+
+        def work(session: Session) -> Snapshot | None:
+            conversation = _lock_conversation(session, conversation_id)
+            if conversation is None:
+                return None
+            before = _snapshot(session, conversation, changed=False)
+            if before.state not in (ConversationState.RESOLVED, ConversationState.BOT) or before.escalation is None:
+                return before
+            now = utcnow()
+            session.add(
+                Escalation(
+                    conversation_id=conversation_id,
+                    reason="reopened",
+                    detail=f"reopened after escalation {before.escalation.id}",
+                    status=CLAIMED,
+                    claimed_by=staff_id,
+                    claimed_at=now,
+                    created_at=now,
+                )
+            )
+            _set_state(conversation, ConversationState.WITH_HUMAN)
+            session.commit()
+            return _snapshot(session, conversation, changed=True)
+
+        return await self.database.run(work)
+
+    async def staff_message(
+        self, conversation_id: str, staff_id: int, author: str, text: str, client_message_id: str | None
+    ) -> StaffMessageResult | None:
+        """Store a staff reply if `staff_id` holds the conversation; a repeated client id returns the first."""
+        channel_id = STAFF_ID_PREFIX + client_message_id if client_message_id else None
+
+        def work(session: Session) -> StaffMessageResult | None:
+            conversation = _lock_conversation(session, conversation_id)
+            if conversation is None:
+                return None
+            snapshot = _snapshot(session, conversation, changed=False)
+            if channel_id:
+                existing = session.exec(
+                    select(Message).where(
+                        Message.conversation_id == conversation_id, Message.channel_message_id == channel_id
+                    )
+                ).first()
+                if existing is not None:
+                    return StaffMessageResult(snapshot, existing, duplicate=True)
+            if not _holds(snapshot, staff_id):
+                return StaffMessageResult(snapshot, None)
+            message = Message(
+                conversation_id=conversation_id,
+                role=Role.STAFF.value,
+                text=text,
+                author=author,
+                channel_message_id=channel_id,
+            )
+            session.add(message)
+            conversation.updated_at = utcnow()
+            try:
+                session.commit()
+            except IntegrityError:
+                # The same retry raced past the look-up above.
+                session.rollback()
+                existing = session.exec(
+                    select(Message).where(
+                        Message.conversation_id == conversation_id, Message.channel_message_id == channel_id
+                    )
+                ).first()
+                if existing is None:
+                    raise
+                return StaffMessageResult(snapshot, existing, duplicate=True)
+            return StaffMessageResult(snapshot, message)
+
+        return await self.database.run(work)
+
+    async def add_note(self, conversation_id: str, staff_id: int, text: str) -> Note | None:
+        def work(session: Session) -> Note | None:
+            if session.get(Conversation, conversation_id) is None:
+                return None
+            note = Note(conversation_id=conversation_id, staff_id=staff_id, text=text)
+            session.add(note)
+            session.commit()
+            return note
+
+        return await self.database.run(work)

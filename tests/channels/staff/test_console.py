@@ -1,0 +1,125 @@
+"""The staff console page and the customer's chat page together, in real headless Chromium."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import SettingsFactory
+from tests.support.browser import chromium
+from tests.support.server import running_server
+from tests.support.staff import PASSWORD, add_staff
+
+pytestmark = pytest.mark.timeout(120)
+XSS = "<img src=x onerror=window.pwned=1>"
+
+
+@pytest.fixture
+async def site(make_settings: SettingsFactory) -> AsyncIterator[str]:
+    settings = make_settings()
+    async with running_server(settings) as (base_url, _app):
+        await add_staff(settings, "alice", "Alice Ng")
+        yield base_url
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    async with chromium() as browser:
+        yield browser
+
+
+async def customer_page(browser: Any, base_url: str) -> Any:
+    page = await (await browser.new_context()).new_page()
+    await page.goto(base_url + "/")
+    await page.wait_for_selector(".msg-greeting")
+    return page
+
+
+async def customer_says(page: Any, text: str) -> None:
+    await page.fill("#input", text)
+    await page.click("#send")
+
+
+async def staff_page(browser: Any, base_url: str, errors: list[str]) -> Any:
+    page = await (await browser.new_context()).new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(base_url + "/staff")
+    await page.fill("#username", "alice")
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-button")
+    await page.wait_for_function("document.body.dataset.connected === 'true'")
+    return page
+
+
+async def test_staff_takes_over_replies_live_resolves_and_the_bot_answers_again(site: str, browser: Any) -> None:
+    errors: list[str] = []
+    staff = await staff_page(browser, site, errors)
+    assert await staff.locator("#me").inner_text() == "Alice Ng (staff)"
+    assert await staff.locator(".queue-item").count() == 0
+
+    customer = await customer_page(browser, site)
+    await customer_says(customer, "can I talk to a real person")
+    await customer.wait_for_function("document.body.dataset.state === 'waiting'")
+
+    # The escalation appears in the open console without a reload.
+    item = staff.locator(".queue-item")
+    await item.wait_for()
+    assert "customer request" in await item.locator(".reason").inner_text()
+    assert await item.locator(".channel").inner_text() == "web"
+    await item.click()
+    await staff.wait_for_function("document.body.dataset.convState === 'waiting'")
+    await staff.click("#claim")
+    await staff.wait_for_function("document.body.dataset.convState === 'with_human'")
+    await customer.wait_for_function("document.body.dataset.state === 'with_human'")
+
+    await staff.select_option("#canned", label="Greeting")
+    assert "looking at your conversation" in await staff.input_value("#reply-input")
+    await staff.fill("#reply-input", "Hi, I'm Alice. Let me sort this out.")
+    await staff.click("#reply-send")
+    staff_bubble = customer.locator(".msg-staff .msg-text")
+    await staff_bubble.wait_for()
+    assert await staff_bubble.inner_text() == "Hi, I'm Alice. Let me sort this out."
+    assert await customer.locator(".msg-staff .msg-author").inner_text() == "Alice Ng (staff)"
+
+    await customer_says(customer, "thanks, it is order NW-10482")
+    await staff.locator("#messages .msg-customer", has_text="thanks, it is order NW-10482").wait_for()
+
+    await staff.fill("#note-input", "VIP customer, refund approved")
+    await staff.click("#note-add")
+    await staff.locator("#notes li", has_text="VIP customer, refund approved").wait_for()
+
+    await staff.click("#resolve")
+    await staff.wait_for_function("document.body.dataset.convState === 'resolved'")
+    await staff.locator(".queue-item").wait_for(state="detached")
+    await customer.wait_for_function("document.body.dataset.state === 'resolved'")
+
+    bot_answers = customer.locator(".msg-bot[data-id] .msg-text")
+    before = await bot_answers.count()
+    await customer_says(customer, "where is my order NW-10482")
+    await bot_answers.nth(before).wait_for()
+    assert "NW-10482" in await bot_answers.nth(before).inner_text()
+    await customer.wait_for_function("document.body.dataset.state === 'bot'")
+    assert "refund approved" not in await customer.locator("#messages").inner_text()
+    assert errors == []
+
+
+async def test_customer_html_stays_inert_text_in_the_console(site: str, browser: Any) -> None:
+    errors: list[str] = []
+    staff = await staff_page(browser, site, errors)
+    customer = await customer_page(browser, site)
+    await customer_says(customer, "I want to speak to a human")
+    await customer.wait_for_function("document.body.dataset.state === 'waiting'")
+    await customer_says(customer, XSS)
+    await customer.locator(".msg-customer .msg-text", has_text="onerror").wait_for()
+
+    preview = staff.locator(".queue-item .preview", has_text="onerror")
+    await preview.wait_for()
+    assert await preview.inner_text() == XSS
+    await staff.click(".queue-item")
+    shown = staff.locator("#messages .msg-customer .msg-text", has_text="onerror")
+    await shown.wait_for()
+    assert await shown.inner_text() == XSS
+    assert await staff.evaluate("window.pwned === undefined && document.querySelectorAll('img').length === 0")
+    assert errors == []
