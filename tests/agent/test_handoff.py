@@ -1,0 +1,81 @@
+"""Handoff state changes on SQLite and PostgreSQL: one claim wins even across processes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from agent.contracts import ConversationState, HandoffConflict, InboundMessage, StaffMember, StaffRole
+from agent.events import InProcessEventBus
+from agent.handoff import Handoff
+from agent.locks import InProcessLocks
+from agent.store import AccountStore, Database, HandoffStore, Store, TurnRecord
+from agent.store.migrate import upgrade
+from agent.store.views import staff_view
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    await asyncio.to_thread(upgrade, database_url)
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+async def waiting_conversation(database: Database) -> str:
+    store = Store(database)
+    saved = await store.save_inbound(InboundMessage("web", "u1", "key-1", "a person please"))
+    assert saved.message.id is not None
+    await store.finish_turn(
+        TurnRecord(
+            conversation_id=saved.conversation.id,
+            inbound_message_id=saved.message.id,
+            outcome="escalated",
+            latency_ms=1.0,
+            reply_text="Handing you over.",
+            new_state=ConversationState.WAITING,
+            escalation_reason="customer_request",
+        )
+    )
+    return saved.conversation.id
+
+
+async def member(database: Database, username: str) -> StaffMember:
+    user = await AccountStore(database).add_user(username, username.title(), StaffRole.STAFF, "not-a-real-hash")
+    return staff_view(user)
+
+
+async def test_concurrent_claims_from_two_processes_have_one_winner(database: Database) -> None:
+    conversation_id = await waiting_conversation(database)
+    alice, bob = await member(database, "alice"), await member(database, "bob")
+    # Separate locks and buses: two server processes share only the database.
+    first = Handoff(HandoffStore(database), InProcessLocks(), InProcessEventBus())
+    second = Handoff(HandoffStore(database), InProcessLocks(), InProcessEventBus())
+    results = await asyncio.gather(
+        first.claim(conversation_id, alice), second.claim(conversation_id, bob), return_exceptions=True
+    )
+    assert sorted(type(r).__name__ for r in results) == ["ConversationState", "HandoffConflict"]
+    refused = next(r for r in results if isinstance(r, HandoffConflict))
+    assert refused.code == "already_claimed"
+    detail = await first.detail(conversation_id)
+    winner = alice if results[0] is ConversationState.WITH_HUMAN else bob
+    assert detail.state is ConversationState.WITH_HUMAN
+    assert [(e.status, e.claimed_by) for e in detail.escalations] == [("claimed", winner)]
+
+
+async def test_resolve_then_reopen_keeps_the_escalation_history(database: Database) -> None:
+    conversation_id = await waiting_conversation(database)
+    alice = await member(database, "alice")
+    handoff = Handoff(HandoffStore(database), InProcessLocks(), InProcessEventBus())
+    assert await handoff.claim(conversation_id, alice) is ConversationState.WITH_HUMAN
+    await handoff.reply(conversation_id, alice, "On it.")
+    note = await handoff.add_note(conversation_id, alice, "private")
+    assert await handoff.resolve(conversation_id, alice) is ConversationState.RESOLVED
+    assert await handoff.reopen(conversation_id, alice) is ConversationState.WITH_HUMAN
+    detail = await handoff.detail(conversation_id)
+    assert [(e.reason, e.status) for e in detail.escalations] == [("customer_request", "resolved"), ("reopened", "claimed")]
+    assert detail.notes == [note]
+    assert [(m.role.value, m.author) for m in detail.messages][-1] == ("staff", "Alice")
+    assert [item.conversation_id for item in await handoff.queue()] == [conversation_id]
