@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import uuid
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
-import structlog
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
-from agent.contracts import ConversationNotFound, ConversationService, EventStream, InvalidMessage
+from agent.contracts import ConversationNotFound, ConversationService, InvalidMessage
 from channels.http import json_error
+from channels.live import EventSockets
 from channels.webchat.inbound import CHANNEL, BadRequest, authorize, parse_after, parse_message
 from channels.webchat.outbound import history_json, reply_json
 from channels.webchat.tokens import TokenSigner
 
-log = structlog.get_logger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
@@ -35,7 +30,7 @@ class WebChat:
         self.service = service
         self.signer = signer
         self.widget = widget
-        self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self._sockets = EventSockets()
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [
@@ -48,10 +43,8 @@ class WebChat:
             web.static("/static", STATIC_DIR, append_version=False),
         ]
 
-    async def close_sockets(self, _app: web.Application) -> None:
-        """Close live sockets on shutdown so the server does not wait out their timeouts."""
-        for socket in list(self._sockets):
-            await socket.close(code=1001, message=b"server shutting down")
+    async def close_sockets(self, app: web.Application) -> None:
+        await self._sockets.close_all(app)
 
     async def page(self, _request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC_DIR / "index.html")
@@ -99,40 +92,5 @@ class WebChat:
             return json_error(exc.status, exc.code, exc.message)
         if await self.service.history(conversation_id, limit=0) is None:
             return json_error(404, "not_found", "No such conversation.")
-        socket = web.WebSocketResponse(heartbeat=30)
         # Subscribe before the handshake completes so no event falls in between.
-        events = self.service.events(conversation_id)
-        try:
-            await socket.prepare(request)
-            self._sockets.add(socket)
-            forward = asyncio.create_task(self._forward(events, socket))
-            try:
-                async for frame in socket:
-                    if frame.type == WSMsgType.TEXT and _is_ping(frame.data):
-                        await socket.send_json({"type": "pong"})
-            finally:
-                forward.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await forward
-        finally:
-            await events.aclose()
-        return socket
-
-    @staticmethod
-    async def _forward(events: EventStream, socket: web.WebSocketResponse) -> None:
-        try:
-            async for event in events:
-                await socket.send_json(event.to_json())
-        except ConnectionResetError:
-            pass
-        except Exception:
-            # A subscriber that fell behind: close, and the widget refills from history.
-            log.warning("websocket_events_lost", exc_info=True)
-            await socket.close(code=1011, message=b"events lost; reconnect")
-
-
-def _is_ping(data: str) -> bool:
-    try:
-        return json.loads(data).get("type") == "ping"
-    except (ValueError, AttributeError):
-        return False
+        return await self._sockets.serve(request, self.service.events(conversation_id))
