@@ -26,7 +26,7 @@ from agent.contracts import (
     Reply,
     Role,
 )
-from agent.escalation import EscalationDecision, EscalationPolicy
+from agent.escalation import EscalationDecision, EscalationPolicy, History
 from agent.events import EventBus
 from agent.locks import ConversationLocks
 from agent.models import ChainResult, ChatMessage, ChatRequest, ModelChain
@@ -153,17 +153,27 @@ class ConversationManager:
         self, inbound: InboundMessage, intent: Intent, unknown_streak: int, recent: list[Message]
     ) -> tuple[str, EscalationDecision, ChainResult]:
         """Escalate on request → clarify → the route's models → escalate when they all fail."""
-        decision = self.escalation.before_model(inbound.text, intent.name, unknown_streak)
+        earlier = [m for m in recent if m.id != recent[-1].id] if recent else []
+        history = History(
+            customer=[m.text for m in earlier if m.role == Role.CUSTOMER.value],
+            bot=[m.text for m in earlier if m.role == Role.BOT.value],
+        )
+        decision = self.escalation.before_model(inbound.text, intent.name, unknown_streak, history)
         if decision.escalate:
             return self.persona.escalation, decision, ChainResult(None)
         if intent.name == UNKNOWN and self.settings.unknown_action == "clarify":
             return self.persona.clarify, decision, ChainResult(None)
         chain_result = await self._ask_models(intent, inbound.channel, recent)
-        decision = self.escalation.after_model(chain_result.ok, [a.outcome.value for a in chain_result.attempts])
-        if chain_result.result is not None:
-            text = fit_to_channel(self.persona, self._style(inbound.channel), chain_result.result.text)
+        answer = chain_result.result.text if chain_result.result else None
+        failures = [a.outcome.value for a in chain_result.attempts]
+        decision = self.escalation.after_model(chain_result.ok, failures, answer, history)
+        if answer is not None and not decision.escalate:
+            return fit_to_channel(self.persona, self._style(inbound.channel), answer), decision, chain_result
+        if decision.escalate:
+            # A model answered but said the same again: a person, not a loop.
+            text = self.persona.escalation if answer is not None else self.persona.apology
             return text, decision, chain_result
-        return (self.persona.apology if decision.escalate else self.persona.fallback), decision, chain_result
+        return self.persona.fallback, decision, chain_result
 
     async def _ask_model_tier(self, text: str, unplaced: Intent) -> Intent:
         assert self.model_tier is not None

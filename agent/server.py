@@ -13,7 +13,7 @@ from aiohttp import web
 from agent import keys
 from agent.accounts import StaffAccounts
 from agent.conversation import ConversationManager, TurnSettings
-from agent.escalation import EscalationPolicy
+from agent.escalation import EscalationPolicy, Triggers
 from agent.events import InProcessEventBus
 from agent.handoff import Handoff
 from agent.locks import InProcessLocks
@@ -98,6 +98,7 @@ def build_manager(settings: Settings, store: Store, client: httpx.AsyncClient) -
     models = build_models(settings, persona, client)
     router = build_router(settings)
     tier_model = settings.routing.model_tier
+    escalation = settings.escalation
     return ConversationManager(
         model_tier=build_model_tier(router, models[tier_model]) if tier_model else None,
         store=store,
@@ -105,10 +106,11 @@ def build_manager(settings: Settings, store: Store, client: httpx.AsyncClient) -
         chains={route: ModelChain([models[n] for n in policy.chain]) for route, policy in settings.routes.items()},
         persona=persona,
         escalation=EscalationPolicy(
-            settings.escalation.intents,
-            settings.escalation.phrases,
-            settings.escalation.on_chain_exhausted,
-            settings.escalation.unknown_streak,
+            escalation.intents,
+            escalation.phrases,
+            escalation.on_chain_exhausted,
+            escalation.unknown_streak,
+            Triggers(escalation.frustration_threshold, escalation.sensitive_topics, escalation.on_repeat),
         ),
         locks=InProcessLocks(),
         events=InProcessEventBus(),

@@ -100,6 +100,13 @@ class EscalationSettings(_Strict):
     on_chain_exhausted: bool = True
     # Hand over after this many turns in a row the router could not place (0: never).
     unknown_streak: Annotated[int, Field(ge=0)] = 3
+    # Hand over when the frustration score (shouting, "!!", negative words, repeating oneself)
+    # reaches this (0: never).
+    frustration_threshold: Annotated[float, Field(ge=0, le=1)] = 0.7
+    # Topics that always go to a person: topic name -> phrases.
+    sensitive_topics: dict[str, list[str]] = {}
+    # Hand over instead of sending, word for word, an answer the bot just gave.
+    on_repeat: bool = True
 
 
 class CannedResponse(_Strict):

@@ -1,5 +1,5 @@
 """Escalation to a person: when it happens and why."""
 
-from agent.escalation.policy import STAY, EscalationDecision, EscalationPolicy
+from agent.escalation.policy import STAY, EscalationDecision, EscalationPolicy, History, Triggers
 
-__all__ = ["EscalationDecision", "EscalationPolicy", "STAY"]
+__all__ = ["EscalationDecision", "EscalationPolicy", "History", "STAY", "Triggers"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from agent.escalation.signals import frustration, repeats, sensitive_topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +18,23 @@ class EscalationDecision:
 STAY = EscalationDecision(False)
 
 
+@dataclass(frozen=True, slots=True)
+class History:
+    """What was said before this turn, as the policy needs it."""
+
+    customer: Sequence[str] = ()
+    bot: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Triggers:
+    """Which automatic triggers are on, and their settings."""
+
+    frustration_threshold: float = 0.0  # 0: off
+    sensitive_topics: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    on_repeat: bool = False
+
+
 class EscalationPolicy:
     def __init__(
         self,
@@ -23,26 +42,45 @@ class EscalationPolicy:
         phrases: Iterable[str],
         on_chain_exhausted: bool = True,
         unknown_streak: int = 0,
+        triggers: Triggers = Triggers(),
     ) -> None:
         self._intents = frozenset(intents)
         self._phrases = tuple(p.lower() for p in phrases)
         self._on_chain_exhausted = on_chain_exhausted
         self._unknown_streak = unknown_streak
+        self._triggers = triggers
 
-    def before_model(self, text: str, intent_name: str, unknown_streak: int = 0) -> EscalationDecision:
-        """The customer asked for a person, or the router has not placed several turns in a row."""
+    def before_model(
+        self, text: str, intent_name: str, unknown_streak: int = 0, history: History = History()
+    ) -> EscalationDecision:
+        """The customer asked for a person, raised a sensitive topic, is frustrated, or the
+        router has not placed several turns in a row."""
         if intent_name in self._intents:
             return EscalationDecision(True, "customer_request", f"intent {intent_name}")
         lowered = text.lower()
         for phrase in self._phrases:
             if phrase in lowered:
                 return EscalationDecision(True, "customer_request", f"phrase {phrase!r}")
+        topic = sensitive_topic(text, self._triggers.sensitive_topics)
+        if topic:
+            return EscalationDecision(True, "sensitive_topic", topic)
+        threshold = self._triggers.frustration_threshold
+        if threshold:
+            score = frustration(text, history.customer)
+            if score >= threshold:
+                return EscalationDecision(True, "frustration", f"score {score:.1f}")
         if self._unknown_streak and unknown_streak >= self._unknown_streak:
             return EscalationDecision(True, "not_understood", f"{unknown_streak} turns in a row not understood")
         return STAY
 
-    def after_model(self, answered: bool, failures: list[str]) -> EscalationDecision:
-        """Every model in the chain failed: a person picks the conversation up."""
-        if answered or not self._on_chain_exhausted:
-            return STAY
-        return EscalationDecision(True, "chain_exhausted", ", ".join(failures) or "no model answered")
+    def after_model(
+        self, answered: bool, failures: list[str], reply: str | None = None, history: History = History()
+    ) -> EscalationDecision:
+        """Every model in the chain failed, or the answer repeats one the bot just gave."""
+        if not answered:
+            if not self._on_chain_exhausted:
+                return STAY
+            return EscalationDecision(True, "chain_exhausted", ", ".join(failures) or "no model answered")
+        if self._triggers.on_repeat and reply and repeats(reply, history.bot):
+            return EscalationDecision(True, "bot_repeating", "the answer repeats an earlier one")
+        return STAY
