@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -13,7 +15,9 @@ from aiohttp import web
 from agent import keys
 from agent.accounts import StaffAccounts
 from agent.conversation import ConversationManager, TurnSettings
+from agent.contracts import STAFF_TOPIC
 from agent.escalation import EscalationPolicy, Triggers
+from agent.escalation.webhook import EscalationWebhook
 from agent.events import InProcessEventBus
 from agent.handoff import Handoff
 from agent.locks import InProcessLocks
@@ -137,6 +141,18 @@ def build_staff_console(settings: Settings, manager: ConversationManager, databa
     return StaffConsole(handoff, build_accounts(settings, database), options)
 
 
+def build_webhook(settings: Settings, client: httpx.AsyncClient) -> EscalationWebhook | None:
+    url = settings.escalation.webhook_url
+    if not url:
+        return None
+    secret = os.environ.get(settings.escalation.webhook_secret_env)
+    if not secret:
+        raise ConfigError(
+            f"escalation.webhook_url is set but the secret variable {settings.escalation.webhook_secret_env} is not"
+        )
+    return EscalationWebhook(url, secret, client)
+
+
 def create_app(settings: Settings) -> web.Application:
     """Everything is constructed here; parts get their dependencies through constructors.
 
@@ -164,6 +180,18 @@ def create_app(settings: Settings) -> web.Application:
         await client.aclose()
 
     app.cleanup_ctx.extend([http_client_ctx, database_ctx])
+    webhook = build_webhook(settings, client)
+    if webhook is not None:
+
+        async def webhook_ctx(app: web.Application) -> AsyncIterator[None]:
+            # Subscribed before the first request, so no escalation is missed.
+            task = asyncio.create_task(webhook.run(manager.bus.subscribe(STAFF_TOPIC)))
+            yield
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        app.cleanup_ctx.append(webhook_ctx)
 
     webchat = WebChat(
         manager,

@@ -107,6 +107,9 @@ class EscalationSettings(_Strict):
     sensitive_topics: dict[str, list[str]] = {}
     # Hand over instead of sending, word for word, an answer the bot just gave.
     on_repeat: bool = True
+    # New escalations are POSTed here, signed with the secret in this environment variable.
+    webhook_url: str | None = None
+    webhook_secret_env: str = "SWITCHBOARD_WEBHOOK_SECRET"
 
 
 class CannedResponse(_Strict):
