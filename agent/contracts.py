@@ -300,11 +300,13 @@ class ConversationDetail:
     notes: list[NoteView]
     escalations: list[EscalationView]
     routes: list[RouteStep]
+    summary: str = ""
 
     def to_json(self) -> dict[str, Any]:
         current = self.escalations[-1] if self.escalations else None
         return {
             "conversation_id": self.conversation_id,
+            "summary": self.summary,
             "channel": self.channel,
             "state": self.state.value,
             "route": self.route,

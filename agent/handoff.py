@@ -25,10 +25,12 @@ from agent.contracts import (
     InvalidMessage,
     NoteView,
     QueueItem,
+    Role,
     RouteStep,
     StaffMember,
     StaffReply,
 )
+from agent.escalation.summary import summarize
 from agent.events import EventBus
 from agent.locks import ConversationLocks
 from agent.store import HandoffStore, as_utc, to_view
@@ -84,7 +86,16 @@ class Handoff:
         if rows is None:
             raise _not_found(conversation_id)
         conversation = rows.conversation
+        current = rows.escalations[-1][0] if rows.escalations else None
+        summary = summarize(
+            conversation.channel,
+            current.reason if current else None,
+            current.detail if current else None,
+            [t.route for t in rows.turns],
+            [m.text for m in rows.messages if m.role == Role.CUSTOMER.value],
+        )
         return ConversationDetail(
+            summary=summary,
             conversation_id=conversation.id,
             channel=conversation.channel,
             state=ConversationState(conversation.state),

@@ -213,6 +213,7 @@ function render(detail) {
   ui.convReason.textContent = escalation
     ? `${escalation.reason.replace(/_/g, ' ')}${escalation.detail ? ` (${escalation.detail})` : ''}`
     : '';
+  ui.convSummary.textContent = detail.summary || '';
   if (!sameConversation) {
     ui.messages.replaceChildren();
     ui.notes.replaceChildren();
@@ -323,7 +324,7 @@ function bind() {
     password: 'password', loginError: 'login-error', me: 'me', logout: 'logout', connection: 'connection',
     queueList: 'queue-list', queueCount: 'queue-count', queueEmpty: 'queue-empty',
     noConversation: 'no-conversation', conversationBody: 'conversation-body', side: 'side',
-    convTitle: 'conv-title', convState: 'conv-state', convReason: 'conv-reason', claim: 'claim',
+    convTitle: 'conv-title', convState: 'conv-state', convReason: 'conv-reason', convSummary: 'conv-summary', claim: 'claim',
     resolve: 'resolve', handBack: 'hand-back', reopen: 'reopen', actionError: 'action-error',
     messages: 'messages', replyForm: 'reply-form', canned: 'canned', replyInput: 'reply-input',
     notes: 'notes', noteForm: 'note-form', noteInput: 'note-input', routes: 'routes',

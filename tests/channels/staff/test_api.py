@@ -208,6 +208,10 @@ async def test_escalate_claim_reply_resolve_and_the_bot_answers_again(site: Site
         assert detail["escalation"]["status"] == "resolved" and detail["escalation"]["claimed_by"]["username"] == "alice"
         assert [n["text"] for n in detail["notes"]] == ["Sent pole under warranty, ticket 42"]
         assert [r["outcome"] for r in detail["routes"]] == ["escalated", "relayed", "relayed", "answered"]
+        summary = detail["summary"].splitlines()
+        assert summary[0] == "Customer on web asked for a person (intent human_handoff)."
+        assert summary[1] == "Routes: support → lookup."
+        assert summary[2].startswith("Last from the customer: ") and "“where is my order NW-10482”" in summary[2]
         await staff_socket.close()
         await customer_socket.close()
 

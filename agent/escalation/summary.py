@@ -1,0 +1,42 @@
+"""The handoff summary a person reads first: extractive, built from what is stored."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+REASONS = {
+    "customer_request": "asked for a person",
+    "sensitive_topic": "raised a sensitive topic",
+    "frustration": "sounded frustrated",
+    "not_understood": "was not understood several times in a row",
+    "chain_exhausted": "could not be answered: every model failed",
+    "bot_repeating": "kept getting the same answer",
+    "reopened": "was reopened by staff",
+}
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def summarize(
+    channel: str,
+    reason: str | None,
+    detail: str | None,
+    routes: Sequence[str | None],
+    customer_texts: Sequence[str],
+    last: int = 3,
+) -> str:
+    """Who, where, why, the routes the conversation took, and the customer's last words."""
+    why = REASONS.get(reason or "", reason or "was escalated")
+    lines = [f"Customer on {channel} {why}" + (f" ({detail})." if detail else ".")]
+    path: list[str] = []
+    for route in routes:
+        if route and (not path or path[-1] != route):
+            path.append(route)
+    if path:
+        lines.append("Routes: " + " → ".join(path) + ".")
+    if customer_texts:
+        lines.append("Last from the customer: " + " / ".join(f"“{_clip(t)}”" for t in customer_texts[-last:]))
+    return "\n".join(lines)
