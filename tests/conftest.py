@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -7,6 +8,8 @@ from typing import Any
 import pytest
 
 from agent.settings import Settings, load_settings
+from agent.store import Database
+from agent.store.migrate import upgrade
 from tests.support.server import running_server
 from tests.support.services import fresh_postgres_database
 
@@ -30,6 +33,15 @@ async def server(make_settings: SettingsFactory) -> AsyncIterator[str]:
     """The real server on embedded defaults, on a loopback port."""
     async with running_server(make_settings()) as (base_url, _app):
         yield base_url
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """A migrated database (SQLite, then PostgreSQL) for the store's own tests."""
+    await asyncio.to_thread(upgrade, database_url)
+    database = Database(database_url)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -13,16 +11,7 @@ from sqlmodel import select
 from agent.accounts import AccountError, StaffAccounts, token_hash
 from agent.contracts import StaffRole
 from agent.store import AccountStore, Database, UsernameTaken
-from agent.store.migrate import upgrade
 from agent.store.tables import StaffUser, StaffUserSession
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    await asyncio.to_thread(upgrade, database_url)
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -12,16 +11,7 @@ from agent.events import InProcessEventBus
 from agent.handoff import Handoff
 from agent.locks import InProcessLocks
 from agent.store import AccountStore, Database, HandoffStore, Store, TurnRecord
-from agent.store.migrate import upgrade
 from agent.store.views import staff_view
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    await asyncio.to_thread(upgrade, database_url)
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 async def waiting_conversation(database: Database) -> str:
