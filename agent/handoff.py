@@ -9,6 +9,8 @@ to the customer's conversation (their live chat) and to every staff console.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import structlog
 
 from agent.contracts import (
@@ -29,7 +31,9 @@ from agent.contracts import (
     RouteStep,
     StaffMember,
     StaffReply,
+    utcnow,
 )
+from agent.escalation.hours import BusinessHours
 from agent.escalation.summary import summarize
 from agent.events import EventBus
 from agent.locks import ConversationLocks
@@ -197,6 +201,23 @@ class Handoff:
             log.info("handoff_reopened")
             await self._state_changed(conversation_id, snapshot, staff)
             return snapshot.state
+
+    async def notify_unclaimed(self, waited_s: float, unclaimed_text: str, after_hours_text: str, hours: BusinessHours | None) -> int:
+        """Tell customers nobody has picked up within `waited_s` what is happening; once each."""
+        now = utcnow()
+        text = after_hours_text if hours is not None and not hours.open_at(now) else unclaimed_text
+        told = 0
+        for conversation_id in await self.store.unclaimed(now - timedelta(seconds=waited_s)):
+            async with self.locks.hold(conversation_id):
+                message = await self.store.post_unclaimed_notice(conversation_id, text)
+            if message is None:
+                continue  # claimed (or told) in the meantime
+            told += 1
+            view = to_view(message)
+            log.info("unclaimed_notice", conversation_id=conversation_id)
+            await self._publish(conversation_id, "message", {"message": view.to_json()})
+            await self._publish_staff("message", conversation_id, {"message": view.to_json()})
+        return told
 
     def staff_events(self) -> EventStream:
         return self.bus.subscribe(STAFF_TOPIC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import httpx
@@ -17,6 +17,7 @@ from agent.accounts import StaffAccounts
 from agent.conversation import ConversationManager, TurnSettings
 from agent.contracts import STAFF_TOPIC
 from agent.escalation import EscalationPolicy, Triggers
+from agent.escalation.hours import BusinessHours
 from agent.escalation.webhook import EscalationWebhook
 from agent.events import InProcessEventBus
 from agent.handoff import Handoff
@@ -131,9 +132,12 @@ def build_accounts(settings: Settings, database: Database) -> StaffAccounts:
     return StaffAccounts(AccountStore(database), timedelta(hours=settings.staff.session_hours))
 
 
-def build_staff_console(settings: Settings, manager: ConversationManager, database: Database) -> StaffConsole:
+def build_handoff(settings: Settings, manager: ConversationManager, database: Database) -> Handoff:
     """The staff side shares the manager's locks and event bus: one order of events per conversation."""
-    handoff = Handoff(HandoffStore(database), manager.locks, manager.bus, settings.limits.max_text_chars)
+    return Handoff(HandoffStore(database), manager.locks, manager.bus, settings.limits.max_text_chars)
+
+
+def build_staff_console(settings: Settings, handoff: Handoff, database: Database) -> StaffConsole:
     options = ConsoleOptions(
         canned_responses=[(c.title, c.text) for c in settings.staff.canned_responses],
         secure_cookie=settings.staff.secure_cookie,
@@ -151,6 +155,35 @@ def build_webhook(settings: Settings, client: httpx.AsyncClient) -> EscalationWe
             f"escalation.webhook_url is set but the secret variable {settings.escalation.webhook_secret_env} is not"
         )
     return EscalationWebhook(url, secret, client)
+
+
+def unclaimed_notices_ctx(
+    settings: Settings, handoff: Handoff, persona: Persona
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A background sweep telling waiting customers when nobody has picked them up yet."""
+    escalation = settings.escalation
+    hours = escalation.business_hours
+    business_hours = BusinessHours(hours.timezone, hours.days) if hours else None
+    waited = escalation.unclaimed_after_s
+    # Often enough that the notice comes close to the configured wait, never busier than 1/s.
+    interval = min(30.0, max(1.0, waited / 4))
+
+    async def sweep() -> None:
+        while True:
+            try:
+                await handoff.notify_unclaimed(waited, persona.unclaimed, persona.after_hours, business_hours)
+            except Exception:  # a failed sweep is retried on the next one, not fatal
+                log.exception("unclaimed_sweep_failed")
+            await asyncio.sleep(interval)
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(sweep())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return context
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -198,7 +231,10 @@ def create_app(settings: Settings) -> web.Application:
         TokenSigner(settings.ensure_secret_key()),
         WidgetInfo(name=manager.persona.name, greeting=manager.persona.greeting, max_chars=settings.limits.max_text_chars),
     )
-    console = build_staff_console(settings, manager, store.database)
+    handoff = build_handoff(settings, manager, store.database)
+    console = build_staff_console(settings, handoff, store.database)
+    if settings.escalation.unclaimed_after_s:
+        app.cleanup_ctx.append(unclaimed_notices_ctx(settings, handoff, manager.persona))
     app.on_shutdown.extend([webchat.close_sockets, console.close_sockets])
     app.add_routes([web.get("/healthz", healthz), *webchat.routes(), *console.routes()])
     return app

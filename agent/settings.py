@@ -94,6 +94,38 @@ class RoutePolicy(_Strict):
     chain: Annotated[list[str], Field(min_length=1)]
 
 
+class BusinessHoursSettings(_Strict):
+    timezone: str = "UTC"
+    days: dict[str, str] = {}  # mon..sun -> "09:00-17:00"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {zone!r}") from exc
+        return zone
+
+    @field_validator("days")
+    @classmethod
+    def _spans(cls, days: dict[str, str]) -> dict[str, str]:
+        from datetime import time
+
+        for day, span in days.items():
+            if day.lower()[:3] not in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+                raise ValueError(f"unknown day {day!r}")
+            try:
+                opens, closes = (time.fromisoformat(part.strip()) for part in span.split("-"))
+            except ValueError as exc:
+                raise ValueError(f"{day}: expected HH:MM-HH:MM, not {span!r}") from exc
+            if not opens < closes:
+                raise ValueError(f"{day}: {span!r} closes before it opens")
+        return days
+
+
 class EscalationSettings(_Strict):
     intents: list[str] = ["human_handoff"]
     phrases: list[str] = []
@@ -107,6 +139,10 @@ class EscalationSettings(_Strict):
     sensitive_topics: dict[str, list[str]] = {}
     # Hand over instead of sending, word for word, an answer the bot just gave.
     on_repeat: bool = True
+    # Tell a waiting customer when nobody has claimed the conversation after this long (0: never).
+    unclaimed_after_s: Annotated[float, Field(ge=0)] = 300
+    # When people answer; outside them the customer gets the persona's after-hours wording.
+    business_hours: "BusinessHoursSettings | None" = None
     # New escalations are POSTed here, signed with the secret in this environment variable.
     webhook_url: str | None = None
     webhook_secret_env: str = "SWITCHBOARD_WEBHOOK_SECRET"

@@ -33,6 +33,14 @@ class Persona(BaseModel):
     waiting: str
     help: str
     fallback: str
+    unclaimed: str = (
+        "Sorry for the wait: everyone on our team is busy right now. If you'd rather not wait, "
+        "leave your email or phone number here and we'll get back to you."
+    )
+    after_hours: str = (
+        "Our team is away right now. Leave your email or phone number here and a person will get "
+        "back to you as soon as we're open; your messages are kept."
+    )
     clarify: str = "Sorry, I didn't quite follow. Could you say a little more about what you need?"
     routes: dict[str, str] = {}
     channels: dict[str, ChannelStyle] = {}

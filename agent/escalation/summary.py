@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE = re.compile(r"\+?\d[\d ()-]{7,}\d")
+
+
+def contacts(texts: Sequence[str]) -> list[str]:
+    """Email addresses and phone numbers the customer left, in order, once each."""
+    found: list[str] = []
+    for text in texts:
+        for match in [*EMAIL.findall(text), *(m.strip() for m in PHONE.findall(text))]:
+            if match not in found:
+                found.append(match)
+    return found
 
 REASONS = {
     "customer_request": "asked for a person",
@@ -37,6 +51,9 @@ def summarize(
             path.append(route)
     if path:
         lines.append("Routes: " + " → ".join(path) + ".")
+    left = contacts(customer_texts)
+    if left:
+        lines.append("Contact left: " + ", ".join(left) + ".")
     if customer_texts:
         lines.append("Last from the customer: " + " / ".join(f"“{_clip(t)}”" for t in customer_texts[-last:]))
     return "\n".join(lines)

@@ -8,6 +8,7 @@ snapshot and whether it changed, and decide what a refusal means.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -268,6 +269,38 @@ class HandoffStore:
                     raise
                 return StaffMessageResult(snapshot, existing, duplicate=True)
             return StaffMessageResult(snapshot, message)
+
+        return await self.database.run(work)
+
+    async def unclaimed(self, escalated_before: datetime) -> list[str]:
+        """Conversations still waiting, escalated before then, whose customer was not told yet."""
+        query = (
+            select(Escalation.conversation_id)
+            .join(Conversation, col(Conversation.id) == col(Escalation.conversation_id))
+            .where(
+                Escalation.status == OPEN,
+                col(Escalation.unclaimed_notice_at).is_(None),
+                col(Escalation.created_at) < escalated_before,
+                Conversation.state == ConversationState.WAITING.value,
+            )
+        )
+        return await self.database.run(lambda session: list(session.exec(query).all()))
+
+    async def post_unclaimed_notice(self, conversation_id: str, text: str) -> Message | None:
+        """Tell the customer once per escalation, only if it is still open and unclaimed."""
+
+        def work(session: Session) -> Message | None:
+            conversation = _lock_conversation(session, conversation_id)
+            if conversation is None or conversation.state != ConversationState.WAITING.value:
+                return None
+            escalation = _current_escalation(session, conversation_id)
+            if escalation is None or escalation.status != OPEN or escalation.unclaimed_notice_at is not None:
+                return None
+            escalation.unclaimed_notice_at = utcnow()
+            message = Message(conversation_id=conversation_id, role=Role.SYSTEM.value, text=text)
+            session.add_all([escalation, message])
+            session.commit()
+            return message
 
         return await self.database.run(work)
 

@@ -90,6 +90,8 @@ class Escalation(SQLModel, table=True):
     status: str = Field(default="open", max_length=16, index=True)  # open | claimed | resolved | handed_back
     claimed_by: int | None = Field(default=None, foreign_key="staff_users.id")
     claimed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # When the customer was told nobody had picked the conversation up yet (once per escalation).
+    unclaimed_notice_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     resolved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
