@@ -137,7 +137,7 @@ class ConversationManager:
                 intent = await self._ask_model_tier(inbound_view.text, intent)
             log.debug("routed", route=intent.route, intent=intent.name, tier=intent.tier, confidence=intent.confidence)
             unknown_streak = conversation.unknown_streak + 1 if intent.name == UNKNOWN else 0
-            reply_text, decision, chain_result = await self._answer(inbound, intent, unknown_streak, recent)
+            reply_text, decision, chain_result = await self._answer(inbound_view, inbound, intent, unknown_streak, recent)
             record = self._turn_record(
                 conversation_id, inbound_view, intent, decision, chain_result, reply_text, unknown_streak, started
             )
@@ -150,10 +150,11 @@ class ConversationManager:
         return await self._deliver(inbound, conversation_id, inbound_view, turn, reply_message, decision, state)
 
     async def _answer(
-        self, inbound: InboundMessage, intent: Intent, unknown_streak: int, recent: list[Message]
+        self, inbound_view: MessageView, inbound: InboundMessage, intent: Intent, unknown_streak: int, recent: list[Message]
     ) -> tuple[str, EscalationDecision, ChainResult]:
         """Escalate on request → clarify → the route's models → escalate when they all fail."""
-        earlier = [m for m in recent if m.id != recent[-1].id] if recent else []
+        # What was said before this message (a later one may already be stored behind it).
+        earlier = [m for m in recent if m.id is not None and m.id < inbound_view.id]
         history = History(
             customer=[m.text for m in earlier if m.role == Role.CUSTOMER.value],
             bot=[m.text for m in earlier if m.role == Role.BOT.value],

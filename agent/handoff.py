@@ -9,6 +9,7 @@ to the customer's conversation (their live chat) and to every staff console.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import structlog
@@ -137,10 +138,7 @@ class Handoff:
 
     async def claim(self, conversation_id: str, staff: StaffMember) -> ConversationState:
         with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, staff=staff.username):
-            async with self.locks.hold(conversation_id):
-                snapshot = await self.store.claim(conversation_id, staff.id)
-            if snapshot is None:
-                raise _not_found(conversation_id)
+            snapshot = await self._locked(conversation_id, lambda: self.store.claim(conversation_id, staff.id))
             if not snapshot.changed:
                 holder = snapshot.holder
                 if snapshot.state is ConversationState.WITH_HUMAN and holder is not None:
@@ -190,10 +188,7 @@ class Handoff:
 
     async def reopen(self, conversation_id: str, staff: StaffMember) -> ConversationState:
         with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, staff=staff.username):
-            async with self.locks.hold(conversation_id):
-                snapshot = await self.store.reopen(conversation_id, staff.id)
-            if snapshot is None:
-                raise _not_found(conversation_id)
+            snapshot = await self._locked(conversation_id, lambda: self.store.reopen(conversation_id, staff.id))
             if not snapshot.changed:
                 if snapshot.escalation is None:
                     raise HandoffConflict("not_escalated", "This conversation was never handed to a person.")
@@ -228,15 +223,20 @@ class Handoff:
         self, conversation_id: str, staff: StaffMember, state: ConversationState, status: str, action: str
     ) -> ConversationState:
         with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, staff=staff.username):
-            async with self.locks.hold(conversation_id):
-                snapshot = await self.store.release(conversation_id, staff.id, state, status)
-            if snapshot is None:
-                raise _not_found(conversation_id)
+            snapshot = await self._locked(conversation_id, lambda: self.store.release(conversation_id, staff.id, state, status))
             if not snapshot.changed:
                 raise _refusal(snapshot, staff, action)
             log.info("handoff_released", state=state.value, status=status)
             await self._state_changed(conversation_id, snapshot, staff)
             return snapshot.state
+
+    async def _locked(self, conversation_id: str, change: Callable[[], Awaitable[Snapshot | None]]) -> Snapshot:
+        """Run a state change in the conversation's turn order; a missing conversation is a 404."""
+        async with self.locks.hold(conversation_id):
+            snapshot = await change()
+        if snapshot is None:
+            raise _not_found(conversation_id)
+        return snapshot
 
     def _checked_text(self, text: str) -> str:
         text = text.strip()

@@ -196,9 +196,7 @@ def create_app(settings: Settings) -> web.Application:
     manager = build_manager(settings, store, client)
 
     app = web.Application(middlewares=[json_errors], client_max_size=64 * 1024)
-    app[keys.SETTINGS] = settings
     app[keys.STORE] = store
-    app[keys.MANAGER] = manager
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         try:
