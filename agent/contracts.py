@@ -108,6 +108,42 @@ class ConversationEvent:
         return {"type": self.type, **self.data}
 
 
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A stored message owed to a customer, as the outbox hands it to a channel's sender."""
+
+    outbox_id: int
+    conversation_id: str
+    channel: str
+    conversation_key: str
+    channel_user_id: str
+    message: MessageView
+    attempt: int  # 1 on the first try
+
+
+class DeliveryError(Exception):
+    """A channel could not deliver; the outbox retries unless `permanent`.
+
+    `retry_after` (seconds) is the provider's own hint (Retry-After) and wins over backoff.
+    """
+
+    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class OutboundChannel(Protocol):
+    """Sends stored messages to customers on one channel (answers, staff replies, notices)."""
+
+    name: str
+
+    async def send(self, message: OutboundMessage) -> str | None:
+        """Deliver it; return the provider's id for it, or raise DeliveryError."""
+        ...
+
+
 class ConversationService(Protocol):
     """The manager as channels see it."""
 
@@ -120,6 +156,17 @@ class ConversationService(Protocol):
     ) -> tuple[list[MessageView], ConversationState] | None: ...
 
     def events(self, conversation_id: str) -> "EventStream": ...
+
+    async def deliver_inline(self, message_id: int) -> bool:
+        """Take a reply out of the outbox to send it in the webhook's own response.
+
+        True means the caller now owns delivery; False means the outbox already has it.
+        """
+        ...
+
+    async def release_to_outbox(self, message_id: int) -> None:
+        """The caller will not deliver this reply inline: let the outbox send it now."""
+        ...
 
 
 class EventStream(Protocol):

@@ -33,6 +33,7 @@ from agent.models import ChainResult, ChatMessage, ChatRequest, ModelChain
 from agent.routing import UNKNOWN, Intent, Router
 from agent.routing.model_tier import ModelIntentTier
 from agent.store import CallRecord, Store, TurnRecord, UnknownConversation, to_view
+from agent.store.outbox import OutboxStore
 from agent.store.tables import Conversation, Message, Turn
 from personas import Persona, fit_to_channel, system_prompt
 
@@ -63,8 +64,10 @@ class ConversationManager:
         events: EventBus,
         settings: TurnSettings = TurnSettings(),
         model_tier: ModelIntentTier | None = None,
+        outbox: OutboxStore | None = None,
     ) -> None:
         self.store = store
+        self.outbox = outbox
         self.router = router
         self.chains = chains
         self.persona = persona
@@ -97,6 +100,13 @@ class ConversationManager:
 
     def events(self, conversation_id: str) -> EventStream:
         return self.bus.subscribe(conversation_id)
+
+    async def deliver_inline(self, message_id: int) -> bool:
+        return True if self.outbox is None else await self.outbox.take_inline(message_id)
+
+    async def release_to_outbox(self, message_id: int) -> None:
+        if self.outbox is not None:
+            await self.outbox.release(message_id)
 
     async def handle(self, inbound: InboundMessage) -> Reply:
         text = inbound.text.strip()

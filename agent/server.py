@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
@@ -15,7 +16,7 @@ from aiohttp import web
 from agent import keys
 from agent.accounts import StaffAccounts
 from agent.conversation import ConversationManager, TurnSettings
-from agent.contracts import STAFF_TOPIC
+from agent.contracts import STAFF_TOPIC, OutboundChannel
 from agent.escalation import EscalationPolicy, Triggers
 from agent.escalation.hours import BusinessHours
 from agent.escalation.webhook import EscalationWebhook
@@ -25,12 +26,14 @@ from agent.locks import InProcessLocks
 from agent.models import ChatMessage, ChatModel, ChatRequest, ModelChain
 from agent.models.local import Catalog, KnowledgeBase, LocalModel, load_articles
 from agent.models.openai import OpenAICompatibleModel
+from agent.outbox import DeliveryPolicy, OutboxSender
 from agent.routing import Router, load_intents
 from agent.routing.cache import trained_classifier
 from agent.routing.model_tier import ModelIntentTier
 from agent.settings import ConfigError, Settings
 from agent.store import AccountStore, Database, HandoffStore, Store
 from agent.store.migrate import ensure_current
+from agent.store.outbox import NO_OUTBOX, OutboxBell, OutboxRouting, OutboxStore
 from channels.http import json_errors
 from channels.staff import ConsoleOptions, StaffConsole
 from channels.webchat import TokenSigner, WebChat, WidgetInfo
@@ -98,7 +101,9 @@ def build_model_tier(router: Router, model: ChatModel) -> ModelIntentTier:
     return ModelIntentTier(router.catalog, ask)
 
 
-def build_manager(settings: Settings, store: Store, client: httpx.AsyncClient) -> ConversationManager:
+def build_manager(
+    settings: Settings, store: Store, client: httpx.AsyncClient, outbox: OutboxStore | None = None
+) -> ConversationManager:
     persona = load_persona(settings.persona)
     models = build_models(settings, persona, client)
     router = build_router(settings)
@@ -107,6 +112,7 @@ def build_manager(settings: Settings, store: Store, client: httpx.AsyncClient) -
     return ConversationManager(
         model_tier=build_model_tier(router, models[tier_model]) if tier_model else None,
         store=store,
+        outbox=outbox,
         router=router,
         chains={route: ModelChain([models[n] for n in policy.chain]) for route, policy in settings.routes.items()},
         persona=persona,
@@ -132,9 +138,11 @@ def build_accounts(settings: Settings, database: Database) -> StaffAccounts:
     return StaffAccounts(AccountStore(database), timedelta(hours=settings.staff.session_hours))
 
 
-def build_handoff(settings: Settings, manager: ConversationManager, database: Database) -> Handoff:
+def build_handoff(
+    settings: Settings, manager: ConversationManager, database: Database, outbox: OutboxRouting = NO_OUTBOX
+) -> Handoff:
     """The staff side shares the manager's locks and event bus: one order of events per conversation."""
-    return Handoff(HandoffStore(database), manager.locks, manager.bus, settings.limits.max_text_chars)
+    return Handoff(HandoffStore(database, outbox), manager.locks, manager.bus, settings.limits.max_text_chars)
 
 
 def build_staff_console(settings: Settings, handoff: Handoff, database: Database) -> StaffConsole:
@@ -155,6 +163,41 @@ def build_webhook(settings: Settings, client: httpx.AsyncClient) -> EscalationWe
             f"escalation.webhook_url is set but the secret variable {settings.escalation.webhook_secret_env} is not"
         )
     return EscalationWebhook(url, secret, client)
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """Channels that are sent to through the outbox, with how long each holds a turn's reply for inline delivery."""
+
+    channels: dict[str, OutboundChannel] = field(default_factory=dict)
+    holds: dict[str, float] = field(default_factory=dict)
+
+    def add(self, channel: OutboundChannel, inline_hold_s: float = 0.0) -> None:
+        self.channels[channel.name] = channel
+        self.holds[channel.name] = inline_hold_s
+
+
+def outbox_ctx(sender: OutboxSender) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(sender.run())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return context
+
+
+def build_outbox_sender(settings: Settings, database: Database, outbound: Outbound, bell: OutboxBell) -> OutboxSender:
+    o = settings.outbox
+    policy = DeliveryPolicy(
+        poll_interval_s=o.poll_interval_s,
+        lease_s=o.lease_s,
+        max_attempts=o.max_attempts,
+        backoff_base_s=o.backoff_base_s,
+        backoff_max_s=o.backoff_max_s,
+    )
+    return OutboxSender(OutboxStore(database, bell), outbound.channels, policy, bell)
 
 
 def unclaimed_notices_ctx(
@@ -191,9 +234,13 @@ def create_app(settings: Settings) -> web.Application:
 
     Construction touches no network: the database is first reached in `database_ctx`.
     """
-    store = Store(Database(settings.database_url, echo=settings.database.echo))
+    database = Database(settings.database_url, echo=settings.database.echo)
     client = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
-    manager = build_manager(settings, store, client)
+    outbound = Outbound()
+    bell = OutboxBell()
+    routing = OutboxRouting(outbound.holds, bell)
+    store = Store(database, routing)
+    manager = build_manager(settings, store, client, OutboxStore(database, bell))
 
     app = web.Application(middlewares=[json_errors], client_max_size=64 * 1024)
     app[keys.STORE] = store
@@ -229,10 +276,12 @@ def create_app(settings: Settings) -> web.Application:
         TokenSigner(settings.ensure_secret_key()),
         WidgetInfo(name=manager.persona.name, greeting=manager.persona.greeting, max_chars=settings.limits.max_text_chars),
     )
-    handoff = build_handoff(settings, manager, store.database)
+    handoff = build_handoff(settings, manager, database, routing)
     console = build_staff_console(settings, handoff, store.database)
     if settings.escalation.unclaimed_after_s:
         app.cleanup_ctx.append(unclaimed_notices_ctx(settings, handoff, manager.persona))
+    if outbound.channels:
+        app.cleanup_ctx.append(outbox_ctx(build_outbox_sender(settings, database, outbound, bell)))
     app.on_shutdown.extend([webchat.close_sockets, console.close_sockets])
     app.add_routes([web.get("/healthz", healthz), *webchat.routes(), *console.routes()])
     return app

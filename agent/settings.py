@@ -162,6 +162,17 @@ class StaffSettings(_Strict):
     canned_responses: list[CannedResponse] = []
 
 
+class OutboxSettings(_Strict):
+    """Delivery to channels that are sent to (Slack, SMS): how often to look, how to retry."""
+
+    poll_interval_s: Annotated[float, Field(gt=0)] = 1.0
+    max_attempts: Annotated[int, Field(ge=1)] = 10
+    backoff_base_s: Annotated[float, Field(gt=0)] = 1.0
+    backoff_max_s: Annotated[float, Field(gt=0)] = 300.0
+    # A sender that crashed mid-send gives its rows back after this long.
+    lease_s: Annotated[float, Field(gt=0)] = 60.0
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SWITCHBOARD_", env_nested_delimiter="__", extra="forbid"
@@ -181,6 +192,7 @@ class Settings(BaseSettings):
     routes: dict[str, RoutePolicy] = {r: RoutePolicy(chain=["local"]) for r in ROUTES}
     escalation: EscalationSettings = EscalationSettings()
     staff: StaffSettings = StaffSettings()
+    outbox: OutboxSettings = OutboxSettings()
 
     @classmethod
     def settings_customise_sources(

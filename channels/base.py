@@ -1,15 +1,7 @@
-"""What every channel shares: the JSON error shape and the outbound interface."""
+"""What every channel shares: the outbound interface the outbox delivers through."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from agent.contracts import DeliveryError, OutboundChannel, OutboundMessage
 
-from agent.contracts import MessageView
-
-
-class OutboundChannel(Protocol):
-    """Delivers a message to a customer on one channel (staff replies, async answers)."""
-
-    name: str
-
-    async def send_text(self, conversation_key: str, message: MessageView) -> None: ...
+__all__ = ["DeliveryError", "OutboundChannel", "OutboundMessage"]

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from agent.contracts import ConversationState, Role, utcnow
 from agent.store.database import Database
+from agent.store.outbox import NO_OUTBOX, OutboxRouting, enqueue
 from agent.store.tables import Conversation, Escalation, Message, Note, StaffUser, Turn
 
 OPEN, CLAIMED, RESOLVED, HANDED_BACK = "open", "claimed", "resolved", "handed_back"
@@ -94,8 +95,9 @@ def _set_state(conversation: Conversation, state: ConversationState) -> None:
 
 
 class HandoffStore:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, outbox: OutboxRouting = NO_OUTBOX) -> None:
         self.database = database
+        self.outbox = outbox
 
     async def queue(self) -> list[QueueRow]:
         """Conversations waiting for or held by a person, longest waiting first."""
@@ -256,6 +258,8 @@ class HandoffStore:
             session.add(message)
             conversation.updated_at = utcnow()
             try:
+                session.flush()
+                enqueue(session, self.outbox, conversation, message)
                 session.commit()
             except IntegrityError:
                 # The same retry raced past the look-up above.
@@ -270,7 +274,10 @@ class HandoffStore:
                 return StaffMessageResult(snapshot, existing, duplicate=True)
             return StaffMessageResult(snapshot, message)
 
-        return await self.database.run(work)
+        result = await self.database.run(work)
+        if result is not None and result.message is not None and not result.duplicate:
+            self.outbox.ring()
+        return result
 
     async def unclaimed(self, escalated_before: datetime) -> list[str]:
         """Conversations still waiting, escalated before then, whose customer was not told yet."""
@@ -299,10 +306,15 @@ class HandoffStore:
             escalation.unclaimed_notice_at = utcnow()
             message = Message(conversation_id=conversation_id, role=Role.SYSTEM.value, text=text)
             session.add_all([escalation, message])
+            session.flush()
+            enqueue(session, self.outbox, conversation, message)
             session.commit()
             return message
 
-        return await self.database.run(work)
+        message = await self.database.run(work)
+        if message is not None:
+            self.outbox.ring()
+        return message
 
     async def add_note(self, conversation_id: str, staff_id: int, text: str) -> Note | None:
         def work(session: Session) -> Note | None:

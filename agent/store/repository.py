@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from agent.contracts import ConversationState, InboundMessage, Role, utcnow
 from agent.store.database import Database
+from agent.store.outbox import NO_OUTBOX, OutboxRouting, enqueue
 from agent.store.tables import Conversation, Escalation, Message, ModelCall, Turn
 
 
@@ -64,8 +65,9 @@ class SavedInbound:
 class Store:
     """The manager's queries. Each public method is one unit of work on the database."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, outbox: OutboxRouting = NO_OUTBOX) -> None:
         self.database = database
+        self.outbox = outbox
 
     async def ping(self) -> None:
         await self.database.run(lambda session: session.exec(text("SELECT 1")))  # type: ignore[call-overload]
@@ -132,7 +134,10 @@ class Store:
 
     async def finish_turn(self, record: TurnRecord) -> tuple[Turn, Message | None]:
         """Write the turn, its model calls, the reply and any state change atomically."""
-        return await self.database.run(lambda session: _finish_turn(session, record))
+        turn, reply, queued = await self.database.run(lambda session: _finish_turn(session, record, self.outbox))
+        if queued:
+            self.outbox.ring()
+        return turn, reply
 
     async def model_calls(self, conversation_id: str) -> list[ModelCall]:
         query = (
@@ -222,12 +227,18 @@ def _save_inbound(session: Session, inbound: InboundMessage) -> SavedInbound:
     return SavedInbound(conversation, message, duplicate=False)
 
 
-def _finish_turn(session: Session, record: TurnRecord) -> tuple[Turn, Message | None]:
+def _finish_turn(session: Session, record: TurnRecord, outbox: OutboxRouting) -> tuple[Turn, Message | None, bool]:
     reply = None
+    queued = False
     if record.reply_text is not None:
         reply = Message(conversation_id=record.conversation_id, role=record.reply_role.value, text=record.reply_text)
         session.add(reply)
         session.flush()
+        if outbox.holds:
+            conversation = session.get(Conversation, record.conversation_id)
+            assert conversation is not None
+            # Held: a channel that can answer inside its webhook gets the first chance to.
+            queued = enqueue(session, outbox, conversation, reply, hold=True)
     turn = Turn(
         conversation_id=record.conversation_id,
         inbound_message_id=record.inbound_message_id,
@@ -276,4 +287,4 @@ def _finish_turn(session: Session, record: TurnRecord) -> tuple[Turn, Message | 
             )
         )
     session.commit()
-    return turn, reply
+    return turn, reply, queued

@@ -128,3 +128,28 @@ class Note(SQLModel, table=True):
     staff_id: int = Field(foreign_key="staff_users.id")
     text: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class OutboxItem(SQLModel, table=True):
+    """A message owed to a customer on a channel that is sent, not pushed (Slack, SMS).
+
+    Written in the same transaction as the message, so a crash or an API outage delays a
+    reply but never loses it.
+    """
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="messages.id", unique=True)
+    conversation_id: str = Field(foreign_key="conversations.id", index=True, max_length=32)
+    channel: str = Field(max_length=32)
+    # pending → sending (leased until available_at) → sent | failed; "inline" when the
+    # channel delivered it in its own webhook response.
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Not sent before this time: a retry's backoff, a sender's lease, or an inline hold.
+    available_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    provider_message_id: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    sent_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

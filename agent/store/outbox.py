@@ -1,0 +1,183 @@
+"""The outbox: messages owed to customers on sent (not pushed) channels, and their delivery state.
+
+Rows are written in the transaction that stores the message (`enqueue`), claimed by a
+sender with a lease (a crashed sender's rows come back when the lease runs out), and sent in
+order per conversation: a message waits while an older one to the same customer is unsent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from agent.contracts import Role, utcnow
+from agent.store.database import Database
+from agent.store.tables import Conversation, Message, OutboxItem
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+INLINE = "inline"
+FAILED = "failed"
+UNSENT = (PENDING, SENDING)
+
+
+class OutboxBell:
+    """Rung after a commit that queued something, so the sender need not wait for its next poll."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def ring(self) -> None:
+        self._event.set()
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+        self._event.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRouting:
+    """Which channels deliver through the outbox, and how long a turn's reply is held for inline delivery."""
+
+    holds: Mapping[str, float]  # channel → seconds
+    bell: OutboxBell | None = None
+
+    def wants(self, channel: str, role: str) -> bool:
+        return channel in self.holds and role != Role.CUSTOMER.value
+
+    def ring(self) -> None:
+        if self.bell is not None:
+            self.bell.ring()
+
+
+NO_OUTBOX = OutboxRouting(holds={})
+
+
+def enqueue(session: Session, routing: OutboxRouting, conversation: Conversation, message: Message, hold: bool = False) -> bool:
+    """Queue `message` for its customer if the conversation's channel is sent through the outbox."""
+    if not routing.wants(conversation.channel, message.role):
+        return False
+    assert message.id is not None, "flush the message first"
+    delay = routing.holds[conversation.channel] if hold else 0.0
+    session.add(
+        OutboxItem(
+            message_id=message.id,
+            conversation_id=conversation.id,
+            channel=conversation.channel,
+            available_at=utcnow() + timedelta(seconds=delay),
+        )
+    )
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """An outbox row leased to this sender, with what it needs to deliver it."""
+
+    item: OutboxItem
+    conversation: Conversation
+    message: Message
+
+
+class OutboxStore:
+    def __init__(self, database: Database, bell: OutboxBell | None = None) -> None:
+        self.database = database
+        self.bell = bell
+
+    async def claim_due(self, limit: int, lease_s: float, now: datetime | None = None) -> list[Claimed]:
+        """Lease up to `limit` due rows, the oldest unsent one of each conversation only."""
+
+        def work(session: Session) -> list[Claimed]:
+            at = now or utcnow()
+            older = aliased(OutboxItem)
+            query = (
+                select(OutboxItem, Conversation, Message)
+                .join(Conversation, col(Conversation.id) == col(OutboxItem.conversation_id))
+                .join(Message, col(Message.id) == col(OutboxItem.message_id))
+                .where(col(OutboxItem.status).in_(UNSENT), col(OutboxItem.available_at) <= at)
+                .where(
+                    ~exists().where(
+                        and_(
+                            older.conversation_id == OutboxItem.conversation_id,
+                            older.id < OutboxItem.id,  # type: ignore[operator]
+                            older.status.in_(UNSENT),  # type: ignore[attr-defined]
+                        )
+                    )
+                )
+                .order_by(col(OutboxItem.id))
+                .limit(limit)
+                # Several server processes: each row goes to one of them.
+                .with_for_update(skip_locked=True, of=OutboxItem)  # type: ignore[arg-type]
+            )
+            rows = session.exec(query).all()
+            lease_until = at + timedelta(seconds=lease_s)
+            claimed = []
+            for item, conversation, message in rows:
+                item.status = SENDING
+                item.attempts += 1
+                item.available_at = lease_until
+                session.add(item)
+                claimed.append(Claimed(item, conversation, message))
+            session.commit()
+            return claimed
+
+        return await self.database.run(work)
+
+    async def mark_sent(self, outbox_id: int, provider_message_id: str | None) -> None:
+        await self._update(outbox_id, status=SENT, sent_at=utcnow(), provider_message_id=provider_message_id, last_error=None)
+
+    async def retry_at(self, outbox_id: int, when: datetime, error: str) -> None:
+        await self._update(outbox_id, status=PENDING, available_at=when, last_error=error)
+
+    async def mark_failed(self, outbox_id: int, error: str) -> None:
+        await self._update(outbox_id, status=FAILED, last_error=error)
+
+    async def take_inline(self, message_id: int) -> bool:
+        """Take a held reply for the channel to send itself; False if a sender already has it.
+
+        A message that was never queued (its channel does not use the outbox) is the caller's.
+        """
+
+        def work(session: Session) -> bool:
+            if _set_if_pending(session, message_id, status=INLINE, sent_at=utcnow()):
+                return True
+            return session.exec(select(OutboxItem.id).where(OutboxItem.message_id == message_id)).first() is None
+
+        return await self.database.run(work)
+
+    async def release(self, message_id: int) -> None:
+        """End a reply's inline hold: it is due now."""
+        if await self.database.run(lambda session: _set_if_pending(session, message_id, available_at=utcnow())):
+            if self.bell is not None:
+                self.bell.ring()
+
+    async def items(self, conversation_id: str) -> list[OutboxItem]:
+        query = select(OutboxItem).where(OutboxItem.conversation_id == conversation_id).order_by(col(OutboxItem.id))
+        return await self.database.run(lambda session: list(session.exec(query).all()))
+
+    async def _update(self, outbox_id: int, **values: object) -> None:
+        def work(session: Session) -> None:
+            session.execute(update(OutboxItem).where(col(OutboxItem.id) == outbox_id).values(**values))
+            session.commit()
+
+        await self.database.run(work)
+
+
+def _set_if_pending(session: Session, message_id: int, **values: object) -> bool:
+    result = session.execute(
+        update(OutboxItem)
+        .where(col(OutboxItem.message_id) == message_id, col(OutboxItem.status) == PENDING)
+        .values(**values)
+    )
+    session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
