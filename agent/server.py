@@ -149,6 +149,7 @@ def build_staff_console(settings: Settings, handoff: Handoff, database: Database
     options = ConsoleOptions(
         canned_responses=[(c.title, c.text) for c in settings.staff.canned_responses],
         secure_cookie=settings.staff.secure_cookie,
+        session_recheck_s=settings.staff.session_recheck_s,
     )
     return StaffConsole(handoff, build_accounts(settings, database), options)
 

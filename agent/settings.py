@@ -159,6 +159,8 @@ class StaffSettings(_Strict):
     session_hours: Annotated[float, Field(gt=0)] = 12
     # Send the session cookie over HTTPS only; turn on behind TLS.
     secure_cookie: bool = False
+    # An open console socket re-checks its sign-in this often (a logout in another process).
+    session_recheck_s: Annotated[float, Field(gt=0)] = 60
     canned_responses: list[CannedResponse] = []
 
 

@@ -20,10 +20,13 @@ class EventSockets:
     def __init__(self) -> None:
         self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
 
-    async def serve(self, request: web.Request, events: EventStream) -> web.WebSocketResponse:
+    async def serve(
+        self, request: web.Request, events: EventStream, socket: web.WebSocketResponse | None = None
+    ) -> web.WebSocketResponse:
         """Forward `events` until the client leaves. `events` must be subscribed already, before
-        the handshake, so that nothing published in between is missed."""
-        socket = web.WebSocketResponse(heartbeat=30)
+        the handshake, so that nothing published in between is missed. Pass `socket` to keep a
+        handle that can close it from outside."""
+        socket = socket or web.WebSocketResponse(heartbeat=30)
         try:
             await socket.prepare(request)
             self._sockets.add(socket)

@@ -1,28 +1,69 @@
-"""The staff console's WebSocket: every staff-topic event (escalations, queue changes, messages)."""
+"""The staff console's WebSocket: every staff-topic event (escalations, queue changes, messages).
+
+A socket lives no longer than its sign-in: logging out closes it at once, and it closes when
+the session expires or is found gone on a periodic re-check (a logout in another process).
+"""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from datetime import datetime, timezone
 
 import structlog
 from aiohttp import web
 
-from agent.contracts import HandoffService, StaffSession
+from agent.contracts import HandoffService, StaffAuth, StaffSession
 from channels.live import EventSockets
 from channels.staff.session import check_same_origin
 
 log = structlog.get_logger(__name__)
 
+# Application close codes (4000-4999): the console shows the sign-in page instead of reconnecting.
+SESSION_ENDED = 4401
+
 
 class LiveSockets:
-    def __init__(self, handoff: HandoffService) -> None:
+    def __init__(self, handoff: HandoffService, auth: StaffAuth, recheck_s: float = 60.0) -> None:
         self.handoff = handoff
+        self.auth = auth
+        self.recheck_s = recheck_s
         self._sockets = EventSockets()
+        self._by_token: defaultdict[str, set[web.WebSocketResponse]] = defaultdict(set)
 
-    async def serve(self, request: web.Request, session: StaffSession) -> web.StreamResponse:
+    async def serve(self, request: web.Request, token: str, session: StaffSession) -> web.StreamResponse:
         check_same_origin(request)
         # Subscribe before the handshake completes so no event falls in between.
         events = self.handoff.staff_events()
+        socket = web.WebSocketResponse(heartbeat=30)
+        self._by_token[token].add(socket)
+        watch = asyncio.create_task(self._watch(socket, token, session.expires_at))
         log.info("staff_socket_open", staff=session.staff.username)
-        return await self._sockets.serve(request, events)
+        try:
+            return await self._sockets.serve(request, events, socket)
+        finally:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
+            sockets = self._by_token[token]
+            sockets.discard(socket)
+            if not sockets:
+                del self._by_token[token]
+
+    async def session_ended(self, token: str) -> None:
+        """Close every socket opened with this sign-in (after a logout)."""
+        for socket in list(self._by_token.get(token, ())):
+            await socket.close(code=SESSION_ENDED, message=b"signed out")
 
     async def close_all(self) -> None:
         await self._sockets.close_all()
+
+    async def _watch(self, socket: web.WebSocketResponse, token: str, expires_at: datetime) -> None:
+        while True:
+            left = (expires_at - datetime.now(timezone.utc)).total_seconds()
+            await asyncio.sleep(max(0.0, min(left, self.recheck_s)))
+            if await self.auth.session(token) is None:
+                log.info("staff_socket_session_ended")
+                await socket.close(code=SESSION_ENDED, message=b"session ended")
+                return

@@ -43,6 +43,8 @@ StaffHandler = Callable[[web.Request, StaffSession], Awaitable[web.StreamRespons
 class ConsoleOptions:
     canned_responses: list[tuple[str, str]] = field(default_factory=list)  # (title, text)
     secure_cookie: bool = False
+    # How often an open console socket re-checks its sign-in (a logout in another server process).
+    session_recheck_s: float = 60.0
 
 
 class StaffConsole:
@@ -50,7 +52,7 @@ class StaffConsole:
         self.handoff = handoff
         self.auth = auth
         self.options = options
-        self.live = LiveSockets(handoff)
+        self.live = LiveSockets(handoff, auth, options.session_recheck_s)
 
     def routes(self) -> list[web.AbstractRouteDef]:
         guard = self._guard
@@ -122,6 +124,7 @@ class StaffConsole:
     async def logout(self, request: web.Request, session: StaffSession) -> web.StreamResponse:
         token, _session = await current_session(request, self.auth)
         await self.auth.logout(token)
+        await self.live.session_ended(token)
         log.info("staff_logout")
         response = web.json_response({"ok": True})
         clear_session_cookie(response)
@@ -135,7 +138,8 @@ class StaffConsole:
         return web.json_response({"canned_responses": items})
 
     async def websocket(self, request: web.Request, session: StaffSession) -> web.StreamResponse:
-        return await self.live.serve(request, session)
+        token, _session = await current_session(request, self.auth)
+        return await self.live.serve(request, token, session)
 
     # -- conversations --------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ let me = null;
 let current = null;        // the open conversation's detail, as the API returned it
 let socket = null;
 let retryMs = 500;
+const SESSION_ENDED = 4401;  // the server closed the socket because the sign-in ended
 let queueTimer = null;
 
 /* ---------- API ---------- */
@@ -300,8 +301,9 @@ function connect() {
   ws.onmessage = (frame) => {
     try { onEvent(JSON.parse(frame.data)); } catch (error) { console.error(error); }
   };
-  ws.onclose = () => {
+  ws.onclose = (event) => {
     if (socket !== ws) return;  // closed on purpose
+    if (event.code === SESSION_ENDED) { showLogin(); return; }
     document.body.dataset.connected = 'false';
     ui.connection.textContent = 'Reconnecting…';
     setTimeout(() => { if (me && socket === ws) connect(); }, retryMs);
