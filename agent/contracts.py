@@ -348,12 +348,14 @@ class ConversationDetail:
     escalations: list[EscalationView]
     routes: list[RouteStep]
     summary: str = ""
+    summary_source: str = "extractive"  # or "model"
 
     def to_json(self) -> dict[str, Any]:
         current = self.escalations[-1] if self.escalations else None
         return {
             "conversation_id": self.conversation_id,
             "summary": self.summary,
+            "summary_source": self.summary_source,
             "channel": self.channel,
             "state": self.state.value,
             "route": self.route,

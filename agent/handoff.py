@@ -36,6 +36,7 @@ from agent.contracts import (
 )
 from agent.escalation.hours import BusinessHours
 from agent.escalation.summary import summarize
+from agent.summaries import ModelSummarizer
 from agent.events import EventBus
 from agent.locks import ConversationLocks
 from agent.store import HandoffStore, as_utc, to_view
@@ -65,11 +66,19 @@ def _refusal(snapshot: Snapshot, staff: StaffMember, action: str) -> HandoffErro
 class Handoff:
     """The staff side of the manager; the staff console calls it and nothing else."""
 
-    def __init__(self, store: HandoffStore, locks: ConversationLocks, bus: EventBus, max_text_chars: int = 4000) -> None:
+    def __init__(
+        self,
+        store: HandoffStore,
+        locks: ConversationLocks,
+        bus: EventBus,
+        max_text_chars: int = 4000,
+        summarizer: ModelSummarizer | None = None,
+    ) -> None:
         self.store = store
         self.locks = locks
         self.bus = bus
         self.max_text_chars = max_text_chars
+        self.summarizer = summarizer
 
     async def queue(self) -> list[QueueItem]:
         return [
@@ -92,15 +101,22 @@ class Handoff:
             raise _not_found(conversation_id)
         conversation = rows.conversation
         current = rows.escalations[-1][0] if rows.escalations else None
+        reason, why = (current.reason, current.detail) if current else (None, None)
         summary = summarize(
             conversation.channel,
-            current.reason if current else None,
-            current.detail if current else None,
+            reason,
+            why,
             [t.route for t in rows.turns],
             [m.text for m in rows.messages if m.role == Role.CUSTOMER.value],
         )
+        source = "extractive"
+        if self.summarizer is not None and current is not None and rows.messages:
+            written = await self.summarizer.summary(conversation.channel, reason, why, rows.messages, current.id)
+            if written:
+                summary, source = written, "model"
         return ConversationDetail(
             summary=summary,
+            summary_source=source,
             conversation_id=conversation.id,
             channel=conversation.channel,
             state=ConversationState(conversation.state),

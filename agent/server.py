@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -31,6 +31,7 @@ from agent.routing import Router, load_intents
 from agent.routing.cache import trained_classifier
 from agent.routing.model_tier import ModelIntentTier
 from agent.settings import ConfigError, Settings
+from agent.summaries import ModelSummarizer
 from agent.store import AccountStore, Database, HandoffStore, Store
 from agent.store.migrate import ensure_current
 from agent.store.outbox import NO_OUTBOX, OutboxBell, OutboxRouting, OutboxStore
@@ -91,21 +92,37 @@ def build_models(settings: Settings, persona: Persona, client: httpx.AsyncClient
     return models
 
 
-def build_model_tier(router: Router, model: ChatModel) -> ModelIntentTier:
+def ask_model(model: ChatModel, max_tokens: int) -> Callable[[str], Awaitable[str | None]]:
+    """One prompt in, the model's text out (None when it failed): for the router's and the summary's asks."""
     chain = ModelChain([model])
 
     async def ask(prompt: str) -> str | None:
-        result = await chain.run(ChatRequest([ChatMessage("user", prompt)], max_tokens=16, temperature=0.0))
+        result = await chain.run(ChatRequest([ChatMessage("user", prompt)], max_tokens=max_tokens, temperature=0.0))
         return result.result.text if result.result else None
 
-    return ModelIntentTier(router.catalog, ask)
+    return ask
+
+
+def build_model_tier(router: Router, model: ChatModel) -> ModelIntentTier:
+    return ModelIntentTier(router.catalog, ask_model(model, max_tokens=16))
+
+
+def build_summarizer(settings: Settings, models: dict[str, ChatModel]) -> ModelSummarizer | None:
+    name = settings.escalation.summary_model
+    if not name:
+        return None
+    return ModelSummarizer(ask_model(models[name], max_tokens=300), timeout_s=settings.escalation.summary_timeout_s)
 
 
 def build_manager(
-    settings: Settings, store: Store, client: httpx.AsyncClient, outbox: OutboxStore | None = None
+    settings: Settings,
+    store: Store,
+    client: httpx.AsyncClient,
+    outbox: OutboxStore | None = None,
+    models: dict[str, ChatModel] | None = None,
 ) -> ConversationManager:
     persona = load_persona(settings.persona)
-    models = build_models(settings, persona, client)
+    models = models if models is not None else build_models(settings, persona, client)
     router = build_router(settings)
     tier_model = settings.routing.model_tier
     escalation = settings.escalation
@@ -139,10 +156,16 @@ def build_accounts(settings: Settings, database: Database) -> StaffAccounts:
 
 
 def build_handoff(
-    settings: Settings, manager: ConversationManager, database: Database, outbox: OutboxRouting = NO_OUTBOX
+    settings: Settings,
+    manager: ConversationManager,
+    database: Database,
+    outbox: OutboxRouting = NO_OUTBOX,
+    summarizer: ModelSummarizer | None = None,
 ) -> Handoff:
     """The staff side shares the manager's locks and event bus: one order of events per conversation."""
-    return Handoff(HandoffStore(database, outbox), manager.locks, manager.bus, settings.limits.max_text_chars)
+    return Handoff(
+        HandoffStore(database, outbox), manager.locks, manager.bus, settings.limits.max_text_chars, summarizer
+    )
 
 
 def build_staff_console(settings: Settings, handoff: Handoff, database: Database) -> StaffConsole:
@@ -241,7 +264,8 @@ def create_app(settings: Settings) -> web.Application:
     bell = OutboxBell()
     routing = OutboxRouting(outbound.holds, bell)
     store = Store(database, routing)
-    manager = build_manager(settings, store, client, OutboxStore(database, bell))
+    models = build_models(settings, load_persona(settings.persona), client)
+    manager = build_manager(settings, store, client, OutboxStore(database, bell), models)
 
     app = web.Application(middlewares=[json_errors], client_max_size=64 * 1024)
     app[keys.STORE] = store
@@ -277,7 +301,7 @@ def create_app(settings: Settings) -> web.Application:
         TokenSigner(settings.ensure_secret_key()),
         WidgetInfo(name=manager.persona.name, greeting=manager.persona.greeting, max_chars=settings.limits.max_text_chars),
     )
-    handoff = build_handoff(settings, manager, database, routing)
+    handoff = build_handoff(settings, manager, database, routing, build_summarizer(settings, models))
     console = build_staff_console(settings, handoff, store.database)
     if settings.escalation.unclaimed_after_s:
         app.cleanup_ctx.append(unclaimed_notices_ctx(settings, handoff, manager.persona))

@@ -144,6 +144,9 @@ class EscalationSettings(_Strict):
     # When people answer; outside them the customer gets the persona's after-hours wording.
     business_hours: "BusinessHoursSettings | None" = None
     # New escalations are POSTed here, signed with the secret in this environment variable.
+    # A model name: it writes the handoff summary staff read first (extractive without one).
+    summary_model: str | None = None
+    summary_timeout_s: Annotated[float, Field(gt=0)] = 8.0
     webhook_url: str | None = None
     webhook_secret_env: str = "SWITCHBOARD_WEBHOOK_SECRET"
 
@@ -224,6 +227,9 @@ class Settings(BaseSettings):
                     raise ValueError(f"routes.{route}.chain.{i}: unknown model {name!r}")
         if self.routing.model_tier and self.routing.model_tier not in self.models:
             raise ValueError(f"routing.model_tier: unknown model {self.routing.model_tier!r}")
+        summary_model = self.escalation.summary_model
+        if summary_model and summary_model not in self.models:
+            raise ValueError(f"escalation.summary_model: unknown model {summary_model!r}")
         if self.routing.default_route not in self.routes:
             raise ValueError(f"routing.default_route: unknown route {self.routing.default_route!r}")
         return self

@@ -215,6 +215,10 @@ function render(detail) {
     ? `${escalation.reason.replace(/_/g, ' ')}${escalation.detail ? ` (${escalation.detail})` : ''}`
     : '';
   ui.convSummary.textContent = detail.summary || '';
+  ui.convSummary.dataset.source = detail.summary_source || 'extractive';
+  ui.convSummary.title = detail.summary_source === 'model'
+    ? 'Written by a model from the transcript: check it against the messages'
+    : 'Built from the stored conversation';
   if (!sameConversation) {
     ui.messages.replaceChildren();
     ui.notes.replaceChildren();
