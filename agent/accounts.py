@@ -47,10 +47,22 @@ class StaffAccounts:
             raise AccountError(f"username must be 1 to {MAX_USERNAME} letters, digits, '.', '-' or '_'")
         if not display_name:
             raise AccountError("display name must not be empty")
-        if len(password) < MIN_PASSWORD:
-            raise AccountError(f"password must be at least {MIN_PASSWORD} characters")
+        self._check_password(password)
         user = await self.store.add_user(username, display_name, role, self.hasher.hash(password))
         log.info("staff_added", username=username, role=role.value)
+        return staff_view(user)
+
+    async def members(self) -> list[StaffMember]:
+        return [staff_view(user) for user in await self.store.users()]
+
+    async def set_password(self, username: str, password: str) -> StaffMember:
+        """Change a password and sign that person out everywhere."""
+        user = await self.store.user_by_username(username.strip().lower())
+        if user is None or user.id is None:
+            raise AccountError(f"no staff account {username!r}")
+        self._check_password(password)
+        await self.store.reset_password(user.id, self.hasher.hash(password))
+        log.info("staff_password_changed", username=user.username)
         return staff_view(user)
 
     async def login(self, username: str, password: str) -> NewSession | None:
@@ -80,3 +92,8 @@ class StaffAccounts:
 
     async def logout(self, token: str) -> None:
         await self.store.close_session(token_hash(token))
+
+    @staticmethod
+    def _check_password(password: str) -> None:
+        if len(password) < MIN_PASSWORD:
+            raise AccountError(f"password must be at least {MIN_PASSWORD} characters")

@@ -32,6 +32,7 @@ from agent.contracts import (
     RouteStep,
     StaffMember,
     StaffReply,
+    StaffRole,
     utcnow,
 )
 from agent.escalation.hours import BusinessHours
@@ -163,6 +164,22 @@ class Handoff:
                     raise HandoffConflict("already_claimed", f"{holder.display_name} claimed this conversation already.")
                 raise HandoffConflict("not_waiting", "This conversation is not waiting for a person.")
             log.info("handoff_claimed")
+            await self._state_changed(conversation_id, snapshot, staff)
+            return snapshot.state
+
+    async def take_over(self, conversation_id: str, staff: StaffMember) -> ConversationState:
+        """An admin takes a conversation someone else holds (they went home, or it needs a lead)."""
+        if staff.role is not StaffRole.ADMIN:
+            raise HandoffForbidden("admins_only", "Only an admin can take over a conversation someone else holds.")
+        with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, staff=staff.username):
+            snapshot = await self._locked(conversation_id, lambda: self.store.take_over(conversation_id, staff.id))
+            if not snapshot.changed:
+                if snapshot.state is ConversationState.WAITING:
+                    return await self.claim(conversation_id, staff)
+                if snapshot.holder is not None and snapshot.holder.id == staff.id:
+                    return snapshot.state
+                raise HandoffConflict("not_claimed", "Nobody holds this conversation, so there is nothing to take over.")
+            log.info("handoff_taken_over")
             await self._state_changed(conversation_id, snapshot, staff)
             return snapshot.state
 

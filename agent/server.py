@@ -173,6 +173,8 @@ def build_staff_console(settings: Settings, handoff: Handoff, database: Database
         canned_responses=[(c.title, c.text) for c in settings.staff.canned_responses],
         secure_cookie=settings.staff.secure_cookie,
         session_recheck_s=settings.staff.session_recheck_s,
+        login_attempts=settings.staff.login_attempts,
+        login_window_s=settings.staff.login_window_s,
     )
     return StaffConsole(handoff, build_accounts(settings, database), options)
 

@@ -164,6 +164,9 @@ class StaffSettings(_Strict):
     secure_cookie: bool = False
     # An open console socket re-checks its sign-in this often (a logout in another process).
     session_recheck_s: Annotated[float, Field(gt=0)] = 60
+    # Failed sign-ins allowed per username (four times as many per address) within the window.
+    login_attempts: Annotated[int, Field(ge=1)] = 5
+    login_window_s: Annotated[float, Field(gt=0)] = 900
     canned_responses: list[CannedResponse] = []
 
 

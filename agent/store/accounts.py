@@ -49,6 +49,21 @@ class AccountStore:
 
         await self.database.run(work)
 
+    async def users(self) -> list[StaffUser]:
+        return await self.database.run(lambda session: list(session.exec(select(StaffUser).order_by(col(StaffUser.username))).all()))
+
+    async def reset_password(self, user_id: int, password_hash: str) -> None:
+        """A new password, and every open sign-in of that person ended."""
+
+        def work(session: Session) -> None:
+            user = session.get(StaffUser, user_id)
+            if user is not None:
+                user.password_hash = password_hash
+                session.execute(delete(StaffUserSession).where(col(StaffUserSession.staff_id) == user_id))
+                session.commit()
+
+        await self.database.run(work)
+
     async def open_session(self, token_hash: str, staff_id: int, csrf_token: str, expires_at: datetime) -> None:
         def work(session: Session) -> None:
             # Expired sessions are swept here, at sign-in, rather than by a timer.

@@ -179,6 +179,26 @@ class HandoffStore:
 
         return await self.database.run(work)
 
+    async def take_over(self, conversation_id: str, staff_id: int) -> Snapshot | None:
+        """with_human held by someone else → held by `staff_id` (an admin's reassignment)."""
+
+        def work(session: Session) -> Snapshot | None:
+            conversation = _lock_conversation(session, conversation_id)
+            if conversation is None:
+                return None
+            before = _snapshot(session, conversation, changed=False)
+            escalation = before.escalation
+            if before.state is not ConversationState.WITH_HUMAN or escalation is None or escalation.status != CLAIMED:
+                return before
+            if escalation.claimed_by == staff_id:
+                return before
+            escalation.claimed_by, escalation.claimed_at = staff_id, utcnow()
+            conversation.updated_at = utcnow()
+            session.commit()
+            return _snapshot(session, conversation, changed=True)
+
+        return await self.database.run(work)
+
     async def release(
         self, conversation_id: str, staff_id: int, new_state: ConversationState, status: str
     ) -> Snapshot | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from agent.contracts import (
 )
 from channels.http import json_error
 from channels.staff.live import LiveSockets
+from channels.staff.throttle import LoginThrottle
 from channels.staff.session import (
     ApiError,
     check_csrf,
@@ -45,6 +47,9 @@ class ConsoleOptions:
     secure_cookie: bool = False
     # How often an open console socket re-checks its sign-in (a logout in another server process).
     session_recheck_s: float = 60.0
+    # Failed sign-ins per username (4x per address) within the window before sign-in is refused.
+    login_attempts: int = 5
+    login_window_s: float = 900.0
 
 
 class StaffConsole:
@@ -53,6 +58,7 @@ class StaffConsole:
         self.auth = auth
         self.options = options
         self.live = LiveSockets(handoff, auth, options.session_recheck_s)
+        self.throttle = LoginThrottle(options.login_attempts, options.login_attempts * 4, options.login_window_s)
 
     def routes(self) -> list[web.AbstractRouteDef]:
         guard = self._guard
@@ -68,6 +74,7 @@ class StaffConsole:
             web.get("/api/staff/ws", guard(self.websocket)),
             web.get(conversation, guard(self.detail)),
             web.post(f"{conversation}/claim", guard(self.claim)),
+            web.post(f"{conversation}/take-over", guard(self.take_over)),
             web.post(f"{conversation}/reply", guard(self.reply)),
             web.post(f"{conversation}/notes", guard(self.note)),
             web.post(f"{conversation}/resolve", guard(self.resolve)),
@@ -85,7 +92,7 @@ class StaffConsole:
             try:
                 return await handler(request)
             except ApiError as exc:
-                return json_error(exc.status, exc.code, exc.message)
+                return json_error(exc.status, exc.code, exc.message, exc.headers)
             except (HandoffNotFound, HandoffConflict, HandoffForbidden) as exc:
                 return json_error(ERROR_STATUS[type(exc)], exc.code, exc.message)
             except InvalidMessage as exc:
@@ -114,9 +121,18 @@ class StaffConsole:
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             raise ApiError(400, "invalid_credentials", 'The body needs "username" and "password" strings.')
+        keys = self.throttle.keys(username, request.remote)
+        wait = self.throttle.retry_after(keys)
+        if wait is not None:
+            log.warning("staff_login_throttled", username=username[:64], address=request.remote)
+            raise ApiError(
+                429, "too_many_attempts", "Too many failed sign-ins; try again later.", {"Retry-After": str(math.ceil(wait))}
+            )
         opened = await self.auth.login(username, password)
         if opened is None:
+            self.throttle.failed(keys)
             raise ApiError(401, "login_failed", "Wrong username or password.")
+        self.throttle.succeeded(username)
         response = web.json_response(_session_json(opened.session))
         set_session_cookie(response, opened.token, opened.session.expires_at, self.options.secure_cookie)
         return response
@@ -153,6 +169,10 @@ class StaffConsole:
 
     async def claim(self, request: web.Request, session: StaffSession) -> web.StreamResponse:
         state = await self.handoff.claim(request.match_info["conversation_id"], session.staff)
+        return web.json_response({"state": state.value})
+
+    async def take_over(self, request: web.Request, session: StaffSession) -> web.StreamResponse:
+        state = await self.handoff.take_over(request.match_info["conversation_id"], session.staff)
         return web.json_response({"state": state.value})
 
     async def reply(self, request: web.Request, session: StaffSession) -> web.StreamResponse:

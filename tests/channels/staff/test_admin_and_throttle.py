@@ -1,0 +1,79 @@
+"""Admins take over held conversations; repeated failed sign-ins are paused."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+
+from agent.contracts import StaffRole
+from channels.staff.throttle import LoginThrottle
+from tests.conftest import SettingsFactory
+from tests.support.client import new_visitor
+from tests.support.server import running_server
+from tests.support.staff import PASSWORD, add_staff, staff_client
+
+
+async def login_status(base_url: str, username: str, password: str) -> tuple[int, dict, str | None]:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base_url}/api/staff/login", json={"username": username, "password": password}) as r:
+            return r.status, await r.json(), r.headers.get("Retry-After")
+
+
+async def test_failed_sign_ins_pause_that_username_for_the_window(make_settings: SettingsFactory) -> None:
+    settings = make_settings(staff={"login_attempts": 2, "login_window_s": 1.0})
+    async with running_server(settings) as (base_url, _app):
+        await add_staff(settings, "alice", "Alice Ng")
+        await add_staff(settings, "bob", "Bob Ray")
+        assert (await login_status(base_url, "alice", "wrong-one"))[0] == 401
+        assert (await login_status(base_url, "alice", "wrong-two"))[0] == 401
+        status, body, retry_after = await login_status(base_url, "alice", PASSWORD)  # right, but paused
+        assert (status, body["error"]["code"], retry_after) == (429, "too_many_attempts", "1")
+        assert (await login_status(base_url, "bob", PASSWORD))[0] == 200  # others are not locked out
+        await asyncio.sleep(1.1)
+        assert (await login_status(base_url, "alice", PASSWORD))[0] == 200
+
+
+def test_the_throttle_counts_per_username_and_per_address() -> None:
+    now = [0.0]
+    throttle = LoginThrottle(per_username=3, per_address=5, window_s=60, clock=lambda: now[0])
+    for name in ("a", "b", "c", "d", "e"):
+        assert throttle.retry_after(throttle.keys(name, "10.0.0.1")) is None
+        throttle.failed(throttle.keys(name, "10.0.0.1"))
+    # Five different usernames from one address: the address is paused, another address is not.
+    assert throttle.retry_after(throttle.keys("f", "10.0.0.1")) == 60
+    assert throttle.retry_after(throttle.keys("f", "10.0.0.2")) is None
+    now[0] = 30.0
+    assert throttle.retry_after(throttle.keys("f", "10.0.0.1")) == 30
+    now[0] = 61.0
+    assert throttle.retry_after(throttle.keys("f", "10.0.0.1")) is None
+    for _ in range(3):
+        throttle.failed(throttle.keys("Zed", "10.0.0.9"))
+    assert throttle.retry_after(throttle.keys("zed ", "10.0.0.8")) is not None  # usernames fold case
+    throttle.succeeded("zed")
+    assert throttle.retry_after(throttle.keys("zed", "10.0.0.8")) is None
+
+
+async def test_an_admin_takes_over_a_conversation_someone_else_holds(make_settings: SettingsFactory) -> None:
+    settings = make_settings()
+    async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as http:
+        await add_staff(settings, "alice", "Alice Ng")
+        await add_staff(settings, "bob", "Bob Ray")
+        await add_staff(settings, "carol", "Carol Lee", role=StaffRole.ADMIN)
+        visitor = await new_visitor(http, base_url)
+        assert (await visitor.send("can I talk to a human please"))["state"] == "waiting"
+        conversation = visitor.conversation_id
+        async with staff_client(base_url, "alice") as alice, staff_client(base_url, "bob") as bob, staff_client(
+            base_url, "carol"
+        ) as carol:
+            assert (await alice.act(conversation, "claim"))[0] == 200
+            status, body = await bob.act(conversation, "take-over")
+            assert (status, body["error"]["code"]) == (403, "admins_only")
+            assert (await carol.act(conversation, "take-over")) == (200, {"state": "with_human"})
+            detail = await carol.detail(conversation)
+            assert detail["escalation"]["claimed_by"]["username"] == "carol"
+            status, body = await alice.act(conversation, "reply", text="still me?")
+            assert (status, body["error"]["code"]) == (403, "held_by_other")
+            assert (await carol.act(conversation, "reply", text="Carol here, I'll finish this."))[0] == 200
+        texts = [m["text"] for m in (await visitor.history())["messages"]]
+        assert texts[-1] == "Carol here, I'll finish this." and "still me?" not in texts
