@@ -16,7 +16,10 @@ QUEUE_LIMIT = 256
 class EventBus(Protocol):
     async def publish(self, event: ConversationEvent) -> None: ...
 
-    def subscribe(self, conversation_id: str) -> EventStream: ...
+    def subscribe(self, conversation_id: str, local_only: bool = False) -> EventStream:
+        """Events of one topic from now on; `local_only`: only those published by this process
+        (for side effects such as a webhook, which one process must do once, not every process)."""
+        ...
 
 
 class SubscriberTooSlow(Exception):
@@ -61,8 +64,20 @@ class InProcessEventBus:
                 queue.get_nowait()
                 queue.put_nowait(None)  # tells the subscriber it lost events
 
-    def subscribe(self, conversation_id: str) -> Subscription:
+    def subscribe(self, conversation_id: str, local_only: bool = False) -> Subscription:
+        # One process: every event is local.
         return Subscription(self, conversation_id)
+
+    def drop_all(self) -> None:
+        """Tell every subscriber it may have missed events (they reconnect and refill from history)."""
+        for queues in list(self._queues.values()):
+            for queue in list(queues):
+                while True:
+                    try:
+                        queue.put_nowait(None)
+                        break
+                    except asyncio.QueueFull:
+                        queue.get_nowait()
 
     def subscriber_count(self, conversation_id: str) -> int:
         return len(self._queues.get(conversation_id, ()))

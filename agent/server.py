@@ -12,6 +12,7 @@ from datetime import timedelta
 import httpx
 import structlog
 from aiohttp import web
+from redis.asyncio import Redis
 
 from agent import keys
 from agent.accounts import StaffAccounts
@@ -20,13 +21,15 @@ from agent.contracts import STAFF_TOPIC, OutboundChannel
 from agent.escalation import EscalationPolicy, Triggers
 from agent.escalation.hours import BusinessHours
 from agent.escalation.webhook import EscalationWebhook
-from agent.events import InProcessEventBus
+from agent.events import EventBus, InProcessEventBus
 from agent.handoff import Handoff
-from agent.locks import InProcessLocks
+from agent.locks import ConversationLocks, InProcessLocks
 from agent.models import ChatMessage, ChatModel, ChatRequest, ModelChain
 from agent.models.local import Catalog, KnowledgeBase, LocalModel, load_articles
 from agent.models.openai import OpenAICompatibleModel
 from agent.outbox import DeliveryPolicy, OutboxSender
+from agent.redis_events import RedisEventBus
+from agent.redis_locks import RedisLocks
 from agent.routing import Router, load_intents
 from agent.routing.cache import trained_classifier
 from agent.routing.model_tier import ModelIntentTier
@@ -120,6 +123,7 @@ def build_manager(
     client: httpx.AsyncClient,
     outbox: OutboxStore | None = None,
     models: dict[str, ChatModel] | None = None,
+    shared: "SharedState | None" = None,
 ) -> ConversationManager:
     persona = load_persona(settings.persona)
     models = models if models is not None else build_models(settings, persona, client)
@@ -140,8 +144,8 @@ def build_manager(
             escalation.unknown_streak,
             Triggers(escalation.frustration_threshold, escalation.sensitive_topics, escalation.on_repeat),
         ),
-        locks=InProcessLocks(),
-        events=InProcessEventBus(),
+        locks=shared.locks if shared else InProcessLocks(),
+        events=shared.bus if shared else InProcessEventBus(),
         settings=TurnSettings(
             max_text_chars=settings.limits.max_text_chars,
             history_messages=settings.limits.history_turns,
@@ -189,6 +193,33 @@ def build_webhook(settings: Settings, client: httpx.AsyncClient) -> EscalationWe
             f"escalation.webhook_url is set but the secret variable {settings.escalation.webhook_secret_env} is not"
         )
     return EscalationWebhook(url, secret, client)
+
+
+@dataclass(frozen=True, slots=True)
+class SharedState:
+    """What server processes share beyond the database: live events and turn locks."""
+
+    bus: EventBus
+    locks: ConversationLocks
+    context: Callable[[web.Application], AsyncIterator[None]] | None = None
+
+
+def build_shared_state(settings: Settings) -> SharedState:
+    """In memory for one process; through Redis when `redis.url` is set."""
+    if not settings.redis.url:
+        return SharedState(InProcessEventBus(), InProcessLocks())
+    client = Redis.from_url(settings.redis.url)
+    bus = RedisEventBus(client, settings.redis.prefix)
+
+    async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+        await client.ping()  # an unreachable Redis stops start-up with its error, not later
+        await bus.start()
+        log.info("redis_connected", prefix=settings.redis.prefix)
+        yield
+        await bus.close()
+        await client.aclose()
+
+    return SharedState(bus, RedisLocks(client, settings.redis.prefix, settings.redis.lock_lease_s), redis_ctx)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +298,8 @@ def create_app(settings: Settings) -> web.Application:
     routing = OutboxRouting(outbound.holds, bell)
     store = Store(database, routing)
     models = build_models(settings, load_persona(settings.persona), client)
-    manager = build_manager(settings, store, client, OutboxStore(database, bell), models)
+    shared = build_shared_state(settings)
+    manager = build_manager(settings, store, client, OutboxStore(database, bell), models, shared)
 
     app = web.Application(middlewares=[json_errors], client_max_size=64 * 1024)
     app[keys.STORE] = store
@@ -285,12 +317,15 @@ def create_app(settings: Settings) -> web.Application:
         await client.aclose()
 
     app.cleanup_ctx.extend([http_client_ctx, database_ctx])
+    if shared.context is not None:
+        app.cleanup_ctx.append(shared.context)
     webhook = build_webhook(settings, client)
     if webhook is not None:
 
         async def webhook_ctx(app: web.Application) -> AsyncIterator[None]:
             # Subscribed before the first request, so no escalation is missed.
-            task = asyncio.create_task(webhook.run(manager.bus.subscribe(STAFF_TOPIC)))
+            # Local only: with several processes, the one that escalated posts it, once.
+            task = asyncio.create_task(webhook.run(manager.bus.subscribe(STAFF_TOPIC, local_only=True)))
             yield
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

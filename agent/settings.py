@@ -170,6 +170,14 @@ class StaffSettings(_Strict):
     canned_responses: list[CannedResponse] = []
 
 
+class RedisSettings(_Strict):
+    """Several server processes: live events and per-conversation locks shared through Redis."""
+
+    url: str | None = None  # e.g. redis://127.0.0.1:6379/0; null: one process, in-memory
+    prefix: Annotated[str, Field(min_length=1)] = "switchboard"  # keys and channels start with it
+    lock_lease_s: Annotated[float, Field(gt=0)] = 15.0
+
+
 class OutboxSettings(_Strict):
     """Delivery to channels that are sent to (Slack, SMS): how often to look, how to retry."""
 
@@ -201,6 +209,7 @@ class Settings(BaseSettings):
     escalation: EscalationSettings = EscalationSettings()
     staff: StaffSettings = StaffSettings()
     outbox: OutboxSettings = OutboxSettings()
+    redis: RedisSettings = RedisSettings()
 
     @classmethod
     def settings_customise_sources(

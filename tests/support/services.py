@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import pytest
 
 POSTGRES_ADMIN_DSN = os.environ.get("SWITCHBOARD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("SWITCHBOARD_TEST_REDIS", "redis://127.0.0.1:6379/0")
 CHROMIUM = os.environ.get("SWITCHBOARD_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -48,3 +49,18 @@ def chromium_path() -> str:
     if not os.path.exists(CHROMIUM):
         unavailable(f"Chromium not installed at {CHROMIUM} (apt-get install chromium)")
     return CHROMIUM
+
+
+async def redis_url() -> str:
+    """The test Redis, reachable; every test gives its keys a prefix of its own."""
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    client = Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as exc:
+        unavailable(f"Redis not reachable at {REDIS_URL}: {exc}")
+    finally:
+        await client.aclose()
+    return REDIS_URL
