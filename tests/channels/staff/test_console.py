@@ -123,3 +123,17 @@ async def test_customer_html_stays_inert_text_in_the_console(site: str, browser:
     assert await shown.inner_text() == XSS
     assert await staff.evaluate("window.pwned === undefined && document.querySelectorAll('img').length === 0")
     assert errors == []
+
+
+async def test_a_sign_out_elsewhere_returns_the_console_to_the_sign_in_page(site: str, browser: Any) -> None:
+    errors: list[str] = []
+    staff = await staff_page(browser, site, errors)
+    # The same sign-in, ended from another tab of that browser (same cookie jar).
+    other_tab = await staff.context.new_page()
+    await other_tab.goto(site + "/staff")
+    await other_tab.wait_for_function("document.body.dataset.connected === 'true'")
+    await other_tab.click("#logout")
+    await staff.wait_for_function("document.body.dataset.view === 'login'")
+    assert await staff.locator("#login-view").is_visible()
+    assert await staff.evaluate("document.body.dataset.connected") == "false"
+    assert errors == []
