@@ -32,7 +32,7 @@ from agent.locks import ConversationLocks
 from agent.models import ChainResult, ChatMessage, ChatRequest, ModelChain
 from agent.routing import UNKNOWN, Intent, Router
 from agent.routing.model_tier import ModelIntentTier
-from agent.store import CallRecord, Store, TurnRecord, UnknownConversation, to_view
+from agent.store import CallRecord, SavedInbound, Store, TurnRecord, UnknownConversation, to_view
 from agent.store.outbox import OutboxStore
 from agent.store.tables import Conversation, Message, Turn
 from personas import Persona, fit_to_channel, system_prompt
@@ -108,16 +108,27 @@ class ConversationManager:
         if self.outbox is not None:
             await self.outbox.release(message_id)
 
-    async def handle(self, inbound: InboundMessage) -> Reply:
+    async def accept(self, inbound: InboundMessage) -> MessageView:
+        """Store the message and show it live, without running its turn (`handle` does that next)."""
+        saved = await self._save(inbound)
+        view = to_view(saved.message)
+        if not saved.duplicate:
+            await self._publish(saved.conversation.id, "message", {"message": view.to_json()})
+        return view
+
+    async def _save(self, inbound: InboundMessage) -> SavedInbound:
         text = inbound.text.strip()
         if not text:
             raise InvalidMessage("text must not be empty")
         if len(text) > self.settings.max_text_chars:
             raise InvalidMessage(f"text is longer than {self.settings.max_text_chars} characters")
         try:
-            saved = await self.store.save_inbound(inbound)
+            return await self.store.save_inbound(inbound)
         except UnknownConversation as exc:
             raise ConversationNotFound(str(exc)) from exc
+
+    async def handle(self, inbound: InboundMessage) -> Reply:
+        saved = await self._save(inbound)
         conversation_id = saved.conversation.id
         inbound_view = to_view(saved.message)
         with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, turn_id=inbound_view.id):
