@@ -36,6 +36,11 @@ class Call:
     params: dict[str, Any]
     token: str | None
     at: float
+    response: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ts(self) -> str:
+        return str(self.response.get("ts"))
 
 
 @dataclass
@@ -46,6 +51,7 @@ class FakeSlack:
     faults: list[str] = field(default_factory=list)
     down: bool = False  # every chat.* call fails with a 503 until set back
     refused: int = 0  # chat.* calls answered with 503 while down
+    faulted: list[tuple[str, float]] = field(default_factory=list)  # (fault, when) as served
     installs: dict[str, dict[str, Any]] = field(default_factory=dict)  # oauth code → team
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -112,6 +118,7 @@ def build_app(state: FakeSlack) -> web.Application:
                 return web.Response(status=503, text="<html>Service Unavailable</html>", content_type="text/html")
             if state.faults:
                 fault = state.faults.pop(0)
+                state.faulted.append((fault, time.monotonic()))
                 if fault.startswith("429"):
                     seconds = fault.split(":")[1] if ":" in fault else "1"
                     return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": seconds})
@@ -122,9 +129,10 @@ def build_app(state: FakeSlack) -> web.Application:
                     request.transport.close()
                     raise ConnectionResetError("dropped")
                 return web.json_response({"ok": False, "error": fault})
-        state.calls.append(Call(method, params, _token(request), time.monotonic()))
+        answer = _answer(state, method, params, request)
+        state.calls.append(Call(method, params, _token(request), time.monotonic(), answer))
         state.changed.set()
-        return web.json_response(_answer(state, method, params, request))
+        return web.json_response(answer)
 
     async def socket(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
