@@ -90,6 +90,13 @@ class FakeSlack:
                 {"envelope_id": envelope_id, "type": "events_api", "payload": payload, "accepts_response_payload": False}
             )
 
+    async def wait_for_ack(self, envelope_id: str, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while {"envelope_id": envelope_id} not in self.socket_acks:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no ack for {envelope_id}; acks: {self.socket_acks}")
+            await asyncio.sleep(0.02)
+
     async def wait_for_socket(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
         while not self._sockets:
