@@ -47,7 +47,8 @@ class Call:
 class FakeSlack:
     base_url: str = ""  # …/api/, as slack_sdk wants it
     calls: list[Call] = field(default_factory=list)
-    # Faults for the next calls of any chat.* method: "429:<seconds>", "500", "drop".
+    # Faults for the next calls of any chat.* method: "429:<seconds>", "500", "drop", a Slack
+    # error code (answered as {"ok": false, "error": code}), or "pass" to let one call through.
     faults: list[str] = field(default_factory=list)
     down: bool = False  # every chat.* call fails with a 503 until set back
     refused: int = 0  # chat.* calls answered with 503 while down
@@ -123,7 +124,9 @@ def build_app(state: FakeSlack) -> web.Application:
             if state.down:
                 state.refused += 1
                 return web.Response(status=503, text="<html>Service Unavailable</html>", content_type="text/html")
-            if state.faults:
+            if state.faults and state.faults[0] == "pass":
+                state.faults.pop(0)
+            elif state.faults:
                 fault = state.faults.pop(0)
                 state.faulted.append((fault, time.monotonic()))
                 if fault.startswith("429"):
