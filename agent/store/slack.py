@@ -94,24 +94,26 @@ class SlackStore:
         """
 
         def work(session: Session) -> list[StaffThread]:
-            now = utcnow()
             _open_missing(session, channel_id)
+            now = utcnow()
             rows = session.exec(
                 select(SlackStaffThread, Escalation)
                 .join(Escalation, col(Escalation.id) == col(SlackStaffThread.escalation_id))
                 .where(SlackStaffThread.channel_id == channel_id, col(SlackStaffThread.done).is_(False))
                 .where(col(SlackStaffThread.available_at) <= now)
                 .order_by(col(SlackStaffThread.id))
-                .limit(limit)
                 .with_for_update(skip_locked=True, of=SlackStaffThread)  # type: ignore[arg-type]
             ).all()
             found = []
             for thread, escalation in rows:
+                if len(found) >= limit:
+                    break
                 item = _work_for(session, thread, escalation)
-                if item is None:
+                up_to_date = item.ts is not None and item.shown == item.wanted and not item.pending
+                if up_to_date and item.status not in ACTIVE:
+                    thread.done = True  # over, and all of it shown: never looked at again
+                elif up_to_date:
                     continue
-                if item.status not in ACTIVE and item.ts is not None and item.shown == item.wanted and not item.pending:
-                    thread.done = True
                 else:
                     thread.available_at = now + timedelta(seconds=lease_s)
                     found.append(item)
@@ -175,7 +177,7 @@ def _open_missing(session: Session, channel_id: str) -> None:
         session.rollback()  # another process opened them first; the next pass sees its rows
 
 
-def _work_for(session: Session, thread: SlackStaffThread, escalation: Escalation) -> StaffThread | None:
+def _work_for(session: Session, thread: SlackStaffThread, escalation: Escalation) -> StaffThread:
     assert thread.id is not None and escalation.id is not None
     holder = session.get(StaffUser, escalation.claimed_by) if escalation.claimed_by else None
     latest = session.exec(
