@@ -50,3 +50,16 @@ def test_combinations_that_cannot_work_name_the_key(settings: SlackSettings, env
 def test_a_typo_in_the_slack_section_fails_start_up(make_settings) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match="slack.staff_chanel"):
         make_settings(slack={"staff_chanel": "C1"})
+
+
+def test_the_shipped_manifest_asks_for_the_scopes_and_events_the_channel_uses() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    manifest = yaml.safe_load((Path(__file__).parents[3] / "channels" / "slack" / "manifest.yaml").read_text())
+    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(SlackSettings().scopes)
+    settings = manifest["settings"]
+    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.channels", "message.groups", "message.im"}
+    assert settings["event_subscriptions"]["request_url"].endswith("/slack/events")
+    assert settings["interactivity"]["is_enabled"] and settings["interactivity"]["request_url"].endswith("/slack/events")
