@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -25,6 +26,7 @@ from agent.contracts import (
     MessageView,
     Reply,
     Role,
+    utcnow,
 )
 from agent.escalation import EscalationDecision, EscalationPolicy, History
 from agent.events import EventBus
@@ -126,6 +128,24 @@ class ConversationManager:
             return await self.store.save_inbound(inbound)
         except UnknownConversation as exc:
             raise ConversationNotFound(str(exc)) from exc
+
+    async def unanswered(self, channel: str, older_than_s: float, newer_than_s: float) -> list[InboundMessage]:
+        """Stored messages whose turn never ran (the process stopped after storing them), to hand to `handle`."""
+        now = utcnow()
+        rows = await self.store.unanswered(channel, now - timedelta(seconds=newer_than_s), now - timedelta(seconds=older_than_s))
+        return [
+            InboundMessage(
+                channel=conversation.channel,
+                channel_user_id=conversation.channel_user_id,
+                conversation_key=conversation.conversation_key,
+                conversation_id=conversation.id,
+                text=message.text,
+                provider_message_id=message.channel_message_id,
+                received_at=message.created_at,
+            )
+            for conversation, message in rows
+            if message.channel_message_id  # without one, handling it again would store it twice
+        ]
 
     async def handle(self, inbound: InboundMessage) -> Reply:
         saved = await self._save(inbound)

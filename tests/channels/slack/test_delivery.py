@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 
-from agent.store import Database
+import httpx
+
+from agent.contracts import InboundMessage, utcnow
+from agent.server import build_manager
+from agent.store import Database, Store
+from agent.store.migrate import upgrade
 from agent.store.outbox import OutboxStore
-from tests.channels.slack.conftest import SlackRig
-from tests.support.fake_slack import dm
+from tests.channels.slack.conftest import FAST_OUTBOX, SlackRig
+from tests.conftest import SettingsFactory
+from tests.support.fake_slack import FakeSlack, dm
+from tests.support.server import running_server
 
 
 async def outbox_rows(rig: SlackRig, conversation_id: str) -> list[tuple[str, int]]:
@@ -68,3 +76,29 @@ async def test_a_permanent_slack_error_is_not_retried(rig: SlackRig) -> None:
         await asyncio.sleep(0.05)
     assert rows == [("failed", 1)]
     assert rig.api.posts == []
+
+
+async def test_a_message_stored_before_a_crash_is_answered_when_the_server_is_back(
+    slack_env: None, api: FakeSlack, make_settings: SettingsFactory
+) -> None:
+    settings = make_settings(slack={"api_base_url": api.base_url}, outbox=FAST_OUTBOX)
+    await asyncio.to_thread(upgrade, settings.database_url)
+    # The last thing a process did before it died: store (and acknowledge) a DM, two minutes ago.
+    database = Database(settings.database_url)
+    async with httpx.AsyncClient() as client:
+        stopped = build_manager(settings, Store(database), client)
+        await stopped.accept(InboundMessage(
+            "slack", "U0CUSTOMER", "T0TEAM001:D0DM00001", "where is my order NW-10482?",
+            provider_message_id="1700001400.000100", received_at=utcnow() - timedelta(minutes=2),
+        ))
+        # A message as fresh as a turn that may still be running elsewhere is left alone.
+        await stopped.accept(InboundMessage(
+            "slack", "U0OTHER", "T0TEAM001:D0DM00002", "hello", provider_message_id="1700001401.000100",
+        ))
+    await database.dispose()
+
+    async with running_server(settings):
+        [answer] = await api.wait_for("chat.postMessage")
+        assert answer.params["channel"] == "D0DM00001" and "NW-10482" in answer.params["text"]
+        await asyncio.sleep(0.5)
+        assert len(api.posts) == 1
