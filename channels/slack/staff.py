@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
@@ -55,7 +55,7 @@ class StaffLedger(Protocol):
 
     async def settle(self, thread_id: int) -> None: ...
 
-    async def retry(self, thread_id: int, at: Any, error: str) -> None: ...
+    async def retry(self, thread_id: int, at: datetime, error: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
