@@ -151,9 +151,18 @@ class ConversationService(Protocol):
 
     async def handle(self, message: InboundMessage) -> Reply: ...
 
+    async def accept(self, message: InboundMessage) -> MessageView:
+        """Store a message without answering it yet (a channel that must acknowledge at once
+        calls `handle` with the same message afterwards); a repeat returns the stored one."""
+        ...
+
     async def history(
         self, conversation_id: str, after: int | None = None, limit: int = 200
     ) -> tuple[list[MessageView], ConversationState] | None: ...
+
+    async def unanswered(self, channel: str, older_than_s: float, newer_than_s: float) -> list[InboundMessage]:
+        """Messages `accept`ed between the two ages whose turn never ran (a crash after the acknowledgement)."""
+        ...
 
     def events(self, conversation_id: str) -> "EventStream": ...
 
@@ -413,3 +422,24 @@ class StaffAuth(Protocol):
     async def session(self, token: str) -> StaffSession | None: ...
 
     async def logout(self, token: str) -> None: ...
+
+
+# -- staff threads in a team chat (the Slack staff channel) ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StaffThread:
+    """An escalation's post in a staff chat channel, with what it still has to show there."""
+
+    id: int
+    conversation_id: str
+    escalation_id: int
+    channel_id: str
+    ts: str | None  # None until it is posted
+    shown: str | None  # what the post last showed (`wanted` when it is up to date)
+    wanted: str  # the escalation's status and holder, as the post should show them
+    status: str  # open | claimed | resolved | handed_back
+    holder: StaffMember | None
+    pending: list[MessageView]  # messages to mirror into the thread, oldest first
+    latest_message_id: int  # the conversation's newest message when this was read
+    attempts: int

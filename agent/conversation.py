@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -25,6 +26,7 @@ from agent.contracts import (
     MessageView,
     Reply,
     Role,
+    utcnow,
 )
 from agent.escalation import EscalationDecision, EscalationPolicy, History
 from agent.events import EventBus
@@ -32,7 +34,7 @@ from agent.locks import ConversationLocks
 from agent.models import ChainResult, ChatMessage, ChatRequest, ModelChain
 from agent.routing import UNKNOWN, Intent, Router
 from agent.routing.model_tier import ModelIntentTier
-from agent.store import CallRecord, Store, TurnRecord, UnknownConversation, to_view
+from agent.store import CallRecord, SavedInbound, Store, TurnRecord, UnknownConversation, to_view
 from agent.store.outbox import OutboxStore
 from agent.store.tables import Conversation, Message, Turn
 from personas import Persona, fit_to_channel, system_prompt
@@ -108,16 +110,45 @@ class ConversationManager:
         if self.outbox is not None:
             await self.outbox.release(message_id)
 
-    async def handle(self, inbound: InboundMessage) -> Reply:
+    async def accept(self, inbound: InboundMessage) -> MessageView:
+        """Store the message and show it live, without running its turn (`handle` does that next)."""
+        saved = await self._save(inbound)
+        view = to_view(saved.message)
+        if not saved.duplicate:
+            await self._publish(saved.conversation.id, "message", {"message": view.to_json()})
+        return view
+
+    async def _save(self, inbound: InboundMessage) -> SavedInbound:
         text = inbound.text.strip()
         if not text:
             raise InvalidMessage("text must not be empty")
         if len(text) > self.settings.max_text_chars:
             raise InvalidMessage(f"text is longer than {self.settings.max_text_chars} characters")
         try:
-            saved = await self.store.save_inbound(inbound)
+            return await self.store.save_inbound(inbound)
         except UnknownConversation as exc:
             raise ConversationNotFound(str(exc)) from exc
+
+    async def unanswered(self, channel: str, older_than_s: float, newer_than_s: float) -> list[InboundMessage]:
+        """Stored messages whose turn never ran (the process stopped after storing them), to hand to `handle`."""
+        now = utcnow()
+        rows = await self.store.unanswered(channel, now - timedelta(seconds=newer_than_s), now - timedelta(seconds=older_than_s))
+        return [
+            InboundMessage(
+                channel=conversation.channel,
+                channel_user_id=conversation.channel_user_id,
+                conversation_key=conversation.conversation_key,
+                conversation_id=conversation.id,
+                text=message.text,
+                provider_message_id=message.channel_message_id,
+                received_at=message.created_at,
+            )
+            for conversation, message in rows
+            if message.channel_message_id  # without one, handling it again would store it twice
+        ]
+
+    async def handle(self, inbound: InboundMessage) -> Reply:
+        saved = await self._save(inbound)
         conversation_id = saved.conversation.id
         inbound_view = to_view(saved.message)
         with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, turn_id=inbound_view.id):

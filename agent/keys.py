@@ -8,5 +8,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from agent.store import Store
+    from channels.slack import SlackChannel
 
 STORE: web.AppKey["Store"] = web.AppKey("STORE")
+SLACK: web.AppKey["SlackChannel"] = web.AppKey("SLACK")

@@ -54,7 +54,9 @@ class OutboxSender:
         """Send until cancelled: whenever rung, and every poll interval (for retries and other processes' rows)."""
         while True:
             try:
-                while await self.send_due() == self.policy.batch_size:
+                # Again while anything went: a conversation's next row becomes due once its
+                # older one is sent, and must not wait for the next poll.
+                while await self.send_due() > 0:
                     pass
             except Exception:  # noqa: BLE001 - a database hiccup must not stop delivery for good
                 log.exception("outbox_pass_failed")

@@ -34,6 +34,7 @@ from agent.routing import Router, load_intents
 from agent.routing.cache import trained_classifier
 from agent.routing.model_tier import ModelIntentTier
 from agent.settings import ConfigError, Settings
+from agent.slack_wiring import build_slack
 from agent.summaries import ModelSummarizer
 from agent.store import AccountStore, Database, HandoffStore, Store
 from agent.store.migrate import ensure_current
@@ -342,6 +343,13 @@ def create_app(settings: Settings) -> web.Application:
     console = build_staff_console(settings, handoff, store.database)
     if settings.escalation.unclaimed_after_s:
         app.cleanup_ctx.append(unclaimed_notices_ctx(settings, handoff, manager.persona))
+    slack = build_slack(settings, database, manager, handoff)
+    if slack is not None:
+        # Slack answers always leave through the outbox: Slack has its 200 before the turn runs.
+        outbound.add(slack.outbound, inline_hold_s=0)
+        app[keys.SLACK] = slack.channel
+        app.cleanup_ctx.extend(slack.contexts)
+        app.add_routes(slack.channel.routes())
     if outbound.channels:
         app.cleanup_ctx.append(outbox_ctx(build_outbox_sender(settings, database, outbound, bell)))
     app.on_shutdown.extend([webchat.close_sockets, console.close_sockets])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -189,6 +190,89 @@ class OutboxSettings(_Strict):
     lease_s: Annotated[float, Field(gt=0)] = 60.0
 
 
+class SlackSettings(_Strict):
+    """The Slack channel. Off unless its secrets are in the environment (never in this file):
+    a signing secret with a bot token (one workspace) or with OAuth client credentials (any
+    workspace that installs the app), or an app token with a bot token (Socket Mode)."""
+
+    signing_secret_env: str = "SLACK_SIGNING_SECRET"
+    bot_token_env: str = "SLACK_BOT_TOKEN"
+    app_token_env: str = "SLACK_APP_TOKEN"
+    client_id_env: str = "SLACK_CLIENT_ID"
+    client_secret_env: str = "SLACK_CLIENT_SECRET"
+    # Receive events over a WebSocket the app opens (no public URL needed); needs the app token.
+    socket_mode: bool = False
+    api_base_url: str = "https://slack.com/api/"
+    authorize_url: str = "https://slack.com/oauth/v2/authorize"
+    # OAuth: the scopes a workspace grants on install, and where Slack sends the browser back.
+    scopes: list[str] = [
+        "app_mentions:read", "channels:history", "chat:write", "groups:history", "im:history", "im:read", "im:write",
+    ]
+    redirect_uri: str | None = None
+    # Escalations are posted to this channel id (C…), with Claim / Resolve / Hand back buttons.
+    staff_channel: str | None = None
+    # With OAuth: the workspace (T…) the staff channel is in, whose installation posts there.
+    staff_team: str | None = None
+    # One Slack message holds at most this much; longer answers are split at paragraphs or sentences.
+    max_message_chars: Annotated[int, Field(ge=200, le=3000)] = 3000
+    # How often the staff channel is brought up to date without a nudge (retries after an outage).
+    staff_poll_interval_s: Annotated[float, Field(gt=0)] = 5.0
+
+
+class SlackCredentials(BaseModel):
+    """The Slack secrets found in the environment, checked for a usable combination."""
+
+    signing_secret: str | None = None
+    bot_token: str | None = None
+    app_token: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+
+    @property
+    def oauth(self) -> bool:
+        return self.client_id is not None
+
+
+def slack_credentials(slack: SlackSettings, environ: Mapping[str, str] | None = None) -> SlackCredentials | None:
+    """The Slack secrets from the environment, or None when Slack is off; ConfigError names a bad combination."""
+    env = os.environ if environ is None else environ
+
+    def read(key: str) -> str | None:
+        return env.get(getattr(slack, key)) or None
+
+    found = SlackCredentials(
+        signing_secret=read("signing_secret_env"),
+        bot_token=read("bot_token_env"),
+        app_token=read("app_token_env"),
+        client_id=read("client_id_env"),
+        client_secret=read("client_secret_env"),
+    )
+    if not (found.bot_token or found.client_id or found.client_secret or slack.socket_mode):
+        if slack.staff_channel:
+            raise ConfigError(f"slack.staff_channel is set but Slack is off: set {slack.bot_token_env} (and its secrets)")
+        return None
+    if bool(found.client_id) != bool(found.client_secret):
+        missing = slack.client_secret_env if found.client_id else slack.client_id_env
+        raise ConfigError(f"slack.{'client_secret_env' if found.client_id else 'client_id_env'}: {missing} is not set")
+    if found.oauth and found.bot_token:
+        raise ConfigError(
+            f"slack.bot_token_env: {slack.bot_token_env} and {slack.client_id_env} are both set; "
+            "use a bot token for one workspace or OAuth for many, not both"
+        )
+    if slack.socket_mode:
+        if not found.app_token:
+            raise ConfigError(f"slack.socket_mode: true needs the app-level token in {slack.app_token_env}")
+        if found.oauth:
+            raise ConfigError("slack.socket_mode: Socket Mode works with a bot token, not with OAuth installs")
+    elif not found.signing_secret:
+        raise ConfigError(f"slack.signing_secret_env: {slack.signing_secret_env} is not set (events cannot be verified)")
+    if not found.oauth and not found.bot_token:
+        raise ConfigError(f"slack.bot_token_env: {slack.bot_token_env} is not set")
+    if found.oauth and slack.staff_channel and not slack.staff_team:
+        raise ConfigError("slack.staff_team: with OAuth installs, name the workspace (T…) of slack.staff_channel")
+    return found
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SWITCHBOARD_", env_nested_delimiter="__", extra="forbid"
@@ -210,6 +294,7 @@ class Settings(BaseSettings):
     staff: StaffSettings = StaffSettings()
     outbox: OutboxSettings = OutboxSettings()
     redis: RedisSettings = RedisSettings()
+    slack: SlackSettings = SlackSettings()
 
     @classmethod
     def settings_customise_sources(

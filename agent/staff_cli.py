@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -15,6 +16,9 @@ from agent.contracts import StaffRole
 from agent.settings import ConfigError, Settings, load_settings
 from agent.store import Database, UsernameTaken
 from agent.store.migrate import upgrade
+from agent.store.slack import SlackStore, UnknownStaff
+
+SLACK_MEMBER_ID = re.compile(r"[UW][A-Z0-9]{2,31}")
 
 T = TypeVar("T")
 
@@ -29,10 +33,15 @@ def staff_group() -> None:
 @click.option("--name", "display_name", required=True, help="The name customers see on replies.")
 @click.option("--admin", is_flag=True, help="Make an admin rather than a staff member.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of prompting.")
+@click.option("--slack-user", "slack_user", default=None, help="Their Slack member id (U…): they act as this account in Slack.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="SWITCHBOARD_CONFIG")
-def staff_add(username: str, display_name: str, admin: bool, password_stdin: bool, config_path: Path | None) -> None:
+def staff_add(
+    username: str, display_name: str, admin: bool, password_stdin: bool, config_path: Path | None, slack_user: str | None = None
+) -> None:
     """Add a staff account; the password is prompted for twice, or read from stdin."""
     settings = _settings(config_path)
+    if slack_user:
+        _check_slack_member(slack_user)
     password = _read_password(password_stdin)
     role = StaffRole.ADMIN if admin else StaffRole.STAFF
     try:
@@ -40,6 +49,33 @@ def staff_add(username: str, display_name: str, admin: bool, password_stdin: boo
     except UsernameTaken:
         raise click.ClickException(f"a staff account {username!r} exists already") from None
     click.echo(f"added {member.role.value} {member.username} ({member.display_name})", err=True)
+    if slack_user:
+        _link_slack_user(settings, member.username, slack_user)
+
+
+@staff_group.command("link-slack")
+@click.argument("username")
+@click.argument("slack_user")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="SWITCHBOARD_CONFIG")
+def staff_link_slack(username: str, slack_user: str, config_path: Path | None) -> None:
+    """Let the Slack member SLACK_USER (U…) act as the staff account USERNAME in Slack."""
+    _link_slack_user(_settings(config_path), username.strip().lower(), slack_user)
+
+
+def _check_slack_member(slack_user: str) -> str:
+    slack_user = slack_user.strip().upper()
+    if not SLACK_MEMBER_ID.fullmatch(slack_user):
+        raise click.ClickException(f"{slack_user!r} is not a Slack member id (U… or W…, from the member's profile)")
+    return slack_user
+
+
+def _link_slack_user(settings: Settings, username: str, slack_user: str) -> None:
+    slack_user = _check_slack_member(slack_user)
+    try:
+        member = _on_database(settings, lambda database: SlackStore(database).link_staff(username, slack_user))
+    except UnknownStaff:
+        raise click.ClickException(f"no staff account {username!r}") from None
+    click.echo(f"linked Slack member {slack_user} to {member.username} ({member.display_name})", err=True)
 
 
 @staff_group.command("passwd")
@@ -77,16 +113,21 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def _run(settings: Settings, action: Callable[[StaffAccounts], Awaitable[T]]) -> T:
-    """Run one account action on the configured database (made current first when embedded)."""
+    """Run one account action on the configured database."""
     from agent.server import build_accounts
 
+    return _on_database(settings, lambda database: action(build_accounts(settings, database)))
+
+
+def _on_database(settings: Settings, action: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `action` on the configured database (made current first when embedded)."""
     if settings.is_embedded_database:
         upgrade(settings.database_url)
 
     async def run() -> T:
         database = Database(settings.database_url)
         try:
-            return await action(build_accounts(settings, database))
+            return await action(database)
         finally:
             await database.dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text, update
@@ -138,6 +139,19 @@ class Store:
         if queued:
             self.outbox.ring()
         return turn, reply
+
+    async def unanswered(self, channel: str, since: datetime, until: datetime, limit: int = 100) -> list[tuple[Conversation, Message]]:
+        """Customer messages on `channel` stored between the two times that no turn ever took up."""
+        query = (
+            select(Conversation, Message)
+            .join(Message, col(Message.conversation_id) == col(Conversation.id))
+            .where(Conversation.channel == channel, Message.role == Role.CUSTOMER.value)
+            .where(col(Message.created_at) >= since, col(Message.created_at) <= until)
+            .where(~col(Message.id).in_(select(Turn.inbound_message_id)))
+            .order_by(col(Message.id))
+            .limit(limit)
+        )
+        return await self.database.run(lambda session: [tuple(row) for row in session.exec(query).all()])  # type: ignore[misc]
 
     async def model_calls(self, conversation_id: str) -> list[ModelCall]:
         query = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from agent.contracts import utcnow
@@ -153,3 +153,39 @@ class OutboxItem(SQLModel, table=True):
     provider_message_id: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     sent_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class SlackStaffLink(SQLModel, table=True):
+    """Which staff account a Slack user acts as when they press a button or answer in a thread."""
+
+    __tablename__ = "slack_staff_links"
+
+    slack_user_id: str = Field(primary_key=True, max_length=32)
+    staff_id: int = Field(foreign_key="staff_users.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class SlackStaffThread(SQLModel, table=True):
+    """An escalation's message in the Slack staff channel: its thread is where staff answer.
+
+    The row is the truth the poster works towards: it is posted until `ts` is set, updated until
+    `shown` matches the escalation, and the conversation's messages are mirrored into the thread
+    up to `last_message_id`; `done` once the escalation is over and all of that is shown.
+    """
+
+    __tablename__ = "slack_staff_threads"
+    __table_args__ = (UniqueConstraint("channel_id", "ts", name="uq_slack_staff_thread_ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int = Field(foreign_key="escalations.id", unique=True)
+    conversation_id: str = Field(foreign_key="conversations.id", index=True, max_length=32)
+    channel_id: str = Field(max_length=32)
+    ts: str | None = Field(default=None, max_length=32)
+    shown: str | None = Field(default=None, max_length=64)
+    last_message_id: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    done: bool = Field(default=False, index=True, sa_column_kwargs={"server_default": false()})
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Not worked on before this time: a retry's backoff, or another process's lease.
+    available_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())

@@ -1,0 +1,169 @@
+"""The Slack channel in our aiohttp server: slack-bolt's AsyncApp at /slack/events, OAuth, Socket Mode.
+
+Bolt verifies every request (signature and a timestamp within five minutes; 401 otherwise)
+and answers url_verification itself. Listeners run before the response
+(`process_before_response`), and they are quick: store the message, start the turn in the
+background, return. Anything bolt has no listener for gets an empty 200.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import structlog
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+
+from channels.slack.blocks import ACTIONS
+from channels.slack.inbound import Background, SlackInbound
+from channels.slack.staff import SlackStaff
+
+log = structlog.get_logger(__name__)
+
+Context = Callable[[web.Application], AsyncIterator[None]]
+
+EVENTS_PATH = "/slack/events"
+
+
+class SlackChannel:
+    def __init__(
+        self,
+        bolt: AsyncApp,
+        inbound: SlackInbound,
+        background: Background,
+        staff: SlackStaff | None = None,
+        http_events: bool = True,
+        app_token: str | None = None,
+        recover_after_s: float = 60.0,
+    ) -> None:
+        self.bolt = bolt
+        self.inbound = inbound
+        self.background = background
+        self.staff = staff
+        self.http_events = http_events
+        self.app_token = app_token
+        self.recover_after_s = recover_after_s
+        self.socket: AsyncSocketModeHandler | None = None
+        self._register()
+
+    def _register(self) -> None:
+        staff = self.staff
+        inbound = self.inbound
+
+        async def on_message(event: dict[str, Any], body: dict[str, Any], context: Any, client: Any, request: Any) -> None:
+            if staff is not None and event.get("channel") == staff.channel_id:
+                await staff.on_thread_message(event, context, client)
+            else:
+                await inbound.on_event(event, body, context, client, request)
+
+        self.bolt.event("message")(on_message)
+        self.bolt.event("app_mention")(on_message)
+        if staff is not None:
+            self.bolt.action(re.compile("^(" + "|".join(ACTIONS) + ")$"))(self._acked(staff.on_action))
+
+    @staticmethod
+    def _acked(handler: Callable[..., Any]) -> Callable[..., Any]:
+        async def listener(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+            try:
+                await handler(body, action, client)
+            finally:
+                await ack()
+
+        return listener
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        routes: list[web.AbstractRouteDef] = []
+        if self.http_events:
+            routes.append(web.post(EVENTS_PATH, self.events))
+        flow = self.bolt.oauth_flow
+        if flow is not None:
+            routes.append(web.get(flow.install_path, self.install))
+            routes.append(web.get(flow.redirect_uri_path, self.oauth_redirect))
+        return routes
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        if response.status == 404:
+            # Verified, but nothing here listens for it (an event type we do not use): ignored.
+            return web.Response(status=200)
+        return await to_aiohttp_response(response)
+
+    async def install(self, request: web.Request) -> web.StreamResponse:
+        assert self.bolt.oauth_flow is not None
+        return await to_aiohttp_response(await self.bolt.oauth_flow.handle_installation(await to_bolt_request(request)))
+
+    async def oauth_redirect(self, request: web.Request) -> web.StreamResponse:
+        assert self.bolt.oauth_flow is not None
+        return await to_aiohttp_response(await self.bolt.oauth_flow.handle_callback(await to_bolt_request(request)))
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def contexts(self) -> list[Context]:
+        contexts: list[Context] = [self._background_ctx]
+        if self.staff is not None:
+            contexts.append(self._staff_ctx)
+        if self.app_token:
+            contexts.append(self._socket_mode_ctx)
+        return contexts
+
+    async def _background_ctx(self, _app: web.Application) -> AsyncIterator[None]:
+        recovery = asyncio.create_task(self._recover())
+        yield
+        recovery.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await recovery
+        # Turns already started finish (their answers are queued in the outbox) before shutdown.
+        await self.background.drain()
+
+    async def _recover(self) -> None:
+        """Now and then, answer messages a stopped process stored and acknowledged but never answered."""
+        while True:
+            try:
+                await self.inbound.recover(self.recover_after_s)
+            except Exception:  # noqa: BLE001 - the database may be briefly away; try at the next round
+                log.exception("slack_recovery_failed")
+            await asyncio.sleep(max(10.0, self.recover_after_s / 2))
+
+    async def _staff_ctx(self, _app: web.Application) -> AsyncIterator[None]:
+        assert self.staff is not None
+        # Following starts before the first request, so no escalation waits for the next poll.
+        tasks = [asyncio.create_task(self.staff.follow()), asyncio.create_task(self.staff.run())]
+        yield
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _socket_mode_ctx(self, _app: web.Application) -> AsyncIterator[None]:
+        assert self.app_token is not None
+        self.socket = AsyncSocketModeHandler(self.bolt, self.app_token, web_client=self.bolt.client)
+        # Connecting retries by itself while Slack is unreachable; the server starts regardless.
+        connecting = asyncio.create_task(self._connect(self.socket))
+        yield
+        connecting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await connecting
+        await self.socket.close_async()
+
+    async def _connect(self, socket: AsyncSocketModeHandler) -> None:
+        delay = 1.0
+        while True:
+            try:
+                await socket.connect_async()
+                log.info("slack_socket_mode_connected")
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - Slack unreachable at start-up: keep trying
+                log.warning("slack_socket_mode_connect_failed", error=str(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)

@@ -1,0 +1,184 @@
+"""Slack inbound: a verified event to an InboundMessage, stored before Slack gets its 200.
+
+Bolt has checked the signature and timestamp by the time a listener runs. A customer's
+message is stored (`accept`) inside the listener, so Slack's acknowledgement means it is
+durable; the turn runs after the acknowledgement, and its answer leaves through the outbox.
+The message's `ts` is its id for dedupe, so Slack's retries and the same message arriving as
+both `message` and `app_mention` never run a second turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+from slack_sdk.web.async_client import AsyncWebClient
+
+from agent.contracts import ConversationNotFound, ConversationService, InboundMessage, InvalidMessage
+from channels.slack.outbound import CHANNEL, SlackPlace
+
+log = structlog.get_logger(__name__)
+
+# Message subtypes that are a person writing; the rest (edits, joins, bots) are not turns.
+PERSON_SUBTYPES = (None, "file_share", "thread_broadcast")
+_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)\|([^>]+)>|<((?:https?|mailto):[^>]+)>")
+
+
+class Conversations(Protocol):
+    async def has_conversation(self, channel: str, conversation_key: str) -> bool: ...
+
+
+def plain_text(text: str, bot_user_id: str | None = None) -> str:
+    """Slack's encoded text as a person wrote it: mentions of the bot gone, links and entities plain."""
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", "", text)
+    text = _MENTION.sub(lambda m: "@" + m.group(0)[2:-1].split("|")[-1], text)
+    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(1) else m.group(3), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerEvent:
+    """A person's message to the app, before we know whether it belongs to a conversation."""
+
+    place: SlackPlace
+    user_id: str
+    text: str
+    ts: str
+    files: int
+    kind: str  # dm | mention | thread
+
+    def inbound(self) -> InboundMessage:
+        return InboundMessage(
+            channel=CHANNEL,
+            channel_user_id=self.user_id,
+            conversation_key=self.place.key,
+            text=self.text,
+            provider_message_id=self.ts,
+            metadata={"slack_kind": self.kind, "files": self.files},
+        )
+
+
+def parse_event(event: dict[str, Any], team_id: str | None, bot_user_id: str | None) -> CustomerEvent | None:
+    """A DM, an @mention or a reply in a thread, as a CustomerEvent; None for what is not a person writing."""
+    if event.get("bot_id") or event.get("subtype") not in PERSON_SUBTYPES:
+        return None
+    user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
+    team = team_id or event.get("team")
+    if not (isinstance(user, str) and isinstance(channel, str) and isinstance(ts, str) and team):
+        return None
+    if user == bot_user_id:
+        return None
+    text = plain_text(str(event.get("text") or ""), bot_user_id)
+    files = len(event.get("files") or [])
+    if event.get("type") == "app_mention":
+        place, kind = SlackPlace(team, channel, event.get("thread_ts") or ts), "mention"
+    elif event.get("channel_type") == "im":
+        place, kind = SlackPlace(team, channel), "dm"
+    elif event.get("thread_ts"):
+        place, kind = SlackPlace(team, channel, event["thread_ts"]), "thread"
+    else:
+        return None  # a channel message that does not mention the app
+    return CustomerEvent(place, user, text, ts, files, kind)
+
+
+class Background:
+    """Work that runs after Slack got its acknowledgement; awaited (then cancelled) on shutdown."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        if not self._tasks:
+            return
+        _done, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Notes:
+    """What a customer is told when a message cannot be taken."""
+
+    files_only: str = "I can only read text for now. Could you type your question instead?"
+    too_long: str = "That message is too long for me to take in one go. Could you send it in shorter parts?"
+
+
+class SlackInbound:
+    """The customer side: DMs, @mentions, and replies in threads the app answered in."""
+
+    def __init__(
+        self,
+        service: ConversationService,
+        conversations: Conversations,
+        background: Background,
+        max_text_chars: int,
+        notes: "Notes | None" = None,
+    ) -> None:
+        self.service = service
+        self.conversations = conversations
+        self.background = background
+        self.max_text_chars = max_text_chars
+        self.notes = notes or Notes()
+
+    async def on_event(
+        self, event: dict[str, Any], body: dict[str, Any], context: Any, client: AsyncWebClient, request: Any
+    ) -> None:
+        parsed = parse_event(event, body.get("team_id") or context.get("team_id"), context.get("bot_user_id"))
+        if parsed is None:
+            return
+        with structlog.contextvars.bound_contextvars(channel=CHANNEL, slack_ts=parsed.ts, slack_kind=parsed.kind):
+            if parsed.kind == "thread" and not await self.conversations.has_conversation(CHANNEL, parsed.place.key):
+                return  # a thread the app was never asked into
+            if not parsed.text:
+                if parsed.files:
+                    self.background.spawn(self._note(client, parsed, self.notes.files_only))
+                return
+            if len(parsed.text) > self.max_text_chars:
+                self.background.spawn(self._note(client, parsed, self.notes.too_long))
+                return
+            inbound = parsed.inbound()
+            try:
+                stored = await self.service.accept(inbound)  # durable before the acknowledgement
+            except (InvalidMessage, ConversationNotFound) as exc:
+                log.warning("slack_message_refused", reason=str(exc))
+                return
+            retry = (request.headers.get("x-slack-retry-num") or [None])[0]
+            log.info("slack_message_stored", message_id=stored.id, slack_retry=retry)
+            self.background.spawn(self._turn(inbound))
+
+    async def recover(self, older_than_s: float, newer_than_s: float = 900.0) -> int:
+        """Run the turns of messages that were stored and acknowledged but never answered: the
+        process stopped in between. Only messages older than any turn still running elsewhere."""
+        orphans = await self.service.unanswered(CHANNEL, older_than_s, newer_than_s)
+        for inbound in orphans:
+            log.warning("slack_turn_recovered", slack_ts=inbound.provider_message_id, conversation_id=inbound.conversation_id)
+            self.background.spawn(self._turn(inbound))
+        return len(orphans)
+
+    async def _turn(self, inbound: InboundMessage) -> None:
+        with structlog.contextvars.bound_contextvars(channel=CHANNEL, slack_ts=inbound.provider_message_id):
+            try:
+                reply = await self.service.handle(inbound)
+            except Exception:  # the message is stored; a failed turn must not take the process down
+                log.exception("slack_turn_failed")
+                return
+            log.info("slack_turn_done", conversation_id=reply.conversation_id, duplicate=reply.duplicate)
+
+    async def _note(self, client: AsyncWebClient, parsed: CustomerEvent, text: str) -> None:
+        """A polite word about a message we cannot take; best effort, nothing of the customer's is lost."""
+        try:
+            await client.chat_postMessage(channel=parsed.place.channel_id, thread_ts=parsed.place.thread_ts, text=text)
+        except Exception as exc:  # noqa: BLE001 - a courtesy, not a delivery
+            log.warning("slack_note_failed", error=str(exc))

@@ -1,0 +1,84 @@
+"""The real server with the Slack channel on, talking to a local fake Slack Web API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from agent.settings import Settings
+from agent.store import Database, Store
+from agent.store.tables import Conversation, Message
+from sqlmodel import select
+from tests.conftest import SettingsFactory
+from tests.support.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_callback, fake_slack, signed
+from tests.support.server import running_server
+
+STAFF_CHANNEL = "C0STAFF01"
+FAST_OUTBOX = {"poll_interval_s": 0.05, "backoff_base_s": 0.05, "backoff_max_s": 0.3, "max_attempts": 20}
+
+
+@dataclass
+class SlackRig:
+    api: FakeSlack
+    base_url: str
+    app: web.Application
+    settings: Settings
+    http: aiohttp.ClientSession
+
+    async def post_event(self, event: dict[str, Any], event_id: str = "Ev0001", retry: int | None = None, **kw: Any) -> aiohttp.ClientResponse:
+        body = json.dumps(event_callback(event, event_id, **kw))
+        return await self.post_raw(body, signed(body, retry=retry))
+
+    async def post_raw(self, body: str, headers: dict[str, str], path: str = "/slack/events") -> aiohttp.ClientResponse:
+        async with self.http.post(f"{self.base_url}{path}", data=body.encode(), headers=headers) as response:
+            await response.read()
+            return response
+
+    async def messages(self) -> list[Message]:
+        database = Database(self.settings.database_url)
+        try:
+            return await database.run(lambda s: list(s.exec(select(Message).order_by(Message.id)).all()))
+        finally:
+            await database.dispose()
+
+    async def conversations(self) -> list[Conversation]:
+        database = Database(self.settings.database_url)
+        try:
+            return await database.run(lambda s: list(s.exec(select(Conversation)).all()))
+        finally:
+            await database.dispose()
+
+
+@pytest.fixture
+def slack_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Single-workspace credentials, as an operator exports them."""
+    for name in ("SLACK_APP_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeSlack]:
+    async with fake_slack() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def rig(slack_env: None, api: FakeSlack, make_settings: SettingsFactory) -> AsyncIterator[SlackRig]:
+    settings = make_settings(
+        slack={"api_base_url": api.base_url, "staff_channel": STAFF_CHANNEL, "staff_poll_interval_s": 0.2},
+        outbox=FAST_OUTBOX,
+    )
+    async with running_server(settings) as (base_url, app):
+        async with aiohttp.ClientSession() as http:
+            yield SlackRig(api, base_url, app, settings, http)
+
+
+__all__ = ["STAFF_CHANNEL", "SlackRig", "Store"]

@@ -1,0 +1,104 @@
+"""Answers to Slack leave through the outbox: a Slack outage or a rate limit delays them, never loses them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+import httpx
+
+from agent.contracts import InboundMessage, utcnow
+from agent.server import build_manager
+from agent.store import Database, Store
+from agent.store.migrate import upgrade
+from agent.store.outbox import OutboxStore
+from tests.channels.slack.conftest import FAST_OUTBOX, SlackRig
+from tests.conftest import SettingsFactory
+from tests.support.fake_slack import FakeSlack, dm
+from tests.support.server import running_server
+
+
+async def outbox_rows(rig: SlackRig, conversation_id: str) -> list[tuple[str, int]]:
+    database = Database(rig.settings.database_url)
+    try:
+        return [(r.status, r.attempts) for r in await OutboxStore(database).items(conversation_id)]
+    finally:
+        await database.dispose()
+
+
+async def test_an_answer_waits_out_a_slack_outage_and_is_delivered_once(rig: SlackRig) -> None:
+    rig.api.down = True
+    started = time.monotonic()
+    response = await rig.post_event(dm("what's your return policy", ts="1700001000.000100"))
+    assert response.status == 200 and time.monotonic() - started < 3  # acknowledged while Slack is down
+
+    while rig.api.refused < 3:  # the outbox keeps trying
+        await asyncio.sleep(0.05)
+    [conversation] = await rig.conversations()
+    [(status, attempts)] = await outbox_rows(rig, conversation.id)
+    assert status in ("pending", "sending") and attempts >= 3
+
+    rig.api.down = False
+    [post] = await rig.api.wait_for("chat.postMessage")
+    assert post.params["channel"] == "D0DM00001" and "return" in post.params["text"].lower()
+    await asyncio.sleep(0.3)
+    assert len(rig.api.posts) == 1
+    [(status, attempts)] = await outbox_rows(rig, conversation.id)
+    assert status == "sent" and attempts >= 4
+
+
+async def test_a_rate_limit_is_waited_out_for_as_long_as_slack_asks(rig: SlackRig) -> None:
+    rig.api.faults = ["429:1"]  # backoff alone would try again within 0.05 s
+    await rig.post_event(dm("hi there", ts="1700001100.000100"))
+    [post] = await rig.api.wait_for("chat.postMessage")
+    [(fault, limited_at)] = rig.api.faulted
+    assert fault == "429:1"
+    assert post.at - limited_at >= 0.95
+
+
+async def test_a_dropped_connection_and_a_server_error_are_retried(rig: SlackRig) -> None:
+    rig.api.faults = ["drop", "500"]
+    await rig.post_event(dm("hello", ts="1700001200.000100"))
+    [post] = await rig.api.wait_for("chat.postMessage")
+    assert [f for f, _ in rig.api.faulted] == ["drop", "500"]
+    assert post.params["channel"] == "D0DM00001"
+
+
+async def test_a_permanent_slack_error_is_not_retried(rig: SlackRig) -> None:
+    rig.api.faults = ["channel_not_found"]
+    await rig.post_event(dm("hello", ts="1700001300.000100"))
+    [conversation] = await rig.conversations()
+    for _ in range(100):
+        rows = await outbox_rows(rig, conversation.id)
+        if rows and rows[0][0] == "failed":
+            break
+        await asyncio.sleep(0.05)
+    assert rows == [("failed", 1)]
+    assert rig.api.posts == []
+
+
+async def test_a_message_stored_before_a_crash_is_answered_when_the_server_is_back(
+    slack_env: None, api: FakeSlack, make_settings: SettingsFactory
+) -> None:
+    settings = make_settings(slack={"api_base_url": api.base_url}, outbox=FAST_OUTBOX)
+    await asyncio.to_thread(upgrade, settings.database_url)
+    # The last thing a process did before it died: store (and acknowledge) a DM, two minutes ago.
+    database = Database(settings.database_url)
+    async with httpx.AsyncClient() as client:
+        stopped = build_manager(settings, Store(database), client)
+        await stopped.accept(InboundMessage(
+            "slack", "U0CUSTOMER", "T0TEAM001:D0DM00001", "where is my order NW-10482?",
+            provider_message_id="1700001400.000100", received_at=utcnow() - timedelta(minutes=2),
+        ))
+        # A message as fresh as a turn that may still be running elsewhere is left alone.
+        await stopped.accept(InboundMessage(
+            "slack", "U0OTHER", "T0TEAM001:D0DM00002", "hello", provider_message_id="1700001401.000100",
+        ))
+    await database.dispose()
+
+    async with running_server(settings):
+        [answer] = await api.wait_for("chat.postMessage")
+        assert answer.params["channel"] == "D0DM00001" and "NW-10482" in answer.params["text"]
+        await asyncio.sleep(0.5)
+        assert len(api.posts) == 1
