@@ -29,7 +29,7 @@ from agent.contracts import (
 from agent.escalation import EscalationDecision, EscalationPolicy, History
 from agent.events import EventBus
 from agent.locks import ConversationLocks
-from agent.models import ChainResult, ChatMessage, ChatRequest, ModelChain
+from agent.models import ChainResult, ChatMessage, ChatRequest, RouteStrategy
 from agent.routing import UNKNOWN, Intent, Router
 from agent.routing.model_tier import ModelIntentTier
 from agent.store import CallRecord, Store, TurnRecord, UnknownConversation, to_view
@@ -40,6 +40,7 @@ log = structlog.get_logger(__name__)
 
 # Channel ids map onto the persona's channel styles.
 CHANNEL_STYLE = {"web": "web", "cli": "web", "slack": "slack", "sms": "sms", "voice": "voice"}
+DEADLINE_GRACE_S = 0.5
 MODEL_ROLES = {Role.CUSTOMER.value: "user", Role.BOT.value: "assistant", Role.STAFF.value: "assistant"}
 
 
@@ -56,7 +57,7 @@ class ConversationManager:
         self,
         store: Store,
         router: Router,
-        chains: Mapping[str, ModelChain],
+        chains: Mapping[str, RouteStrategy],
         persona: Persona,
         escalation: EscalationPolicy,
         locks: ConversationLocks,
@@ -195,8 +196,10 @@ class ConversationManager:
         )
         chain = self.chains[intent.route]
         try:
-            async with asyncio.timeout(self.settings.turn_timeout_s):
-                result = await chain.run(request)
+            # The strategy keeps to the deadline itself (and records what timed out); the
+            # outer timeout is only a backstop.
+            async with asyncio.timeout(self.settings.turn_timeout_s + DEADLINE_GRACE_S):
+                result = await chain.run(request, deadline_s=self.settings.turn_timeout_s)
         except TimeoutError:
             log.error("turn_timeout", seconds=self.settings.turn_timeout_s)
             return ChainResult(None)
@@ -231,6 +234,13 @@ class ConversationManager:
                 output_tokens=a.result.output_tokens if a.result else 0,
                 cost_usd=a.result.cost_usd if a.result else 0.0,
                 error=a.error,
+                ttft_ms=a.ttft_ms,
+                error_class=a.error_class,
+                cached_tokens=a.result.cached_tokens if a.result else 0,
+                cache_write_tokens=a.result.cache_write_tokens if a.result else 0,
+                reasoning_tokens=a.result.reasoning_tokens if a.result else 0,
+                deployment=a.deployment,
+                retry=a.retry,
             )
             for a in chain_result.attempts
         ]

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from agent.models import Gateway
     from agent.store import Store
 
 STORE: web.AppKey["Store"] = web.AppKey("STORE")
+GATEWAY: web.AppKey["Gateway"] = web.AppKey("GATEWAY")

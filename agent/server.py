@@ -22,9 +22,8 @@ from agent.escalation.webhook import EscalationWebhook
 from agent.events import InProcessEventBus
 from agent.handoff import Handoff
 from agent.locks import InProcessLocks
-from agent.models import ChatMessage, ChatModel, ChatRequest, ModelChain
-from agent.models.local import Catalog, KnowledgeBase, LocalModel, load_articles
-from agent.models.openai import OpenAICompatibleModel
+from agent.models import ChatMessage, ChatRequest, Gateway, ManagedModel, ModelChain
+from agent.model_setup import build_gateway
 from agent.routing import Router, load_intents
 from agent.routing.cache import trained_classifier
 from agent.routing.model_tier import ModelIntentTier
@@ -37,6 +36,11 @@ from channels.webchat import TokenSigner, WebChat, WidgetInfo
 from personas import Persona, load_persona
 
 log = structlog.get_logger(__name__)
+
+
+async def model_metrics(request: web.Request) -> web.Response:
+    """Per model: calls, outcomes, latency, tokens, cost, breaker states; per route: cache hits."""
+    return web.json_response(request.app[keys.GATEWAY].snapshot())
 
 
 def build_router(settings: Settings, retrain: bool = False) -> Router:
@@ -58,37 +62,7 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def build_models(settings: Settings, persona: Persona, client: httpx.AsyncClient) -> dict[str, ChatModel]:
-    knowledge = settings.knowledge
-    local_data: tuple[KnowledgeBase, Catalog] | None = None
-    models: dict[str, ChatModel] = {}
-    for name, spec in settings.models.items():
-        if spec.provider == "local":
-            if local_data is None:
-                local_data = (
-                    KnowledgeBase(load_articles(settings.resolve(knowledge.articles))),
-                    Catalog.from_files(settings.resolve(knowledge.catalog), settings.resolve(knowledge.orders)),
-                )
-            models[name] = LocalModel(*local_data, greeting=persona.greeting, fallback=persona.fallback, name=name)
-        else:
-            api_key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
-            if spec.api_key_env and not api_key:
-                raise ConfigError(f"models.{name}.api_key_env: environment variable {spec.api_key_env} is not set")
-            assert spec.base_url is not None
-            models[name] = OpenAICompatibleModel(
-                name=name,
-                model=spec.model or name,
-                client=client,
-                base_url=spec.base_url,
-                api_key=api_key,
-                timeout_s=spec.timeout_s,
-                max_tokens=spec.max_tokens,
-                temperature=spec.temperature,
-            )
-    return models
-
-
-def build_model_tier(router: Router, model: ChatModel) -> ModelIntentTier:
+def build_model_tier(router: Router, model: ManagedModel) -> ModelIntentTier:
     chain = ModelChain([model])
 
     async def ask(prompt: str) -> str | None:
@@ -98,9 +72,12 @@ def build_model_tier(router: Router, model: ChatModel) -> ModelIntentTier:
     return ModelIntentTier(router.catalog, ask)
 
 
-def build_manager(settings: Settings, store: Store, client: httpx.AsyncClient) -> ConversationManager:
+def build_manager(
+    settings: Settings, store: Store, client: httpx.AsyncClient, gateway: Gateway | None = None
+) -> ConversationManager:
     persona = load_persona(settings.persona)
-    models = build_models(settings, persona, client)
+    gateway = gateway or build_gateway(settings, persona)
+    models = gateway.models
     router = build_router(settings)
     tier_model = settings.routing.model_tier
     escalation = settings.escalation
@@ -108,7 +85,7 @@ def build_manager(settings: Settings, store: Store, client: httpx.AsyncClient) -
         model_tier=build_model_tier(router, models[tier_model]) if tier_model else None,
         store=store,
         router=router,
-        chains={route: ModelChain([models[n] for n in policy.chain]) for route, policy in settings.routes.items()},
+        chains=gateway.routes,
         persona=persona,
         escalation=EscalationPolicy(
             escalation.intents,
@@ -193,10 +170,12 @@ def create_app(settings: Settings) -> web.Application:
     """
     store = Store(Database(settings.database_url, echo=settings.database.echo))
     client = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
-    manager = build_manager(settings, store, client)
+    gateway = build_gateway(settings, load_persona(settings.persona))
+    manager = build_manager(settings, store, client, gateway)
 
     app = web.Application(middlewares=[json_errors], client_max_size=64 * 1024)
     app[keys.STORE] = store
+    app[keys.GATEWAY] = gateway
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         try:
@@ -210,7 +189,11 @@ def create_app(settings: Settings) -> web.Application:
         yield
         await client.aclose()
 
-    app.cleanup_ctx.extend([http_client_ctx, database_ctx])
+    async def model_gateway_ctx(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await gateway.aclose()  # the providers' pooled connections
+
+    app.cleanup_ctx.extend([http_client_ctx, model_gateway_ctx, database_ctx])
     webhook = build_webhook(settings, client)
     if webhook is not None:
 
@@ -235,4 +218,5 @@ def create_app(settings: Settings) -> web.Application:
         app.cleanup_ctx.append(unclaimed_notices_ctx(settings, handoff, manager.persona))
     app.on_shutdown.extend([webchat.close_sockets, console.close_sockets])
     app.add_routes([web.get("/healthz", healthz), *webchat.routes(), *console.routes()])
+    app.add_routes([web.get("/api/metrics/models", model_metrics)])
     return app
