@@ -33,7 +33,6 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.support.server import running_app
 
 
 @dataclass
@@ -404,8 +403,15 @@ def build_app(state: FakeProviders) -> web.Application:
 
 
 @asynccontextmanager
-async def fake_providers() -> AsyncIterator[FakeProviders]:
-    state = FakeProviders()
-    async with running_app(build_app(state)) as base_url:
-        state.base_url = base_url
+async def fake_providers(record: bool = True) -> AsyncIterator[FakeProviders]:
+    """The server on a loopback port. Standalone (no Switchboard app), so bench/ can use it."""
+    state = FakeProviders(record=record)
+    runner = web.AppRunner(build_app(state), access_log=None, shutdown_timeout=2)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    state.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
         yield state
+    finally:
+        await runner.cleanup()
