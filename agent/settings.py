@@ -177,14 +177,6 @@ class RoutePolicy(_Strict):
     personal: bool = False
     cache: RouteCacheSettings = RouteCacheSettings()
 
-    @model_validator(mode="after")
-    def _consistent(self) -> "RoutePolicy":
-        if self.personal and self.cache.enabled:
-            raise ValueError("cache: a route marked personal is never cached")
-        if self.judge and self.strategy != "parallel":
-            raise ValueError("judge: only the parallel strategy has a judge")
-        return self
-
 
 class BusinessHoursSettings(_Strict):
     timezone: str = "UTC"
@@ -302,6 +294,10 @@ class Settings(BaseSettings):
                     raise ValueError(f"routes.{route}.chain.{i}: unknown model {name!r}")
             if policy.judge and policy.judge not in self.models:
                 raise ValueError(f"routes.{route}.judge: unknown model {policy.judge!r}")
+            if policy.judge and policy.strategy != "parallel":
+                raise ValueError(f"routes.{route}.judge: only the parallel strategy has a judge")
+            if policy.personal and policy.cache.enabled:
+                raise ValueError(f"routes.{route}.cache: a route marked personal is never cached")
         if self.routing.model_tier and self.routing.model_tier not in self.models:
             raise ValueError(f"routing.model_tier: unknown model {self.routing.model_tier!r}")
         if self.routing.default_route not in self.routes:
