@@ -50,6 +50,9 @@ class TurnSettings:
     history_messages: int = 10
     turn_timeout_s: float = 30.0
     unknown_action: str = "route"  # route | clarify
+    # Channels whose live socket shows an answer as it is written ("delta" events); the reply
+    # is still stored once, complete, and sent as the usual "message" event.
+    stream_channels: frozenset[str] = frozenset({"web"})
 
 
 class ConversationManager:
@@ -195,11 +198,15 @@ class ConversationManager:
             metadata={"intent": intent.name, "channel": channel},
         )
         chain = self.chains[intent.route]
+        deadline = self.settings.turn_timeout_s
         try:
             # The strategy keeps to the deadline itself (and records what timed out); the
             # outer timeout is only a backstop.
-            async with asyncio.timeout(self.settings.turn_timeout_s + DEADLINE_GRACE_S):
-                result = await chain.run(request, deadline_s=self.settings.turn_timeout_s)
+            async with asyncio.timeout(deadline + DEADLINE_GRACE_S):
+                if channel in self.settings.stream_channels and recent:
+                    result = await self._stream_models(recent[-1].conversation_id, chain, request, deadline)
+                else:
+                    result = await chain.run(request, deadline_s=deadline)
         except TimeoutError:
             log.error("turn_timeout", seconds=self.settings.turn_timeout_s)
             return ChainResult(None)
@@ -212,6 +219,18 @@ class ConversationManager:
                 error=attempt.error,
             )
         return result
+
+    async def _stream_models(self, conversation_id: str, chain: RouteStrategy, request: ChatRequest, deadline: float) -> ChainResult:
+        """Pieces of the answer go out as "delta" events while it is written; a model that breaks
+        off midway is followed by a "delta_reset" (drop what you have) and the next model."""
+
+        async def on_delta(text: str) -> None:
+            await self._publish(conversation_id, "delta", {"text": text})
+
+        async def on_reset() -> None:
+            await self._publish(conversation_id, "delta_reset", {})
+
+        return await chain.run_stream(request, on_delta, on_reset, deadline_s=deadline)
 
     def _turn_record(
         self,
