@@ -135,6 +135,8 @@ class ManagedModel:
             deployment = self._pick(tried)
             if deployment is None:
                 attempts.append(Attempt(self.name, self.provider, Outcome.CIRCUIT_OPEN, 0.0, error="every deployment's breaker is open", retry=retry))
+                if self.metrics is not None:
+                    self.metrics.record(self.name, Outcome.CIRCUIT_OPEN.value, 0.0)
                 return None
             tried.append(deployment)
             streamed: list[bool] = []

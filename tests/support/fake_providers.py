@@ -14,6 +14,7 @@ joined by `+`, e.g. `first-token-0.5+cached-10`.
   retry-after-N          the Retry-After of a 429, in seconds
   flaky-N                the first N calls with this model name fail with 503, then it answers
   garbage                200 with an HTML body;  truncate: 200 whose JSON / stream stops halfway
+  no-marker              a stream without its last event ([DONE], message_stop) but whole otherwise
   drop                   closes the connection midway through the body
   empty                  an empty answer;  cutoff: finish reason "length"
   context / policy       the provider's context-overflow error / content-policy refusal
@@ -45,6 +46,7 @@ class Behaviour:
     retry_after: float = 1.0
     flaky: int = 0
     garbage: bool = False
+    no_marker: bool = False
     truncate: bool = False
     drop: bool = False
     empty: bool = False
@@ -78,6 +80,8 @@ class Behaviour:
                 setattr(b, name, int(arg))
             elif name in ("garbage", "truncate", "drop", "empty", "cutoff", "context", "policy", "tool"):
                 setattr(b, name, True)
+            elif part == "no-marker":
+                b.no_marker = True
         return b
 
 
@@ -367,7 +371,7 @@ async def _stream(request: web.Request, chunks: list[tuple[str | None, Any]], be
     await response.prepare(request)
     if behaviour.first_token:
         await asyncio.sleep(behaviour.first_token)
-    cut = len(chunks) // 2 if behaviour.truncate or behaviour.drop else len(chunks)
+    cut = len(chunks) // 2 if behaviour.truncate or behaviour.drop else len(chunks) - behaviour.no_marker
     try:
         for i, (event, data) in enumerate(chunks[:cut]):
             if i and behaviour.chunk_delay:

@@ -131,6 +131,7 @@ class _AnthropicStream(StreamParser):
                 self.blocks[data["index"]]["arguments"] += delta.get("partial_json") or ""
         elif kind == "message_delta":
             self.stop_reason = (data.get("delta") or {}).get("stop_reason") or self.stop_reason
+            self.finished = self.stop_reason is not None
             # The final counts come here; input counts may be repeated, so update, not add.
             self.usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
         elif kind == "message_stop":

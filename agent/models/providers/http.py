@@ -147,6 +147,7 @@ class StreamParser:
 
     done: bool = False
     progress: bool = False  # any content yet (text or a tool call): the first token has come
+    finished: bool = False  # a finish reason has come (the end marker may still follow)
 
     def feed(self, event: SSEEvent) -> str | None:
         raise NotImplementedError
@@ -234,6 +235,8 @@ class HTTPProvider:
                 deadline, limit = (first_at, self.timeouts.first()) if ttft is None else (total_at, self.timeouts.total_s)
                 event = await _read_within(anext(events, None), deadline, limit, first=ttft is None)
                 if event is None:
+                    if parser.finished:
+                        break  # a server that says why it stopped but sends no end marker
                     raise ModelError(Outcome.BAD_RESPONSE, "the stream ended before its end marker")
                 try:
                     text = parser.feed(event)

@@ -119,6 +119,7 @@ class _OpenAIStream(StreamParser):
         choice = choices[0]
         if choice.get("finish_reason"):
             self.finish = FINISH.get(choice["finish_reason"], choice["finish_reason"])
+            self.finished = True
         delta = choice.get("delta") or {}
         for call in delta.get("tool_calls") or []:
             self.progress = True

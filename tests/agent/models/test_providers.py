@@ -132,3 +132,10 @@ def test_retry_after_in_its_forms() -> None:
     assert 100 < (retry_after({"retry-after": "Wed, 21 Oct 2099 07:28:00 GMT"}) or 0)
     assert retry_after({}, '{"error": {"details": [{"retryDelay": "12s"}]}}') == 12.0
     assert retry_after({}) is None
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+async def test_a_whole_stream_without_its_end_marker_is_accepted(make_model: MakeModel, provider: str) -> None:
+    # Some compatible servers stop after the finish reason; a cut-off stream has none (truncate).
+    deltas, result = await streamed(make_model("no-marker", provider))
+    assert "".join(deltas) == result.text == "echo: where is my tent"
