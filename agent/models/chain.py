@@ -49,8 +49,19 @@ def managed(models: Sequence[ChatModel | ManagedModel]) -> list[ManagedModel]:
     return [m if isinstance(m, ManagedModel) else ManagedModel.single(m) for m in models]
 
 
+# Of a route's deadline, the share kept back for the links after the current one, so that a
+# model hanging until the deadline still leaves the local model (microseconds) time to answer.
+RESERVE_SHARE = 0.1
+
+
 def deadline_at(deadline_s: float | None) -> float | None:
     return None if deadline_s is None else asyncio.get_running_loop().time() + deadline_s
+
+
+def link_deadline(deadline: float | None, deadline_s: float | None, later_links: int) -> float | None:
+    if deadline is None or deadline_s is None or not later_links:
+        return deadline
+    return deadline - RESERVE_SHARE * deadline_s
 
 
 class ModelChain:
@@ -64,8 +75,8 @@ class ModelChain:
     async def run(self, request: ChatRequest, deadline_s: float | None = None) -> ChainResult:
         deadline = deadline_at(deadline_s)
         attempts: list[Attempt] = []
-        for model in self.models:
-            result = await model.call(request, attempts, deadline)
+        for i, model in enumerate(self.models):
+            result = await model.call(request, attempts, link_deadline(deadline, deadline_s, len(self.models) - 1 - i))
             if result is not None:
                 return ChainResult(result, attempts)
             log.warning("model_failed", model=model.name, outcome=attempts[-1].outcome.value, error=attempts[-1].error)
@@ -79,14 +90,14 @@ class ModelChain:
         deadline = deadline_at(deadline_s)
         attempts: list[Attempt] = []
         abandoned = False
-        for model in self.models:
+        for i, model in enumerate(self.models):
             sent: list[str] = []
 
             async def forward(text: str) -> None:
                 sent.append(text)
                 await on_delta(text)
 
-            result = await model.call(request, attempts, deadline, on_delta=forward)
+            result = await model.call(request, attempts, link_deadline(deadline, deadline_s, len(self.models) - 1 - i), on_delta=forward)
             if result is not None:
                 return ChainResult(result, attempts)
             if sent:

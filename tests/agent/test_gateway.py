@@ -3,6 +3,7 @@ attempt stores, the metrics endpoint, and configurations that must not start."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,24 @@ async def test_a_cascade_route_and_its_cache(make_settings: SettingsFactory, fak
             metrics = await response.json()
         assert metrics["routes"]["sales"]["cache"]["hits"] == 1
         assert metrics["models"]["cheap"]["rejections"] == {"dont_know": 1}
+
+
+@pytest.mark.parametrize("fault", ["hang", "first-token-30", "chunk-delay-5+reply-a_long_slow_answer", "drop", "garbage"])
+async def test_a_provider_that_hangs_or_breaks_still_leaves_an_answer_within_the_deadline(make_settings: SettingsFactory, fake: FakeProviders, fault: str) -> None:
+    settings = make_settings(
+        models={"bad": {"provider": "openai", "base_url": fake.openai_url, "model": fault, "timeout_s": 60}, "local": {"provider": "local"}},
+        routes={r: {"chain": ["bad", "local"]} for r in ROUTES},
+        turn_timeout_s=1.0,
+    )
+    async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
+        visitor = await new_visitor(session, base_url)
+        started = time.perf_counter()
+        body = await visitor.send("where is my order NW-10482")
+        assert time.perf_counter() - started < 1.5
+        assert body["reply"]["model"] == "local" and "NW-10482" in body["reply"]["text"] and not body["reply"]["escalated"]
+        calls = await calls_of(settings, visitor.conversation_id)
+        assert calls[0].model == "bad" and calls[0].outcome in ("timeout", "connection_error", "bad_response")
+        assert calls[-1].model == "local" and calls[-1].outcome == "ok"
 
 
 def write(tmp_path: Path, text: str) -> Path:

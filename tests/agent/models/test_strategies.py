@@ -84,11 +84,18 @@ async def test_a_judge_that_talks_nonsense_leaves_the_first_answer(make_model: M
     assert outcome.result is not None and outcome.result.text == "one"
 
 
-async def test_the_route_deadline_bounds_every_attempt(make_model: MakeModel) -> None:
+async def test_the_route_deadline_bounds_every_attempt_and_keeps_time_for_the_last_link(make_model: MakeModel) -> None:
     chain = ModelChain([ManagedModel.single(make_model("slow-5", total_s=30)), ManagedModel.single(make_model("ok"))])
     started = time.perf_counter()
-    outcome = await chain.run(REQUEST, deadline_s=0.4)
+    outcome = await chain.run(REQUEST, deadline_s=1.0)
     assert time.perf_counter() - started < 1.0
+    assert [a.outcome for a in outcome.attempts] == [Outcome.TIMEOUT, Outcome.OK]
+    assert 850 < outcome.attempts[0].latency_ms < 990  # 10% of the deadline kept back for the backup
+
+    late = ModelChain([ManagedModel.single(make_model("slow-5", total_s=30)), ManagedModel.single(make_model("slow-5", name="late", total_s=30))])
+    started = time.perf_counter()
+    outcome = await late.run(REQUEST, deadline_s=0.5)
+    assert time.perf_counter() - started < 0.7
     assert [a.outcome for a in outcome.attempts] == [Outcome.TIMEOUT, Outcome.TIMEOUT]
 
 
