@@ -123,6 +123,32 @@ async def test_a_provider_that_hangs_or_breaks_still_leaves_an_answer_within_the
         assert calls[-1].model == "local" and calls[-1].outcome == "ok"
 
 
+async def test_rate_limits_and_deployments_from_the_config(make_settings: SettingsFactory, fake: FakeProviders) -> None:
+    down = "http://127.0.0.1:9/v1"
+    settings = make_settings(
+        models={
+            "limited": {"provider": "openai", "base_url": fake.openai_url, "model": "reply-limited", "rate_limit": {"rpm": 1, "queue_wait_s": 0}},
+            "spread": {"provider": "openai", "model": "ok", "retries": {"retries": 1, "backoff_s": 0.01, "on": ["connection_error"]},
+                       "deployments": [{"base_url": down, "weight": 1}, {"base_url": fake.openai_url, "weight": 1}]},
+            "local": {"provider": "local"},
+        },
+        routes={"support": {"chain": ["limited", "local"]}, "sales": {"chain": ["spread", "local"]}, "lookup": {"chain": ["spread", "local"]}},
+    )  # fmt: skip
+    async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
+        visitor = await new_visitor(session, base_url)
+        assert (await visitor.send("my jacket zipper broke"))["reply"]["model"] == "limited"
+        assert (await visitor.send("my tent pole snapped too"))["reply"]["model"] == "local"  # one a minute
+        calls = await calls_of(settings, visitor.conversation_id)
+        assert [(c.model, c.outcome) for c in calls] == [("limited", "ok"), ("limited", "throttled"), ("local", "ok")]
+
+        shopper = await new_visitor(session, base_url)
+        for question in ["how much is the ridgeline boot", "any deals on right now", "do you sell tents", "what colours does the boot come in"]:
+            assert (await shopper.send(question))["reply"]["model"] == "spread"  # a down deployment is retried on the other
+        calls = await calls_of(settings, shopper.conversation_id)
+        assert {c.deployment for c in calls if c.outcome == "ok"} == {f"1:{fake.openai_url}"}
+        assert all(c.deployment == f"0:{down}" and c.outcome == "connection_error" for c in calls if c.outcome != "ok")
+
+
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "config.yaml"
     path.write_text(text)
