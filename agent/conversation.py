@@ -31,7 +31,7 @@ from agent.contracts import (
 from agent.escalation import EscalationDecision, EscalationPolicy, History
 from agent.events import EventBus
 from agent.locks import ConversationLocks
-from agent.models import ChainResult, ChatMessage, ChatRequest, ModelChain
+from agent.models import ChainResult, ChatMessage, ChatRequest, RouteStrategy
 from agent.routing import UNKNOWN, Intent, Router
 from agent.routing.model_tier import ModelIntentTier
 from agent.store import CallRecord, SavedInbound, Store, TurnRecord, UnknownConversation, to_view
@@ -43,6 +43,7 @@ log = structlog.get_logger(__name__)
 
 # Channel ids map onto the persona's channel styles.
 CHANNEL_STYLE = {"web": "web", "cli": "web", "slack": "slack", "sms": "sms", "voice": "voice"}
+DEADLINE_GRACE_S = 0.5
 MODEL_ROLES = {Role.CUSTOMER.value: "user", Role.BOT.value: "assistant", Role.STAFF.value: "assistant"}
 
 
@@ -52,6 +53,9 @@ class TurnSettings:
     history_messages: int = 10
     turn_timeout_s: float = 30.0
     unknown_action: str = "route"  # route | clarify
+    # Channels whose live socket shows an answer as it is written ("delta" events); the reply
+    # is still stored once, complete, and sent as the usual "message" event.
+    stream_channels: frozenset[str] = frozenset({"web"})
 
 
 class ConversationManager:
@@ -59,7 +63,7 @@ class ConversationManager:
         self,
         store: Store,
         router: Router,
-        chains: Mapping[str, ModelChain],
+        chains: Mapping[str, RouteStrategy],
         persona: Persona,
         escalation: EscalationPolicy,
         locks: ConversationLocks,
@@ -235,9 +239,15 @@ class ConversationManager:
             metadata={"intent": intent.name, "channel": channel},
         )
         chain = self.chains[intent.route]
+        deadline = self.settings.turn_timeout_s
         try:
-            async with asyncio.timeout(self.settings.turn_timeout_s):
-                result = await chain.run(request)
+            # The strategy keeps to the deadline itself (and records what timed out); the
+            # outer timeout is only a backstop.
+            async with asyncio.timeout(deadline + DEADLINE_GRACE_S):
+                if channel in self.settings.stream_channels and recent:
+                    result = await self._stream_models(recent[-1].conversation_id, chain, request, deadline)
+                else:
+                    result = await chain.run(request, deadline_s=deadline)
         except TimeoutError:
             log.error("turn_timeout", seconds=self.settings.turn_timeout_s)
             return ChainResult(None)
@@ -250,6 +260,18 @@ class ConversationManager:
                 error=attempt.error,
             )
         return result
+
+    async def _stream_models(self, conversation_id: str, chain: RouteStrategy, request: ChatRequest, deadline: float) -> ChainResult:
+        """Pieces of the answer go out as "delta" events while it is written; a model that breaks
+        off midway is followed by a "delta_reset" (drop what you have) and the next model."""
+
+        async def on_delta(text: str) -> None:
+            await self._publish(conversation_id, "delta", {"text": text})
+
+        async def on_reset() -> None:
+            await self._publish(conversation_id, "delta_reset", {})
+
+        return await chain.run_stream(request, on_delta, on_reset, deadline_s=deadline)
 
     def _turn_record(
         self,
@@ -272,6 +294,13 @@ class ConversationManager:
                 output_tokens=a.result.output_tokens if a.result else 0,
                 cost_usd=a.result.cost_usd if a.result else 0.0,
                 error=a.error,
+                ttft_ms=a.ttft_ms,
+                error_class=a.error_class,
+                cached_tokens=a.result.cached_tokens if a.result else 0,
+                cache_write_tokens=a.result.cache_write_tokens if a.result else 0,
+                reasoning_tokens=a.result.reasoning_tokens if a.result else 0,
+                deployment=a.deployment,
+                retry=a.retry,
             )
             for a in chain_result.attempts
         ]

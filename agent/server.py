@@ -24,9 +24,8 @@ from agent.escalation.webhook import EscalationWebhook
 from agent.events import EventBus, InProcessEventBus
 from agent.handoff import Handoff
 from agent.locks import ConversationLocks, InProcessLocks
-from agent.models import ChatMessage, ChatModel, ChatRequest, ModelChain
-from agent.models.local import Catalog, KnowledgeBase, LocalModel, load_articles
-from agent.models.openai import OpenAICompatibleModel
+from agent.model_setup import build_gateway
+from agent.models import ChatMessage, ChatRequest, Gateway, ManagedModel, ModelChain
 from agent.outbox import DeliveryPolicy, OutboxSender
 from agent.redis_events import RedisEventBus
 from agent.redis_locks import RedisLocks
@@ -45,6 +44,11 @@ from channels.webchat import TokenSigner, WebChat, WidgetInfo
 from personas import Persona, load_persona
 
 log = structlog.get_logger(__name__)
+
+
+async def model_metrics(request: web.Request) -> web.Response:
+    """Per model: calls, outcomes, latency, tokens, cost, breaker states; per route: cache hits."""
+    return web.json_response(request.app[keys.GATEWAY].snapshot())
 
 
 def build_router(settings: Settings, retrain: bool = False) -> Router:
@@ -66,37 +70,7 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def build_models(settings: Settings, persona: Persona, client: httpx.AsyncClient) -> dict[str, ChatModel]:
-    knowledge = settings.knowledge
-    local_data: tuple[KnowledgeBase, Catalog] | None = None
-    models: dict[str, ChatModel] = {}
-    for name, spec in settings.models.items():
-        if spec.provider == "local":
-            if local_data is None:
-                local_data = (
-                    KnowledgeBase(load_articles(settings.resolve(knowledge.articles))),
-                    Catalog.from_files(settings.resolve(knowledge.catalog), settings.resolve(knowledge.orders)),
-                )
-            models[name] = LocalModel(*local_data, greeting=persona.greeting, fallback=persona.fallback, name=name)
-        else:
-            api_key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
-            if spec.api_key_env and not api_key:
-                raise ConfigError(f"models.{name}.api_key_env: environment variable {spec.api_key_env} is not set")
-            assert spec.base_url is not None
-            models[name] = OpenAICompatibleModel(
-                name=name,
-                model=spec.model or name,
-                client=client,
-                base_url=spec.base_url,
-                api_key=api_key,
-                timeout_s=spec.timeout_s,
-                max_tokens=spec.max_tokens,
-                temperature=spec.temperature,
-            )
-    return models
-
-
-def ask_model(model: ChatModel, max_tokens: int) -> Callable[[str], Awaitable[str | None]]:
+def ask_model(model: ManagedModel, max_tokens: int) -> Callable[[str], Awaitable[str | None]]:
     """One prompt in, the model's text out (None when it failed): for the router's and the summary's asks."""
     chain = ModelChain([model])
 
@@ -107,15 +81,15 @@ def ask_model(model: ChatModel, max_tokens: int) -> Callable[[str], Awaitable[st
     return ask
 
 
-def build_model_tier(router: Router, model: ChatModel) -> ModelIntentTier:
+def build_model_tier(router: Router, model: ManagedModel) -> ModelIntentTier:
     return ModelIntentTier(router.catalog, ask_model(model, max_tokens=16))
 
 
-def build_summarizer(settings: Settings, models: dict[str, ChatModel]) -> ModelSummarizer | None:
+def build_summarizer(settings: Settings, gateway: Gateway) -> ModelSummarizer | None:
     name = settings.escalation.summary_model
     if not name:
         return None
-    return ModelSummarizer(ask_model(models[name], max_tokens=300), timeout_s=settings.escalation.summary_timeout_s)
+    return ModelSummarizer(ask_model(gateway.models[name], max_tokens=300), timeout_s=settings.escalation.summary_timeout_s)
 
 
 def build_manager(
@@ -123,11 +97,12 @@ def build_manager(
     store: Store,
     client: httpx.AsyncClient,
     outbox: OutboxStore | None = None,
-    models: dict[str, ChatModel] | None = None,
+    gateway: Gateway | None = None,
     shared: "SharedState | None" = None,
 ) -> ConversationManager:
     persona = load_persona(settings.persona)
-    models = models if models is not None else build_models(settings, persona, client)
+    gateway = gateway or build_gateway(settings, persona)
+    models = gateway.models
     router = build_router(settings)
     tier_model = settings.routing.model_tier
     escalation = settings.escalation
@@ -136,7 +111,7 @@ def build_manager(
         store=store,
         outbox=outbox,
         router=router,
-        chains={route: ModelChain([models[n] for n in policy.chain]) for route, policy in settings.routes.items()},
+        chains=gateway.routes,
         persona=persona,
         escalation=EscalationPolicy(
             escalation.intents,
@@ -298,12 +273,13 @@ def create_app(settings: Settings) -> web.Application:
     bell = OutboxBell()
     routing = OutboxRouting(outbound.holds, bell)
     store = Store(database, routing)
-    models = build_models(settings, load_persona(settings.persona), client)
+    gateway = build_gateway(settings, load_persona(settings.persona))
     shared = build_shared_state(settings)
-    manager = build_manager(settings, store, client, OutboxStore(database, bell), models, shared)
+    manager = build_manager(settings, store, client, OutboxStore(database, bell), gateway, shared)
 
     app = web.Application(middlewares=[json_errors], client_max_size=64 * 1024)
     app[keys.STORE] = store
+    app[keys.GATEWAY] = gateway
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         try:
@@ -317,7 +293,11 @@ def create_app(settings: Settings) -> web.Application:
         yield
         await client.aclose()
 
-    app.cleanup_ctx.extend([http_client_ctx, database_ctx])
+    async def model_gateway_ctx(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await gateway.aclose()  # the providers' pooled connections
+
+    app.cleanup_ctx.extend([http_client_ctx, model_gateway_ctx, database_ctx])
     if shared.context is not None:
         app.cleanup_ctx.append(shared.context)
     webhook = build_webhook(settings, client)
@@ -339,7 +319,7 @@ def create_app(settings: Settings) -> web.Application:
         TokenSigner(settings.ensure_secret_key()),
         WidgetInfo(name=manager.persona.name, greeting=manager.persona.greeting, max_chars=settings.limits.max_text_chars),
     )
-    handoff = build_handoff(settings, manager, database, routing, build_summarizer(settings, models))
+    handoff = build_handoff(settings, manager, database, routing, build_summarizer(settings, gateway))
     console = build_staff_console(settings, handoff, store.database)
     if settings.escalation.unclaimed_after_s:
         app.cleanup_ctx.append(unclaimed_notices_ctx(settings, handoff, manager.persona))
@@ -354,4 +334,5 @@ def create_app(settings: Settings) -> web.Application:
         app.cleanup_ctx.append(outbox_ctx(build_outbox_sender(settings, database, outbound, bell)))
     app.on_shutdown.extend([webchat.close_sockets, console.close_sockets])
     app.add_routes([web.get("/healthz", healthz), *webchat.routes(), *console.routes()])
+    app.add_routes([web.get("/api/metrics/models", model_metrics)])
     return app

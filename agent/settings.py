@@ -74,25 +74,109 @@ class RoutingSettings(_Strict):
     model_tier: str | None = None
 
 
+PositiveFloat = Annotated[float, Field(gt=0)]
+RETRYABLE = Literal["timeout", "rate_limited", "server_error", "connection_error", "bad_response"]
+
+
+class RetrySettings(_Strict):
+    """Retries of one model before the route moves on: exponential backoff with jitter, or the
+    provider's Retry-After when it gives one (skipped if longer than max_retry_after_s)."""
+
+    retries: Annotated[int, Field(ge=0, le=10)] = 1
+    backoff_s: PositiveFloat = 0.2
+    backoff_max_s: PositiveFloat = 2.0
+    max_retry_after_s: Annotated[float, Field(ge=0)] = 5.0
+    on: list[RETRYABLE] = ["rate_limited", "server_error"]
+
+
+class BreakerSettings(_Strict):
+    """Open after `failures` failures within `window_s`; probe once after `cooldown_s`."""
+
+    failures: Annotated[int, Field(ge=1)] = 5
+    window_s: PositiveFloat = 30.0
+    cooldown_s: PositiveFloat = 15.0
+
+
+class RateLimitSettings(_Strict):
+    rpm: Annotated[int, Field(gt=0)] | None = None
+    tpm: Annotated[int, Field(gt=0)] | None = None
+    queue: Annotated[int, Field(ge=0)] = 8  # calls that may wait for the limit at once
+    queue_wait_s: Annotated[float, Field(ge=0)] = 1.0  # longer than this: refused, the route moves on
+
+
+class PriceSettings(_Strict):
+    """USD per million tokens; overrides the genai-prices table for this model."""
+
+    input_per_mtok: Annotated[float, Field(ge=0)]
+    output_per_mtok: Annotated[float, Field(ge=0)]
+    cached_input_per_mtok: Annotated[float, Field(ge=0)] | None = None
+    cache_write_per_mtok: Annotated[float, Field(ge=0)] | None = None
+
+
+class DeploymentSettings(_Strict):
+    """One more place the same model is served; unset keys come from the model."""
+
+    base_url: str | None = None
+    api_key_env: str | None = None
+    model: str | None = None
+    weight: PositiveFloat = 1.0
+    rpm: Annotated[int, Field(gt=0)] | None = None
+    tpm: Annotated[int, Field(gt=0)] | None = None
+
+
 class ModelSettings(_Strict):
-    provider: Literal["local", "openai"]
+    provider: Literal["local", "openai", "anthropic", "gemini"]
     model: str | None = None
     base_url: str | None = None
     # The name of the environment variable holding the key, never the key itself.
     api_key_env: str | None = None
-    timeout_s: Annotated[float, Field(gt=0)] = 30.0
+    api_key_header: str | None = None  # e.g. "api-key" for Azure OpenAI
+    headers: dict[str, str] = {}
+    query: dict[str, str] = {}  # e.g. {api-version: "2024-10-21"} for Azure OpenAI
+    timeout_s: PositiveFloat = 30.0  # the whole call
+    connect_timeout_s: PositiveFloat = 5.0
+    first_token_timeout_s: PositiveFloat | None = None
     max_tokens: Annotated[int, Field(gt=0)] = 512
     temperature: Annotated[float, Field(ge=0, le=2)] = 0.3
+    retries: RetrySettings = RetrySettings()
+    breaker: BreakerSettings = BreakerSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
+    deployments: list[DeploymentSettings] = []  # several: balanced by weight
+    price: PriceSettings | None = None
+    price_as: str | None = None  # the model's name in the price table, if not `model`
 
     @model_validator(mode="after")
     def _remote_needs_url(self) -> "ModelSettings":
-        if self.provider == "openai" and not self.base_url:
+        if self.provider == "openai" and not self.base_url and not (self.deployments and all(d.base_url for d in self.deployments)):
             raise ValueError("provider 'openai' needs base_url")
         return self
 
 
+class CheckSettings(_Strict):
+    """What sends a cascade on to its next model."""
+
+    refusal: bool = True
+    dont_know: bool = True
+    empty: bool = True
+    cut_off: bool = True
+    min_confidence: Annotated[float, Field(ge=0, le=1)] | None = None
+    phrases: list[str] = []
+
+
+class RouteCacheSettings(_Strict):
+    enabled: bool = False
+    ttl_s: PositiveFloat = 300.0
+    max_entries: Annotated[int, Field(gt=0)] = 1000
+
+
 class RoutePolicy(_Strict):
-    chain: Annotated[list[str], Field(min_length=1)]
+    chain: Annotated[list[str], Field(min_length=1)]  # the route's models, in order
+    strategy: Literal["chain", "cascade", "parallel"] = "chain"
+    checks: CheckSettings = CheckSettings()
+    judge: str | None = None  # parallel: a model that picks the best answer
+    # Prompts carry one customer's details (orders, account): never cached.
+    personal: bool = False
+    cache: RouteCacheSettings = RouteCacheSettings()
 
 
 class BusinessHoursSettings(_Strict):
@@ -322,6 +406,12 @@ class Settings(BaseSettings):
             for i, name in enumerate(policy.chain):
                 if name not in self.models:
                     raise ValueError(f"routes.{route}.chain.{i}: unknown model {name!r}")
+            if policy.judge and policy.judge not in self.models:
+                raise ValueError(f"routes.{route}.judge: unknown model {policy.judge!r}")
+            if policy.judge and policy.strategy != "parallel":
+                raise ValueError(f"routes.{route}.judge: only the parallel strategy has a judge")
+            if policy.personal and policy.cache.enabled:
+                raise ValueError(f"routes.{route}.cache: a route marked personal is never cached")
         if self.routing.model_tier and self.routing.model_tier not in self.models:
             raise ValueError(f"routing.model_tier: unknown model {self.routing.model_tier!r}")
         summary_model = self.escalation.summary_model

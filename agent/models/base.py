@@ -9,9 +9,25 @@ from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text, as the model wrote it
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    name: str
+    description: str
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
-    role: str  # system | user | assistant
+    role: str  # system | user | assistant | tool
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None  # on a `tool` message: the call it answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +36,7 @@ class ChatRequest:
     route: str | None = None
     max_tokens: int | None = None
     temperature: float | None = None
+    tools: tuple[Tool, ...] = ()
     # Facts the manager already knows (intent name, channel); providers may ignore them.
     metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -33,13 +50,32 @@ class ChatRequest:
 
 @dataclass(frozen=True, slots=True)
 class ChatResult:
+    """One answer. `input_tokens` counts the whole prompt, cached part included; `output_tokens`
+    counts everything generated, reasoning included (how the price tables count them)."""
+
     text: str
     model: str
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
     latency_ms: float = 0.0
-    finish_reason: str = "stop"
+    finish_reason: str = "stop"  # stop | length | tool_calls | content_filter | ...
+    cached_tokens: int = 0  # prompt tokens read from the provider's cache
+    cache_write_tokens: int = 0  # prompt tokens written to it (Anthropic bills these apart)
+    reasoning_tokens: int = 0
+    ttft_ms: float | None = None  # time to the first token (to the response, when not streamed)
+    tool_calls: tuple[ToolCall, ...] = ()
+    provider_model: str | None = None  # the model id the provider says answered
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of a streamed answer; a stream ends with the complete ChatResult."""
+
+    text: str
+
+
+StreamEvent = TextDelta | ChatResult
 
 
 class Outcome(str, enum.Enum):
@@ -50,17 +86,35 @@ class Outcome(str, enum.Enum):
     RATE_LIMITED = "rate_limited"
     SERVER_ERROR = "server_error"
     CONNECTION_ERROR = "connection_error"
+    CONTEXT_OVERFLOW = "context_overflow"
+    CONTENT_POLICY = "content_policy"
     BAD_RESPONSE = "bad_response"
     CLIENT_ERROR = "client_error"
     ERROR = "error"
+    # Decided on our side, without a provider failure:
+    CIRCUIT_OPEN = "circuit_open"  # the breaker kept the call from being made
+    THROTTLED = "throttled"  # our own rpm/tpm queue was full or too slow
+    REJECTED = "rejected"  # an answer came, but a cascade check turned it down
+    CANCELLED = "cancelled"  # a parallel call another model won
+
+    @property
+    def is_failure(self) -> bool:
+        """A failure of the model or its provider (what the breaker counts)."""
+        return self in _PROVIDER_FAILURES
+
+
+_PROVIDER_FAILURES = frozenset(
+    {Outcome.TIMEOUT, Outcome.SERVER_ERROR, Outcome.CONNECTION_ERROR, Outcome.BAD_RESPONSE, Outcome.RATE_LIMITED, Outcome.ERROR}
+)
 
 
 class ModelError(Exception):
     """A provider failure, already classified."""
 
-    def __init__(self, outcome: Outcome, message: str) -> None:
+    def __init__(self, outcome: Outcome, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.outcome = outcome
+        self.retry_after = retry_after  # seconds the provider asked us to wait, if it said
 
 
 class ChatModel(Protocol):
@@ -70,4 +124,4 @@ class ChatModel(Protocol):
 
     async def complete(self, request: ChatRequest) -> ChatResult: ...
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[str]: ...
+    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]: ...

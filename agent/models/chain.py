@@ -1,74 +1,107 @@
-"""A fallback chain: try each model in order until one answers; record every attempt."""
+"""A fallback chain: try each model in order until one answers; record every attempt.
+
+Also the shape every route strategy shares (`RouteStrategy`): `run` for a whole answer,
+`run_stream` to pass pieces on as they come. Cascade and parallel live in strategies.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import structlog
 
-from agent.models.base import ChatModel, ChatRequest, ChatResult, ModelError, Outcome
+from agent.models.base import ChatModel, ChatRequest, ChatResult
+from agent.models.managed import Attempt, ManagedModel, OnDelta
 
 log = structlog.get_logger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    model: str
-    provider: str
-    outcome: Outcome
-    latency_ms: float
-    result: ChatResult | None = None
-    error: str | None = None
+OnReset = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
 class ChainResult:
     result: ChatResult | None
     attempts: list[Attempt] = field(default_factory=list)
+    # Text already passed to a listener by a model that then failed: the listener must drop it.
+    abandoned_stream: bool = False
 
     @property
     def ok(self) -> bool:
         return self.result is not None
 
 
-class ModelChain:
-    def __init__(self, models: Sequence[ChatModel]) -> None:
-        if not models:
-            raise ValueError("a chain needs at least one model")
-        self.models = list(models)
+class RouteStrategy(Protocol):
+    strategy: str
 
-    async def run(self, request: ChatRequest) -> ChainResult:
-        """Never raises for a model's failure: it is an attempt with an outcome."""
+    async def run(self, request: ChatRequest, deadline_s: float | None = None) -> ChainResult: ...
+
+    async def run_stream(
+        self, request: ChatRequest, on_delta: OnDelta, on_reset: OnReset, deadline_s: float | None = None
+    ) -> ChainResult: ...
+
+
+def managed(models: Sequence[ChatModel | ManagedModel]) -> list[ManagedModel]:
+    if not models:
+        raise ValueError("a route needs at least one model")
+    return [m if isinstance(m, ManagedModel) else ManagedModel.single(m) for m in models]
+
+
+# Of a route's deadline, the share kept back for the links after the current one, so that a
+# model hanging until the deadline still leaves the local model (microseconds) time to answer.
+RESERVE_SHARE = 0.1
+
+
+def deadline_at(deadline_s: float | None) -> float | None:
+    return None if deadline_s is None else asyncio.get_running_loop().time() + deadline_s
+
+
+def link_deadline(deadline: float | None, deadline_s: float | None, later_links: int) -> float | None:
+    if deadline is None or deadline_s is None or not later_links:
+        return deadline
+    return deadline - RESERVE_SHARE * deadline_s
+
+
+class ModelChain:
+    """Models in order; the first answer wins. Never raises for a model's failure."""
+
+    strategy = "chain"
+
+    def __init__(self, models: Sequence[ChatModel | ManagedModel]) -> None:
+        self.models = managed(models)
+
+    async def run(self, request: ChatRequest, deadline_s: float | None = None) -> ChainResult:
+        deadline = deadline_at(deadline_s)
         attempts: list[Attempt] = []
-        for model in self.models:
-            attempt = await self._attempt(model, request)
-            attempts.append(attempt)
-            if attempt.result is not None:
-                return ChainResult(attempt.result, attempts)
-            log.warning("model_failed", model=model.name, outcome=attempt.outcome.value, error=attempt.error)
+        for i, model in enumerate(self.models):
+            result = await model.call(request, attempts, link_deadline(deadline, deadline_s, len(self.models) - 1 - i))
+            if result is not None:
+                return ChainResult(result, attempts)
+            log.warning("model_failed", model=model.name, outcome=attempts[-1].outcome.value, error=attempts[-1].error)
         return ChainResult(None, attempts)
 
-    @staticmethod
-    async def _attempt(model: ChatModel, request: ChatRequest) -> Attempt:
-        started = time.perf_counter()
+    async def run_stream(
+        self, request: ChatRequest, on_delta: OnDelta, on_reset: OnReset, deadline_s: float | None = None
+    ) -> ChainResult:
+        """Stream from the first model that answers. A model that breaks off midway is
+        followed by the next one, after `on_reset` tells the listener to drop what it got."""
+        deadline = deadline_at(deadline_s)
+        attempts: list[Attempt] = []
+        abandoned = False
+        for i, model in enumerate(self.models):
+            sent: list[str] = []
 
-        def elapsed() -> float:
-            return (time.perf_counter() - started) * 1000
+            async def forward(text: str) -> None:
+                sent.append(text)
+                await on_delta(text)
 
-        try:
-            async with asyncio.timeout(model.timeout_s):
-                result = await model.complete(request)
-        except TimeoutError:
-            return Attempt(model.name, model.provider, Outcome.TIMEOUT, elapsed(), error=f"no answer in {model.timeout_s}s")
-        except ModelError as exc:
-            return Attempt(model.name, model.provider, exc.outcome, elapsed(), error=str(exc))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a provider bug must not take the turn down with it
-            return Attempt(model.name, model.provider, Outcome.ERROR, elapsed(), error=f"{type(exc).__name__}: {exc}")
-        if not result.text.strip():
-            return Attempt(model.name, model.provider, Outcome.BAD_RESPONSE, elapsed(), error="empty answer")
-        return Attempt(model.name, model.provider, Outcome.OK, elapsed(), result=result)
+            result = await model.call(request, attempts, link_deadline(deadline, deadline_s, len(self.models) - 1 - i), on_delta=forward)
+            if result is not None:
+                return ChainResult(result, attempts)
+            if sent:
+                abandoned = True
+                await on_reset()
+            log.warning("model_failed", model=model.name, outcome=attempts[-1].outcome.value, error=attempts[-1].error)
+        return ChainResult(None, attempts, abandoned_stream=abandoned)

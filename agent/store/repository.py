@@ -32,6 +32,13 @@ class CallRecord:
     output_tokens: int = 0
     cost_usd: float = 0.0
     error: str | None = None
+    ttft_ms: float | None = None
+    error_class: str | None = None
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    deployment: str | None = None
+    retry: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +287,13 @@ def _finish_turn(session: Session, record: TurnRecord, outbox: OutboxRouting) ->
             input_tokens=call.input_tokens,
             output_tokens=call.output_tokens,
             cost_usd=call.cost_usd,
+            ttft_ms=call.ttft_ms,
+            error_class=call.error_class,
+            cached_tokens=call.cached_tokens,
+            cache_write_tokens=call.cache_write_tokens,
+            reasoning_tokens=call.reasoning_tokens,
+            deployment=call.deployment,
+            retry=call.retry,
         )
         for call in record.calls
     )

@@ -77,6 +77,14 @@ class ModelCall(SQLModel, table=True):
     output_tokens: int = 0
     cost_usd: float = 0.0
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    # Added with the model gateway: where the time and the tokens went.
+    ttft_ms: float | None = None
+    error_class: str | None = Field(default=None, max_length=32)  # null when ok; a check name when a cascade rejected
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    deployment: str | None = Field(default=None, max_length=255)
+    retry: int = 0
 
 
 class Escalation(SQLModel, table=True):

@@ -1,7 +1,7 @@
 """slack: staff links and staff-channel threads; slack_sdk's OAuth installation and state tables
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-23 16:00:55.691465
 
 The slack_installations, slack_bots and slack_oauth_states tables are the ones slack_sdk's
@@ -16,7 +16,7 @@ import sqlmodel
 
 
 revision: str = '0007'
-down_revision: Union[str, None] = '0005'
+down_revision: Union[str, None] = '0006'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

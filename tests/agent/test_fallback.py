@@ -23,7 +23,8 @@ async def provider() -> AsyncIterator[FakeOpenAI]:
 
 def chain_settings(make_settings: SettingsFactory, provider: FakeOpenAI, chain: list[str], **extra: object):  # type: ignore[no-untyped-def]
     models = {
-        name: {"provider": "openai", "base_url": provider.base_url, "model": name, "timeout_s": 0.5}
+        # One try each: what is under test here is the move to the next model, not retries.
+        name: {"provider": "openai", "base_url": provider.base_url, "model": name, "timeout_s": 0.5, "retries": {"retries": 0}}
         for name in chain
         if name != "local"
     }

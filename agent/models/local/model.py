@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import date
 
-from agent.models.base import ChatRequest, ChatResult
+from agent.models.base import ChatRequest, ChatResult, StreamEvent, TextDelta
 from agent.models.local.catalog import Catalog, Order, Product, find_order_number
 from agent.models.local.knowledge import KnowledgeBase
 
@@ -92,11 +92,12 @@ class LocalModel:
             latency_ms=(time.perf_counter() - started) * 1000,
         )
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[str]:
-        words = self.answer(request).split(" ")
-        for i, word in enumerate(words):
-            yield word if i == 0 else " " + word
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        result = await self.complete(request)
+        for i, word in enumerate(result.text.split(" ")):
+            yield TextDelta(word if i == 0 else " " + word)
             await asyncio.sleep(0)
+        yield result
 
     def answer(self, request: ChatRequest) -> str:
         text = request.last_user_text

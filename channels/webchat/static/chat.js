@@ -170,8 +170,27 @@ function addMessage(msg) {
     if (item) { confirmPending(item, msg); return; }
   } else {
     setBotTyping(false);
+    dropDraft();   // the stored reply replaces what streamed in
   }
   place(buildMessage(role, String(msg.text ?? ''), msg.author), msg);
+}
+
+// The bot's answer as it is being written; the stored message replaces it when the turn ends.
+let draft = null;
+
+function streamDelta(text) {
+  if (!draft) {
+    setBotTyping(false);
+    draft = buildMessage('bot', '');
+    draft.classList.add('msg-draft');
+    ui.messages.append(draft);
+  }
+  draft.querySelector('.msg-text').textContent += text;
+  scrollToBottom();
+}
+
+function dropDraft() {
+  if (draft) { draft.remove(); draft = null; }
 }
 
 function confirmPending(item, msg) {
@@ -310,12 +329,15 @@ function connect() {
     if (ev.type === 'message') addMessage(ev.message);
     else if (ev.type === 'typing') setBotTyping(Boolean(ev.active));
     else if (ev.type === 'state') setState(ev.state);
+    else if (ev.type === 'delta') streamDelta(String(ev.text ?? ''));
+    else if (ev.type === 'delta_reset') dropDraft();   // that model broke off; another answers
   };
   sock.onclose = () => {
     if (ws !== sock) return;              // closed on purpose by disconnect()
     ws = null;
     clearInterval(pingTimer);
     setBotTyping(false);
+    dropDraft();                          // the complete reply comes back with the history
     setConnected(false);
     // A handshake that never opened may be a rejected token; the REST check detects that.
     if (!opened) sync();

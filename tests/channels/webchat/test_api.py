@@ -96,8 +96,11 @@ async def test_websocket_delivers_live_messages(visitor: Visitor, session: aioht
         events = []
         while not any(e["type"] == "message" and e["message"]["role"] == "bot" for e in events):
             events.append(await socket.receive_json(timeout=5))
-    kinds = [(e["type"], e.get("message", {}).get("role"), e.get("active")) for e in events]
+    # The answer streams in as "delta" events while it is written, then arrives whole.
+    deltas = "".join(e["text"] for e in events if e["type"] == "delta")
+    kinds = [(e["type"], e.get("message", {}).get("role"), e.get("active")) for e in events if e["type"] != "delta"]
     assert kinds == [("message", "customer", None), ("typing", None, True), ("typing", None, False), ("message", "bot", None)]
+    assert deltas and deltas == events[-1]["message"]["text"]
 
 
 # -- bad input: a 4xx with a JSON error body, nothing stored, the server keeps serving -----
