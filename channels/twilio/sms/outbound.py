@@ -148,7 +148,7 @@ class SmsOutbound:
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                auth=aiohttp.BasicAuth(self.sender.account_sid, self.sender.auth_token),
+                headers={"Authorization": aiohttp.encode_basic_auth(self.sender.account_sid, self.sender.auth_token)},
                 timeout=aiohttp.ClientTimeout(total=self.sender.timeout_s),
             )
         return self._session
