@@ -24,7 +24,9 @@ PHONE = re.compile(r"(?<![\w-])\d{1,4}(?:[-.]\d{2,4}){2,}(?![\w-])")
 LONG_NUMBER = re.compile(r"\b\d{6,}\b")
 PRICE = re.compile(r"\$(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?\b")
 PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s?%")
-LIST_ITEM = re.compile(r"^\s*(?:[-*+\u2022]|\d+[.)])\s+(.*)$")
+# A bullet (possibly empty), or a number with a dot or parenthesis and then words.
+LIST_ITEM = re.compile(r"^\s*(?:[-*+\u2022]|\d+[.)](?=\s))(?:\s+(.*))?$")
+MARKUP_LEFT = re.compile(r"[*_`#~|<>]")
 ENDS_SENTENCE = re.compile(r"[.!?:]$")
 WORDS = {"&": " and ", "e.g.": "for example", "i.e.": "that is", "approx.": "about", "w/": "with "}
 
@@ -68,11 +70,17 @@ def _phone(match: re.Match[str]) -> str:
 
 
 def _sentences_from_lists(text: str) -> str:
-    """List items become sentences of their own; other lines are kept."""
+    """List items become sentences of their own; other lines are joined into one.
+
+    Only text of several lines has list items: the result is one line, which renders again unchanged.
+    """
+    lines = text.splitlines()
+    if len(lines) < 2:
+        return text.strip()
     out = []
-    for line in text.splitlines():
+    for line in lines:
         item = LIST_ITEM.match(line)
-        line = (item.group(1) if item else line).strip()
+        line = ((item.group(1) or "") if item else line).strip()
         if not line:
             continue
         if item and not ENDS_SENTENCE.search(line):
@@ -86,6 +94,8 @@ def to_speech(text: str) -> str:
     text = strip_markdown(text, link="{text}").translate(TYPOGRAPHY)
     text = EMOJI.sub("", text)
     text = URL.sub("our website", text)
+    text = re.sub(r"#(?=\d)", "number ", text)
+    text = MARKUP_LEFT.sub("", text)  # stray markup a speech engine would read out as "asterisk"
     text = _sentences_from_lists(text)
     text = PRICE.sub(_price, text)
     text = PERCENT.sub(lambda m: f"{m.group(1)} percent", text)
