@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import pytest
 from agent.settings import Settings
 from agent.store import Database, Store
 from agent.store.outbox import OutboxStore
+from agent.store.tables import OutboxItem
 from tests.conftest import SettingsFactory
 from tests.support.fake_openai import FakeOpenAI, fake_openai
 from tests.support.fake_twilio import FakeTwilio, fake_twilio
@@ -38,6 +40,15 @@ class Site:
     @property
     def outbox(self) -> OutboxStore:
         return OutboxStore(self.database)
+
+    async def settled_outbox(self, conversation_id: str, timeout: float = 5.0) -> list[OutboxItem]:
+        """The conversation's outbox rows once none is still pending or being sent."""
+        async with asyncio.timeout(timeout):
+            while True:
+                rows = await self.outbox.items(conversation_id)
+                if rows and all(row.status not in ("pending", "sending") for row in rows):
+                    return rows
+                await asyncio.sleep(0.05)
 
 
 @pytest.fixture

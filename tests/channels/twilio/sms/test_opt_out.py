@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from sqlmodel import select
 
 from agent.store import OptOutStore
@@ -44,11 +42,7 @@ async def test_an_opted_out_number_gets_nothing_until_it_says_start(twilio_site:
         conversation = await conversation_of(site)
         assert [m.role for m in await site.store.messages(conversation.id)] == ["customer", "bot"]
         # ...and the outbox refuses the reply for good, saying why.
-        for _ in range(50):
-            [row] = await site.outbox.items(conversation.id)
-            if row.status == "failed":
-                break
-            await asyncio.sleep(0.05)
+        [row] = await site.settled_outbox(conversation.id)
         assert row.status == "failed" and "opted out" in (row.last_error or "")
         assert site.fake.attempts == []
 
@@ -78,12 +72,8 @@ async def test_a_staff_reply_to_an_opted_out_customer_fails_permanently(twilio_s
             assert (await staff.act(conversation.id, "claim"))[0] == 200
             status, body = await staff.act(conversation.id, "reply", text="Hi, Alice here. Still there?")
             assert status == 200, body
-        for _ in range(50):
-            rows = await site.outbox.items(conversation.id)
-            if rows[-1].status == "failed":
-                break
-            await asyncio.sleep(0.05)
-        assert rows[-1].status == "failed"
+        rows = await site.settled_outbox(conversation.id)
+        assert [row.status for row in rows] == ["inline", "failed"]
         assert rows[-1].last_error == f"not sent: {CUSTOMER} has opted out of SMS (replied STOP)"
         assert site.fake.attempts == []
 

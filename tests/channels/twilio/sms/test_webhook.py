@@ -47,7 +47,7 @@ async def test_a_slow_answer_acknowledges_at_once_and_arrives_through_the_rest_a
         assert (sent["To"], sent["From"]) == (CUSTOMER, OUR_NUMBER)
         assert sent["Body"] == "echo: do you sell tents?"
         [conversation] = await conversations(site)
-        [row] = await site.outbox.items(conversation.id)
+        [row] = await site.settled_outbox(conversation.id)
         assert (row.status, row.provider_message_id) == ("sent", sent["sid"])
 
 

@@ -125,7 +125,7 @@ async def test_without_a_transfer_target_the_caller_is_promised_a_call_back(twil
 async def test_a_slow_turn_says_a_filler_and_redirects_until_the_answer_is_ready(
     twilio_site: SiteFactory, openai: FakeOpenAI
 ) -> None:
-    async with twilio_site(voice={"turn_deadline_s": 0.5}, **slow_model(openai, 1.3)) as site:
+    async with twilio_site(voice={"turn_deadline_s": 0.5}, **slow_model(openai, 2.5)) as site:
         sid, greeting = await start_call(site)
         answer = await say(site, sid, gather_action(greeting), speech="which tent is best for two people")
         assert answer.verbs() == ["Say", "Redirect"]
@@ -138,7 +138,7 @@ async def test_a_slow_turn_says_a_filler_and_redirects_until_the_answer_is_ready
             hops += 1
             assert hops < 10
             answer = await site.client.voice(answer.find("Redirect").text or "", sid)
-        assert hops >= 2  # 1.3 s of model time cannot fit in two 0.5 s waits
+        assert hops >= 2  # 2.5 s of model time: the first collect (at ~0.5 s, waiting 0.5 s) cannot have it
         assert answer.verbs() == ["Gather"]
         assert answer.said() == ["echo: which tent is best for two people"]
         assert gather_action(answer) == "/twilio/voice/gather?turn=2&silence=0"
