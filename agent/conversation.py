@@ -119,11 +119,17 @@ class ConversationManager:
             return None
         # In turn order: a turn still running finishes before the conversation closes.
         async with self.locks.hold(found.id):
-            conversation = await self.store.end_conversation(found.id, note)
-        if conversation is None:
+            ended = await self.store.end_conversation(found.id, note)
+        if ended is None:
             return None
+        conversation, message = ended
         state = ConversationState(conversation.state)
         log.info("conversation_ended", conversation_id=found.id, channel=channel, state=state.value)
+        view = to_view(message).to_json()
+        await self._publish(found.id, "message", {"message": view})
+        if state in (ConversationState.WAITING, ConversationState.WITH_HUMAN):
+            # Whoever has it in the console sees at once that the customer is gone.
+            await self._publish_staff("message", found.id, {"message": view})
         if state.value != found.state:
             await self._publish(found.id, "state", {"state": state.value})
         return state

@@ -51,8 +51,10 @@ async def test_ending_a_conversation_resolves_a_bot_one_and_leaves_an_escalated_
         )
     found = [await store.conversation_by_key("voice", key) for key in ("CA-bot", "CA-human")]
     assert all(found)
-    bot, human = [await store.end_conversation(c.id, "Call ended.") for c in found if c]
-    assert bot is not None and bot.state == "resolved"
-    assert human is not None and human.state == "waiting"
+    ended = [await store.end_conversation(c.id, "Call ended.") for c in found if c]
+    assert all(ended)
+    (bot, note), (human, _) = ended  # type: ignore[misc]
+    assert bot.state == "resolved" and human.state == "waiting"
+    assert (note.role, note.text) == ("system", "Call ended.")
     assert [m.role for m in await store.messages(bot.id)] == ["customer", "bot", "system"]
     assert await store.end_conversation("no-such-conversation", "x") is None

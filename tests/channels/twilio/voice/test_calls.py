@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from agent.contracts import Role
@@ -163,7 +164,17 @@ async def test_a_call_ended_while_waiting_for_a_person_stays_in_the_queue(twilio
     async with twilio_site() as site:
         sid, greeting = await start_call(site)
         await say(site, sid, gather_action(greeting), speech="can I talk to a human please")
-        await site.client.voice("/twilio/voice/status", sid, CallStatus="completed", CallDuration="20")
+        await add_staff(site.settings, "alice", "Alice Ng")
+        async with staff_client(site.base_url, "alice") as staff:
+            socket = await staff.session.ws_connect(f"{site.base_url}/api/staff/ws")
+            await site.client.voice("/twilio/voice/status", sid, CallStatus="completed", CallDuration="20")
+            async with asyncio.timeout(5):
+                while (event := await socket.receive_json())["type"] != "message":
+                    pass
+            await socket.close()
+            assert event["message"]["text"] == "Call ended (completed, 20 s)."
+            [item] = await staff.queue()
+            assert item["state"] == "waiting"
         conversation = await site.store.conversation_by_key("voice", sid)
         assert conversation is not None and conversation.state == "waiting"
 
