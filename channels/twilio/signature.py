@@ -40,12 +40,15 @@ class TwilioSignature:
         base = self.public_url or f"{request.scheme}://{request.host}"
         return base + path
 
-    def check(self, request: web.Request, params: Mapping[str, str]) -> bool:
+    def check(self, request: web.Request, params: Mapping[str, str], url: str | None = None) -> bool:
+        """Whether Twilio signed this request; `url` is what it called, when known exactly (the relay's)."""
         signature = request.headers.get(SIGNATURE_HEADER)
         if not signature:
             return False
+        if url is not None and request.query_string:
+            url = f"{url}?{request.query_string}"
         algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
-        return bool(self._validator.validate(self.url_of(request), dict(params), signature, algorithm))
+        return bool(self._validator.validate(url or self.url_of(request), dict(params), signature, algorithm))
 
     async def form(self, request: web.Request) -> dict[str, str] | None:
         """The request's POST parameters if its signature is valid, else None (nothing else is read)."""

@@ -199,7 +199,8 @@ class RelayEndpoint:
         return [web.get(PATH, self.serve)]
 
     async def serve(self, request: web.Request) -> web.StreamResponse:
-        if not self.signature.check(request, {}):
+        # Twilio signs the wss:// URL the TwiML gave it, which may name another host than the public URL.
+        if not self.signature.check(request, {}, url=self.options.relay_url):
             log.warning("twilio_signature_invalid", path=request.path)
             return web.Response(status=403, text="invalid signature")
         socket = web.WebSocketResponse(heartbeat=30)

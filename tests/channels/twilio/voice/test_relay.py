@@ -10,12 +10,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
+import pytest
+from twilio.request_validator import RequestValidator
 
 from tests.channels.twilio.conftest import Site, SiteFactory, slow_model
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.staff import add_staff, staff_client
 from tests.support.twilio import CALLER, OUR_NUMBER, call_sid
-from tests.support.fake_twilio import ACCOUNT_SID
+from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
 
 RELAY = {"relay": {"enabled": True}, "transfer_number": "+15005550123"}
 
@@ -163,3 +165,19 @@ async def test_a_failed_relay_session_falls_back_to_the_webhook_loop(twilio_site
         assert after.verbs() == ["Gather"]
         hung_up = await site.client.voice("/twilio/voice/relay-done", sid, SessionStatus="completed")
         assert hung_up.verbs() == ["Hangup"]
+
+
+async def test_the_handshake_is_checked_against_the_configured_relay_url(twilio_site: SiteFactory) -> None:
+    relay_url = "wss://voice.example.net/twilio/relay"
+    async with twilio_site(voice={"relay": {"enabled": True, "url": relay_url}}) as site:
+        sid = await called(site)
+        local = site.base_url.replace("http://", "ws://") + "/twilio/relay"
+        signed = {"X-Twilio-Signature": RequestValidator(AUTH_TOKEN).compute_signature(relay_url, {})}
+        async with site.client.session.ws_connect(local, headers=signed) as socket:
+            await socket.send_json({"type": "setup", "sessionId": "VX1", "callSid": sid, "from": CALLER})
+            await socket.send_json({"type": "prompt", "voicePrompt": "what is your return policy", "last": True})
+            assert spoken(await answer(socket))
+        # Signed for the public URL instead: refused.
+        with pytest.raises(aiohttp.WSServerHandshakeError):
+            async with site.client.session.ws_connect(local, headers=site.client.relay_headers()):
+                pass
