@@ -178,6 +178,35 @@ class ConversationService(Protocol):
         ...
 
 
+# A channel gesture that always means "a person, please" (a caller pressing 0) sets this
+# metadata key on its InboundMessage; the value says what the customer did.
+ESCALATE_METADATA = "escalate"
+
+
+class ChannelSessions(Protocol):
+    """Conversations a channel starts and ends itself (a phone call is one conversation)."""
+
+    async def find_conversation(self, channel: str, conversation_key: str) -> str | None: ...
+
+    async def end_conversation(self, channel: str, conversation_key: str, note: str) -> ConversationState | None:
+        """Record that the channel's session ended (`note` goes into the transcript) and close it.
+
+        A conversation the bot had is resolved; one waiting for or held by a person stays so
+        that staff can follow up. None when there is no such conversation.
+        """
+        ...
+
+
+class OptOutRegistry(Protocol):
+    """Who asked not to be messaged (SMS STOP), kept as a log of keyword messages."""
+
+    async def record(self, address: str, action: str, keyword: str, provider_message_id: str | None) -> bool:
+        """Store a keyword message (action: opt_out | opt_in | help); False if that message id was seen before."""
+        ...
+
+    async def is_opted_out(self, address: str) -> bool: ...
+
+
 class EventStream(Protocol):
     """Live events of one conversation; subscribed from creation until `aclose()`."""
 

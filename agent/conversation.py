@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 import structlog
 
 from agent.contracts import (
+    ESCALATE_METADATA,
     STAFF_TOPIC,
     ConversationEvent,
     ConversationNotFound,
@@ -114,6 +115,31 @@ class ConversationManager:
         if self.outbox is not None:
             await self.outbox.release(message_id)
 
+    async def find_conversation(self, channel: str, conversation_key: str) -> str | None:
+        conversation = await self.store.conversation_by_key(channel, conversation_key)
+        return conversation.id if conversation else None
+
+    async def end_conversation(self, channel: str, conversation_key: str, note: str) -> ConversationState | None:
+        found = await self.store.conversation_by_key(channel, conversation_key)
+        if found is None:
+            return None
+        # In turn order: a turn still running finishes before the conversation closes.
+        async with self.locks.hold(found.id):
+            ended = await self.store.end_conversation(found.id, note)
+        if ended is None:
+            return None
+        conversation, message = ended
+        state = ConversationState(conversation.state)
+        log.info("conversation_ended", conversation_id=found.id, channel=channel, state=state.value)
+        view = to_view(message).to_json()
+        await self._publish(found.id, "message", {"message": view})
+        if state in (ConversationState.WAITING, ConversationState.WITH_HUMAN):
+            # Whoever has it in the console sees at once that the customer is gone.
+            await self._publish_staff("message", found.id, {"message": view})
+        if state.value != found.state:
+            await self._publish(found.id, "state", {"state": state.value})
+        return state
+
     async def accept(self, inbound: InboundMessage) -> MessageView:
         """Store the message and show it live, without running its turn (`handle` does that next)."""
         saved = await self._save(inbound)
@@ -204,7 +230,11 @@ class ConversationManager:
             customer=[m.text for m in earlier if m.role == Role.CUSTOMER.value],
             bot=[m.text for m in earlier if m.role == Role.BOT.value],
         )
-        decision = self.escalation.before_model(inbound.text, intent.name, unknown_streak, history)
+        gesture = inbound.metadata.get(ESCALATE_METADATA)
+        if gesture:
+            decision = EscalationDecision(True, "customer_request", str(gesture))
+        else:
+            decision = self.escalation.before_model(inbound.text, intent.name, unknown_streak, history)
         if decision.escalate:
             return self.persona.escalation, decision, ChainResult(None)
         if intent.name == UNKNOWN and self.settings.unknown_action == "clarify":

@@ -35,13 +35,16 @@ from agent.routing.model_tier import ModelIntentTier
 from agent.settings import ConfigError, Settings
 from agent.slack_wiring import build_slack
 from agent.summaries import ModelSummarizer
-from agent.store import AccountStore, Database, HandoffStore, Store
+from agent.store import AccountStore, Database, HandoffStore, OptOutStore, Store
 from agent.store.migrate import ensure_current
 from agent.store.outbox import NO_OUTBOX, OutboxBell, OutboxRouting, OutboxStore
 from channels.http import json_errors
 from channels.staff import ConsoleOptions, StaffConsole
+from channels.twilio.signature import TwilioSignature
+from channels.twilio.sms import Keywords, SmsOptions, SmsOutbound, SmsSender, SmsWebhook
+from channels.twilio.voice import RelayEndpoint, VoiceOptions, VoiceTwiml, VoiceWebhooks
 from channels.webchat import TokenSigner, WebChat, WidgetInfo
-from personas import Persona, load_persona
+from personas import Persona, load_persona, to_speech
 
 log = structlog.get_logger(__name__)
 
@@ -262,6 +265,107 @@ def unclaimed_notices_ctx(
     return context
 
 
+# Held replies wait this much longer than the SMS webhook does, so only a crashed webhook's
+# replies are ever sent by the hold running out rather than by an explicit release.
+SMS_HOLD_MARGIN_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Mounted:
+    """A channel's routes and its application hooks, for create_app to add."""
+
+    routes: list[web.AbstractRouteDef] = field(default_factory=list)
+    cleanup: list[Callable[[web.Application], AsyncIterator[None]]] = field(default_factory=list)
+    shutdown: list[Callable[[web.Application], Awaitable[None]]] = field(default_factory=list)
+
+
+def build_twilio(settings: Settings, manager: ConversationManager, database: Database, outbound: Outbound) -> Mounted | None:
+    """The SMS and voice channels under /twilio, or None when Twilio is off.
+
+    The SMS sender joins `outbound`, holding each reply for the webhook to answer inline first.
+    """
+    credentials = settings.twilio_credentials()
+    if credentials is None:
+        log.info("twilio_off", reason=f"{settings.twilio.account_sid_env} and {settings.twilio.auth_token_env} not set")
+        return None
+    account_sid, auth_token = credentials
+    config = settings.twilio
+    if not settings.server.public_url:
+        log.warning("twilio_without_public_url", hint="set SWITCHBOARD_PUBLIC_URL behind a proxy, or signatures fail")
+    signature = TwilioSignature(auth_token, settings.server.public_url)
+    persona = manager.persona
+    mounted = Mounted()
+    if config.sms.enabled:
+        sms = config.sms
+        optouts = OptOutStore(database)
+        sender = SmsSender(
+            account_sid=account_sid,
+            auth_token=auth_token,
+            api_base_url=config.api_base_url,
+            from_number=sms.from_number,
+            messaging_service_sid=sms.messaging_service_sid,
+            segment_budget=sms.segment_budget,
+            timeout_s=config.request_timeout_s,
+        )
+        sms_outbound = SmsOutbound(sender, optouts)
+        outbound.add(sms_outbound, inline_hold_s=sms.inline_deadline_s + SMS_HOLD_MARGIN_S)
+        webhook = SmsWebhook(
+            manager,
+            optouts,
+            signature,
+            SmsOptions(
+                help_text=persona.help,
+                resubscribed_text=persona.resubscribed,
+                inline_deadline_s=sms.inline_deadline_s,
+                segment_budget=sms.segment_budget,
+                keywords=Keywords.of(sms.opt_out_keywords, sms.opt_in_keywords, sms.help_keywords),
+            ),
+        )
+
+        async def sms_ctx(app: web.Application) -> AsyncIterator[None]:
+            yield
+            await webhook.close(app)
+            await sms_outbound.close()
+
+        mounted.cleanup.append(sms_ctx)
+        mounted.routes.extend(webhook.routes())
+    if config.voice.enabled:
+        voice = config.voice
+        options = VoiceOptions(
+            greeting=to_speech(persona.greeting),
+            language=voice.language,
+            voice=voice.say_voice,
+            speech_timeout=voice.speech_timeout,
+            speech_model=voice.speech_model,
+            hints=tuple(voice.hints),
+            input_timeout_s=voice.input_timeout_s,
+            num_digits=voice.num_digits,
+            reprompts=voice.reprompts,
+            turn_deadline_s=voice.turn_deadline_s,
+            max_wait_s=voice.max_wait_s,
+            filler_text=voice.filler_text,
+            reprompt_text=voice.reprompt_text,
+            goodbye_text=voice.goodbye_text,
+            transfer_text=voice.transfer_text,
+            transfer_number=voice.transfer_number,
+            transfer_queue=voice.transfer_queue,
+            relay_url=settings.relay_url(),
+            relay_voice=voice.relay.voice,
+            relay_tts_provider=voice.relay.tts_provider,
+        )
+        calls = VoiceWebhooks(manager, manager, signature, VoiceTwiml(options))
+        relay = RelayEndpoint(manager, manager, signature, options)
+
+        async def voice_ctx(app: web.Application) -> AsyncIterator[None]:
+            yield
+            await calls.close(app)
+
+        mounted.cleanup.append(voice_ctx)
+        mounted.shutdown.append(relay.close_sockets)
+        mounted.routes.extend([*calls.routes(), *relay.routes()])
+    return mounted
+
+
 def create_app(settings: Settings) -> web.Application:
     """Everything is constructed here; parts get their dependencies through constructors.
 
@@ -330,6 +434,11 @@ def create_app(settings: Settings) -> web.Application:
         app[keys.SLACK] = slack.channel
         app.cleanup_ctx.extend(slack.contexts)
         app.add_routes(slack.channel.routes())
+    twilio = build_twilio(settings, manager, database, outbound)
+    if twilio is not None:
+        app.add_routes(twilio.routes)
+        app.cleanup_ctx.extend(twilio.cleanup)
+        app.on_shutdown.extend(twilio.shutdown)
     if outbound.channels:
         app.cleanup_ctx.append(outbox_ctx(build_outbox_sender(settings, database, outbound, bell)))
     app.on_shutdown.extend([webchat.close_sockets, console.close_sockets])

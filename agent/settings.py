@@ -19,6 +19,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_CONFIG = PACKAGE_DIR / "default.yaml"
 ROUTES = ("support", "sales", "lookup")
+# The public base URL's short environment name (SWITCHBOARD_SERVER__PUBLIC_URL works too).
+PUBLIC_URL_ENV = "SWITCHBOARD_PUBLIC_URL"
 
 
 class ConfigError(Exception):
@@ -357,6 +359,74 @@ def slack_credentials(slack: SlackSettings, environ: Mapping[str, str] | None = 
     return found
 
 
+class SmsSettings(_Strict):
+    """SMS through Twilio: POST /twilio/sms."""
+
+    enabled: bool = True
+    # Where REST sends come from: a Messaging Service, else this number, else the number the customer texted.
+    messaging_service_sid: str | None = None
+    from_number: str | None = None
+    # A turn ready within this long is answered inline as TwiML; a later one goes through the outbox.
+    inline_deadline_s: Annotated[float, Field(gt=0, le=12)] = 5.0
+    # Most segments one SMS may take; a longer answer is split into several, at sentence ends.
+    segment_budget: Annotated[int, Field(ge=1, le=10)] = 3
+    opt_out_keywords: list[str] = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"]
+    opt_in_keywords: list[str] = ["START", "UNSTOP", "YES"]
+    help_keywords: list[str] = ["HELP", "INFO"]
+
+
+class RelaySettings(_Strict):
+    """Twilio ConversationRelay: streaming voice over a WebSocket instead of the <Gather> loop."""
+
+    enabled: bool = False
+    # wss://…/twilio/relay; derived from server.public_url when unset.
+    url: str | None = None
+    voice: str | None = None
+    tts_provider: str | None = None
+
+
+class VoiceSettings(_Strict):
+    """Voice calls through Twilio: POST /twilio/voice and its follow-ups."""
+
+    enabled: bool = True
+    language: str = "en-US"
+    say_voice: str | None = None  # a <Say> voice, e.g. Polly.Joanna-Neural
+    speech_timeout: str = "auto"  # seconds of silence that end speech, or "auto"
+    speech_model: str | None = None
+    hints: list[str] = []
+    input_timeout_s: Annotated[int, Field(ge=1, le=60)] = 5
+    num_digits: Annotated[int, Field(ge=1, le=20)] | None = 1
+    reprompts: Annotated[int, Field(ge=0, le=5)] = 2
+    # A turn not answered by then gets the filler and a <Redirect>; each wait stays this short.
+    turn_deadline_s: Annotated[float, Field(gt=0, le=12)] = 8.0
+    max_wait_s: Annotated[float, Field(gt=0)] = 45.0
+    filler_text: str = "One moment while I check that."
+    reprompt_text: str = "Are you still there? Tell me what you need, or press 0 to talk to a person."
+    goodbye_text: str = "I didn't hear anything, so I'll end the call now. Thanks for calling. Goodbye."
+    transfer_text: str = "Connecting you to a member of our team now. Please hold."
+    # Where a transfer goes: a staff number to <Dial>, or a queue to <Enqueue> (not both).
+    transfer_number: str | None = None
+    transfer_queue: str | None = None
+    relay: RelaySettings = RelaySettings()
+
+    @model_validator(mode="after")
+    def _one_transfer_target(self) -> "VoiceSettings":
+        if self.transfer_number and self.transfer_queue:
+            raise ValueError("set transfer_number or transfer_queue, not both")
+        return self
+
+
+class TwilioSettings(_Strict):
+    """SMS and voice through Twilio: on when both credential variables are set."""
+
+    account_sid_env: str = "TWILIO_ACCOUNT_SID"
+    auth_token_env: str = "TWILIO_AUTH_TOKEN"
+    api_base_url: str = "https://api.twilio.com"
+    request_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    sms: SmsSettings = SmsSettings()
+    voice: VoiceSettings = VoiceSettings()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SWITCHBOARD_", env_nested_delimiter="__", extra="forbid"
@@ -379,6 +449,7 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = OutboxSettings()
     redis: RedisSettings = RedisSettings()
     slack: SlackSettings = SlackSettings()
+    twilio: TwilioSettings = TwilioSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -420,6 +491,36 @@ class Settings(BaseSettings):
         if self.routing.default_route not in self.routes:
             raise ValueError(f"routing.default_route: unknown route {self.routing.default_route!r}")
         return self
+
+    @model_validator(mode="after")
+    def _public_url_alias(self) -> "Settings":
+        # SWITCHBOARD_PUBLIC_URL is the short name; SWITCHBOARD_SERVER__PUBLIC_URL (or the file) wins.
+        if not self.server.public_url and os.environ.get(PUBLIC_URL_ENV):
+            self.server.public_url = os.environ[PUBLIC_URL_ENV]
+        if self.server.public_url and not self.server.public_url.startswith(("https://", "http://")):
+            raise ValueError(f"server.public_url: expected an http(s) URL, not {self.server.public_url!r}")
+        relay = self.twilio.voice.relay
+        if relay.url and not relay.url.startswith(("wss://", "ws://")):
+            raise ValueError(f"twilio.voice.relay.url: expected a wss:// URL, not {relay.url!r}")
+        return self
+
+    def twilio_credentials(self) -> tuple[str, str] | None:
+        """(account sid, auth token) from the environment, or None: Twilio stays off."""
+        sid = os.environ.get(self.twilio.account_sid_env)
+        token = os.environ.get(self.twilio.auth_token_env)
+        return (sid, token) if sid and token else None
+
+    def relay_url(self) -> str | None:
+        """The ConversationRelay WebSocket URL, when relay is on."""
+        relay = self.twilio.voice.relay
+        if not relay.enabled:
+            return None
+        if relay.url:
+            return relay.url
+        if not self.server.public_url:
+            raise ConfigError("twilio.voice.relay.enabled needs twilio.voice.relay.url or server.public_url")
+        base = self.server.public_url.rstrip("/").replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+        return base + "/twilio/relay"
 
     @property
     def database_url(self) -> str:

@@ -1,7 +1,9 @@
 """Persona definitions and their rendering per route and channel."""
 
 from personas.persona import ChannelStyle, Persona, PersonaError, available_personas, load_persona
+from personas.plain import to_plain_text
 from personas.render import fit_to_channel, system_prompt
+from personas.speech import to_speech
 
 __all__ = [
     "ChannelStyle",
@@ -11,4 +13,6 @@ __all__ = [
     "fit_to_channel",
     "load_persona",
     "system_prompt",
+    "to_plain_text",
+    "to_speech",
 ]

@@ -42,6 +42,8 @@ class Persona(BaseModel):
         "back to you as soon as we're open; your messages are kept."
     )
     clarify: str = "Sorry, I didn't quite follow. Could you say a little more about what you need?"
+    # The SMS answer to START after an opt-out.
+    resubscribed: str = "You're subscribed again and can message us here. Reply HELP for help, STOP to opt out."
     routes: dict[str, str] = {}
     channels: dict[str, ChannelStyle] = {}
 

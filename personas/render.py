@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from personas.persona import Persona
+from personas.plain import to_plain_text
+from personas.speech import to_speech
+
+# Channels whose answers are rewritten before they are trimmed: no markup on SMS, speech on calls.
+RENDERERS: dict[str, Callable[[str], str]] = {"sms": to_plain_text, "voice": to_speech}
 
 
 def system_prompt(persona: Persona, route: str, channel: str) -> str:
@@ -28,7 +35,10 @@ def system_prompt(persona: Persona, route: str, channel: str) -> str:
 
 
 def fit_to_channel(persona: Persona, channel: str, text: str) -> str:
-    """Trim an answer to the channel's length budget at a sentence boundary where possible."""
+    """Render an answer for the channel, then trim it to its length budget at a sentence boundary where possible."""
+    render = RENDERERS.get(channel)
+    if render is not None:
+        text = render(text)
     style = persona.style_for(channel)
     if not style or not style.max_chars or len(text) <= style.max_chars:
         return text
@@ -37,4 +47,6 @@ def fit_to_channel(persona: Persona, channel: str, text: str) -> str:
     boundary = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "), cut.rfind("\n"))
     if boundary > budget // 2:
         return cut[: boundary + 1].rstrip()
-    return cut[: cut.rfind(" ")].rstrip() + "…" if " " in cut else cut + "…"
+    # "…" is not in SMS's GSM-7 alphabet: it alone would halve what fits in a segment.
+    ellipsis = "..." if channel == "sms" else "…"
+    return cut[: cut.rfind(" ")].rstrip() + ellipsis if " " in cut else cut + ellipsis

@@ -8,7 +8,13 @@ import inspect
 import pytest
 
 
-@pytest.mark.parametrize("package", ["agent", "agent.models", "agent.routing", "agent.store", "agent.escalation", "personas", "channels.webchat", "channels.staff", "channels.slack"])
+@pytest.mark.parametrize(
+    "package",
+    [
+        "agent", "agent.models", "agent.routing", "agent.store", "agent.escalation", "personas",
+        "channels.webchat", "channels.staff", "channels.slack", "channels.twilio.sms", "channels.twilio.voice",
+    ],
+)
 def test_all_matches_the_public_names(package: str) -> None:
     module = importlib.import_module(package)
     public = {

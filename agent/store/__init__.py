@@ -3,6 +3,7 @@
 from agent.store.accounts import AccountStore, UsernameTaken
 from agent.store.database import Database
 from agent.store.handoff import HandoffStore
+from agent.store.optouts import OptOutStore
 from agent.store.repository import CallRecord, SavedInbound, Store, TurnRecord, UnknownConversation
 from agent.store.views import as_utc, to_view
 
@@ -11,6 +12,7 @@ __all__ = [
     "CallRecord",
     "Database",
     "HandoffStore",
+    "OptOutStore",
     "SavedInbound",
     "Store",
     "TurnRecord",

@@ -97,6 +97,33 @@ class Store:
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
         return await self.database.run(lambda session: session.get(Conversation, conversation_id))
 
+    async def conversation_by_key(self, channel: str, conversation_key: str) -> Conversation | None:
+        return await self.database.run(lambda session: _conversation_by_key(session, channel, conversation_key))
+
+    async def end_conversation(self, conversation_id: str, note: str) -> tuple[Conversation, Message] | None:
+        """Store `note` as a system message (never sent) and resolve a conversation the bot had.
+
+        One waiting for or held by a person keeps its state: staff still have to follow up.
+        """
+
+        def work(session: Session) -> tuple[Conversation, Message] | None:
+            conversation = session.exec(
+                select(Conversation).where(Conversation.id == conversation_id).with_for_update()
+            ).first()
+            if conversation is None:
+                return None
+            # Added straight to the table, not through the outbox: the session it is about is over.
+            message = Message(conversation_id=conversation_id, role=Role.SYSTEM.value, text=note)
+            session.add(message)
+            if conversation.state == ConversationState.BOT.value:
+                conversation.state = ConversationState.RESOLVED.value
+            conversation.updated_at = utcnow()
+            session.add(conversation)
+            session.commit()
+            return conversation, message
+
+        return await self.database.run(work)
+
     async def save_inbound(self, inbound: InboundMessage) -> SavedInbound:
         """Store a customer's message (finding or opening its conversation) and commit it.
 

@@ -197,3 +197,20 @@ class SlackStaffThread(SQLModel, table=True):
     available_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class OptOutEvent(SQLModel, table=True):
+    """A keyword message (SMS STOP, START, HELP): the log an address's opt-out state is read from.
+
+    The latest opt_out/opt_in row of an address decides; the provider's message id makes a
+    repeated delivery harmless.
+    """
+
+    __tablename__ = "opt_out_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    address: str = Field(max_length=64, index=True)  # E.164 phone number
+    action: str = Field(max_length=16)  # opt_out | opt_in | help
+    keyword: str = Field(max_length=64)  # what was sent (STOP, UNSUBSCRIBE, a provider error code…)
+    provider_message_id: str | None = Field(default=None, max_length=255, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())

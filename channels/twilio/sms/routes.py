@@ -1,0 +1,122 @@
+"""POST /twilio/sms: signed, stored, answered inline when quick, through the outbox when not.
+
+A turn gets `inline_deadline_s` (well inside Twilio's 15 s). A reply ready by then is taken out of
+the outbox and answered as TwiML; a later one leaves the webhook with empty TwiML at once, and the
+outbox sends it through the REST API as soon as the turn is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import structlog
+from aiohttp import web
+
+from agent.contracts import ConversationService, InvalidMessage, OptOutRegistry, Reply
+from channels.twilio.signature import TwilioSignature
+from channels.twilio.sms.inbound import BadSms, Sms, parse_sms, to_inbound
+from channels.twilio.sms.keywords import Keyword, Keywords
+from channels.twilio.sms.outbound import to_twiml
+from channels.twilio.sms.segments import split_message
+from channels.twilio.turns import PendingTurns, within
+from channels.twilio.twiml import empty, forbidden, twiml
+
+log = structlog.get_logger(__name__)
+PATH = "/twilio/sms"
+
+
+@dataclass(frozen=True, slots=True)
+class SmsOptions:
+    help_text: str
+    resubscribed_text: str
+    inline_deadline_s: float = 5.0
+    segment_budget: int = 3
+    keywords: Keywords = Keywords()
+
+
+class SmsWebhook:
+    def __init__(
+        self, service: ConversationService, optouts: OptOutRegistry, signature: TwilioSignature, options: SmsOptions
+    ) -> None:
+        self.service = service
+        self.optouts = optouts
+        self.signature = signature
+        self.options = options
+        self.turns: PendingTurns[Reply] = PendingTurns()
+        self.late: PendingTurns[None] = PendingTurns()
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [web.post(PATH, self.receive)]
+
+    async def close(self, _app: web.Application) -> None:
+        await self.turns.close()
+        await self.late.close()
+
+    async def receive(self, request: web.Request) -> web.Response:
+        params = await self.signature.form(request)
+        if params is None:
+            log.warning("twilio_signature_invalid", path=request.path)
+            return forbidden()
+        try:
+            sms = parse_sms(params)
+        except BadSms as exc:
+            log.warning("sms_rejected", error=str(exc))
+            return empty(400)
+        with structlog.contextvars.bound_contextvars(message_sid=sms.message_sid):
+            try:
+                return await self._handle(sms)
+            except Exception:  # the message may not be stored: Twilio shows the error, the customer no trace
+                log.exception("sms_failed")
+                return empty(500)
+
+    async def _handle(self, sms: Sms) -> web.Response:
+        opted_out = await self.optouts.is_opted_out(sms.sender)
+        keyword = self.options.keywords.classify(sms.body, opted_out)
+        if keyword is not None:
+            return await self._keyword(sms, keyword, opted_out)
+        inbound = to_inbound(sms)
+        if not inbound.text:
+            log.info("sms_empty")
+            return empty()
+        task = self.turns.start(sms.message_sid, self.service.handle(inbound))
+        try:
+            reply = await within(task, self.options.inline_deadline_s)
+        except InvalidMessage as exc:
+            log.warning("sms_invalid", error=str(exc))
+            return empty(400)
+        if reply is None:
+            log.info("sms_reply_late", deadline_s=self.options.inline_deadline_s)
+            self.late.start(sms.message_sid, self._release_when_done(task))
+            return empty()
+        return await self._answer(reply, opted_out)
+
+    async def _answer(self, reply: Reply, opted_out: bool) -> web.Response:
+        if reply.message is None:
+            return empty()
+        if opted_out:
+            # Not sent; the outbox records it as refused, with the reason, for staff to see.
+            await self.service.release_to_outbox(reply.message.id)
+            return empty()
+        if not await self.service.deliver_inline(reply.message.id):
+            return empty()  # a repeated MessageSid, or the outbox has it already
+        return twiml(to_twiml(split_message(reply.message.text, self.options.segment_budget)))
+
+    async def _release_when_done(self, task: asyncio.Task[Reply]) -> None:
+        reply = await task
+        if reply.message is not None:
+            await self.service.release_to_outbox(reply.message.id)
+            log.info("sms_reply_released", message_id=reply.message.id)
+
+    async def _keyword(self, sms: Sms, keyword: Keyword, opted_out: bool) -> web.Response:
+        if not await self.optouts.record(sms.sender, keyword.value, sms.body.strip(), sms.message_sid):
+            return empty()  # this keyword message was handled before
+        log.info("sms_keyword", keyword=keyword.value)
+        if keyword is Keyword.OPT_OUT:
+            # Twilio (or the carrier) confirms the opt-out itself; from now on we send nothing.
+            return empty()
+        if keyword is Keyword.OPT_IN:
+            return twiml(to_twiml([self.options.resubscribed_text]))
+        if opted_out:
+            return empty()  # HELP from an opted-out number: nothing is ever sent to it
+        return twiml(to_twiml(split_message(self.options.help_text, self.options.segment_budget)))

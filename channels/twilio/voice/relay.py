@@ -1,0 +1,214 @@
+"""GET /twilio/relay: a ConversationRelay session, the streaming alternative to the webhook loop.
+
+Twilio does the speech recognition and synthesis; over this WebSocket it sends the caller's words
+(`prompt`), key presses (`dtmf`) and barge-ins (`interrupt`), and speaks the `text` tokens sent
+back as they arrive. An answer is sent as a stream of tokens, and an interruption stops the rest
+of it. Pressing 0 or any escalation ends the session with handoff data, and the <Connect> action
+(/twilio/voice/relay-done) transfers the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import weakref
+from typing import Any
+
+import structlog
+from aiohttp import WSMsgType, web
+
+from agent.contracts import ESCALATE_METADATA, ChannelSessions, ConversationService, InboundMessage, InvalidMessage, Reply
+from channels.twilio.signature import TwilioSignature
+from channels.twilio.voice.inbound import CHANNEL
+from channels.twilio.voice.outbound import VoiceOptions
+from channels.twilio.voice.routes import HUMAN_STATES, PRESSED
+
+log = structlog.get_logger(__name__)
+PATH = "/twilio/relay"
+TOKEN = re.compile(r"\S+\s*")
+
+
+def tokens(text: str) -> list[str]:
+    """Words with their trailing space: what the caller hears is the tokens joined."""
+    return TOKEN.findall(text)
+
+
+class RelaySession:
+    def __init__(self, socket: web.WebSocketResponse, service: ConversationService, sessions: ChannelSessions, options: VoiceOptions) -> None:
+        self.socket = socket
+        self.service = service
+        self.sessions = sessions
+        self.options = options
+        self.call_sid: str | None = None
+        self.session_id = ""
+        self.caller = "unknown"
+        self.prompts = 0
+        self.partial = ""
+        self.digits = ""
+        # Bumped by every new prompt or interruption: an answer being spoken stops when it changes.
+        self.generation = 0
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.ended = False
+
+    async def run(self) -> None:
+        try:
+            async for message in self.socket:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    data = json.loads(message.data)
+                except ValueError:
+                    log.warning("relay_bad_json")
+                    continue
+                if isinstance(data, dict):
+                    await self.on_message(data)
+        finally:
+            # Turns already started finish and are stored; only their speaking stops.
+            self.generation += 1
+            if self.tasks:
+                await asyncio.wait(self.tasks, timeout=self.options.max_wait_s)
+
+    async def on_message(self, data: dict[str, Any]) -> None:
+        kind = data.get("type")
+        if kind == "setup":
+            await self._setup(data)
+        elif self.call_sid is None:
+            log.warning("relay_before_setup", type=kind)
+        elif kind == "prompt":
+            self._prompt(data)
+        elif kind == "interrupt":
+            self.generation += 1
+            log.info("relay_interrupted", heard=data.get("utteranceUntilInterrupt"), call_sid=self.call_sid)
+        elif kind == "dtmf":
+            self._dtmf(str(data.get("digit", "")))
+        elif kind == "error":
+            log.warning("relay_error", description=data.get("description"), call_sid=self.call_sid)
+        else:
+            log.info("relay_message_ignored", type=kind)
+
+    async def _setup(self, data: dict[str, Any]) -> None:
+        call_sid = str(data.get("callSid") or "")
+        if not call_sid:
+            log.warning("relay_setup_without_call")
+            await self.socket.close(code=4400, message=b"setup without callSid")
+            return
+        self.call_sid, self.session_id = call_sid, str(data.get("sessionId") or call_sid)
+        self.caller = str(data.get("from") or "unknown")
+        if await self.sessions.find_conversation(CHANNEL, call_sid) is None:
+            await self.service.open_conversation(CHANNEL, call_sid, self.caller)
+        log.info("relay_started", call_sid=call_sid, session_id=self.session_id)
+
+    def _prompt(self, data: dict[str, Any]) -> None:
+        self.partial += str(data.get("voicePrompt") or "")
+        if data.get("last") is False:
+            return  # partial prompts: wait for the end of the utterance
+        text, self.partial = self.partial.strip(), ""
+        if text:
+            self._start(text)
+
+    def _dtmf(self, digit: str) -> None:
+        if digit == self.options.transfer_digit and not self.digits:
+            words = PRESSED.format(digit=digit)
+            self._start(f"({words})", escalate=words)
+        elif digit == "#":
+            text, self.digits = self.digits, ""
+            if text:
+                self._start(text)
+        elif digit:
+            self.digits += digit
+
+    def _start(self, text: str, escalate: str | None = None) -> None:
+        self.prompts += 1
+        self.generation += 1
+        inbound = InboundMessage(
+            channel=CHANNEL,
+            channel_user_id=self.caller,
+            conversation_key=self.call_sid or "",
+            text=text,
+            provider_message_id=f"{self.session_id}:{self.prompts}",
+            metadata={ESCALATE_METADATA: escalate} if escalate else {},
+        )
+        task = asyncio.create_task(self._turn(inbound, self.generation))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _turn(self, inbound: InboundMessage, generation: int) -> None:
+        with structlog.contextvars.bound_contextvars(call_sid=self.call_sid, message_id=inbound.provider_message_id):
+            turn = asyncio.ensure_future(self.service.handle(inbound))
+            try:
+                done, _ = await asyncio.wait({turn}, timeout=self.options.turn_deadline_s)
+                if not done and generation == self.generation:
+                    await self._speak(self.options.filler_text, generation)
+                reply = await turn
+            except InvalidMessage as exc:
+                log.warning("relay_invalid", error=str(exc))
+                return
+            except Exception:
+                log.exception("relay_turn_failed")
+                await self._speak(self.options.unavailable_text, generation)
+                await self._end("hangup")
+                return
+            await self._deliver(reply, generation)
+
+    async def _deliver(self, reply: Reply, generation: int) -> None:
+        if reply.escalated or reply.state in HUMAN_STATES:
+            await self._speak(self.options.transfer_text, generation, force=True)
+            await self._end("transfer", reply.conversation_id)
+        elif reply.end_conversation:
+            await self._speak(reply.text or "", generation, force=True)
+            await self._end("hangup", reply.conversation_id)
+        elif reply.text:
+            await self._speak(reply.text, generation)
+
+    async def _speak(self, text: str, generation: int, force: bool = False) -> None:
+        """Send `text` token by token; stop if the caller interrupts or says something new."""
+        words = tokens(text)
+        for i, word in enumerate(words):
+            if not force and generation != self.generation:
+                log.info("relay_answer_cut", sent=i, of=len(words))
+                return
+            await self._send({"type": "text", "token": word, "last": i == len(words) - 1})
+            await asyncio.sleep(0)  # let an interruption in between tokens
+
+    async def _end(self, reason: str, conversation_id: str | None = None) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        handoff = {"reason": reason, "conversation_id": conversation_id}
+        await self._send({"type": "end", "handoffData": json.dumps(handoff)})
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        if not self.socket.closed:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self.socket.send_json(message)
+
+
+class RelayEndpoint:
+    def __init__(
+        self, service: ConversationService, sessions: ChannelSessions, signature: TwilioSignature, options: VoiceOptions
+    ) -> None:
+        self.service = service
+        self.sessions = sessions
+        self.signature = signature
+        self.options = options
+        self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [web.get(PATH, self.serve)]
+
+    async def serve(self, request: web.Request) -> web.StreamResponse:
+        # Twilio signs the wss:// URL the TwiML gave it, which may name another host than the public URL.
+        if not self.signature.check(request, {}, url=self.options.relay_url):
+            log.warning("twilio_signature_invalid", path=request.path)
+            return web.Response(status=403, text="invalid signature")
+        socket = web.WebSocketResponse(heartbeat=30)
+        await socket.prepare(request)
+        self._sockets.add(socket)
+        await RelaySession(socket, self.service, self.sessions, self.options).run()
+        return socket
+
+    async def close_sockets(self, _app: web.Application) -> None:
+        for socket in list(self._sockets):
+            await socket.close(code=1001, message=b"server shutting down")

@@ -1,0 +1,120 @@
+"""POST /twilio/sms on the real server: signed requests, TwiML answers, the REST API via the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+
+from agent.store.tables import Conversation
+from channels.twilio.sms.segments import segment_count
+from personas import load_persona
+from sqlmodel import select
+from tests.channels.twilio.conftest import SiteFactory, slow_model
+from tests.support.fake_openai import FakeOpenAI
+from tests.support.twilio import CUSTOMER, OUR_NUMBER, message_sid
+
+PERSONA = load_persona("demo")
+
+
+async def conversations(site) -> list[Conversation]:  # type: ignore[no-untyped-def]
+    return await site.database.run(lambda session: list(session.exec(select(Conversation)).all()))
+
+
+async def test_a_quick_answer_comes_back_inline_as_twiml(twilio_site: SiteFactory) -> None:
+    async with twilio_site() as site:
+        answer = await site.client.sms("where is my order NW-10482?")
+        assert answer.status == 200 and answer.verbs() == ["Message"]
+        [text] = answer.messages()
+        assert "NW-10482" in text
+        assert "**" not in text and segment_count(text) <= 3
+        [conversation] = await conversations(site)
+        assert (conversation.channel, conversation.conversation_key) == ("sms", f"{OUR_NUMBER}|{CUSTOMER}")
+        messages = await site.store.messages(conversation.id)
+        assert [(m.role, m.channel_message_id is not None) for m in messages] == [("customer", True), ("bot", False)]
+        # Delivered in the webhook's own response: the outbox row is marked so and never sent.
+        [row] = await site.outbox.items(conversation.id)
+        assert row.status == "inline"
+        assert site.fake.attempts == []
+
+
+async def test_a_slow_answer_acknowledges_at_once_and_arrives_through_the_rest_api(
+    twilio_site: SiteFactory, openai: FakeOpenAI
+) -> None:
+    async with twilio_site(sms={"inline_deadline_s": 0.3}, **slow_model(openai, 1.5)) as site:
+        answer = await site.client.sms("do you sell tents?")
+        assert answer.status == 200 and answer.verbs() == []  # empty TwiML: nothing inline
+        assert site.fake.messages == []  # the model is still thinking
+        [sent] = await site.fake.wait_for(1)
+        assert (sent["To"], sent["From"]) == (CUSTOMER, OUR_NUMBER)
+        assert sent["Body"] == "echo: do you sell tents?"
+        [conversation] = await conversations(site)
+        [row] = await site.settled_outbox(conversation.id)
+        assert (row.status, row.provider_message_id) == ("sent", sent["sid"])
+
+
+async def test_a_repeated_message_sid_is_answered_once(twilio_site: SiteFactory) -> None:
+    async with twilio_site() as site:
+        sid = message_sid()
+        first = await site.client.sms("what's your return policy?", sid=sid)
+        again = await site.client.sms("what's your return policy?", sid=sid)
+        assert len(first.messages()) == 1
+        assert again.status == 200 and again.verbs() == []
+        [conversation] = await conversations(site)
+        assert [m.role for m in await site.store.messages(conversation.id)] == ["customer", "bot"]
+        await asyncio.sleep(0.3)
+        assert site.fake.attempts == []
+
+
+async def test_a_repeat_while_the_slow_turn_runs_gets_no_second_answer(
+    twilio_site: SiteFactory, openai: FakeOpenAI
+) -> None:
+    async with twilio_site(sms={"inline_deadline_s": 0.2}, **slow_model(openai, 1.0)) as site:
+        sid = message_sid()
+        first, again = await asyncio.gather(site.client.sms("tents?", sid=sid), site.client.sms("tents?", sid=sid))
+        assert first.verbs() == [] and again.verbs() == []
+        await site.fake.wait_for(1)
+        await asyncio.sleep(0.5)
+        assert len(site.fake.messages) == 1
+        assert len(openai.requests) == 1
+
+
+async def test_a_long_staff_reply_is_split_into_messages_within_the_budget(twilio_site: SiteFactory) -> None:
+    async with twilio_site(sms={"segment_budget": 1}) as site:
+        escalated = await site.client.sms("can I talk to a human please")
+        parts = escalated.messages()
+        assert " ".join(parts).split() == PERSONA.escalation.split()
+        assert len(parts) > 1 and all(segment_count(p) == 1 for p in parts)
+        [conversation] = await conversations(site)
+        assert conversation.state == "waiting"
+
+
+async def test_help_answers_with_the_personas_help_text(twilio_site: SiteFactory) -> None:
+    async with twilio_site() as site:
+        answer = await site.client.sms(" help ")
+        assert answer.messages() == [PERSONA.help]
+        assert await conversations(site) == []  # a keyword is not a conversation turn
+
+
+async def test_bad_requests_get_a_4xx_with_valid_twiml_and_store_nothing(twilio_site: SiteFactory) -> None:
+    async with twilio_site() as site:
+        base = {"MessageSid": message_sid(), "From": CUSTOMER, "To": OUR_NUMBER, "Body": "hi"}
+        for broken in (
+            {k: v for k, v in base.items() if k != "Body"},
+            {k: v for k, v in base.items() if k != "MessageSid"},
+            {**base, "From": "not-a-number"},
+            {**base, "MessageSid": "SM-short"},
+            {**base, "NumMedia": "many"},
+        ):
+            answer = await site.client.post("/twilio/sms", broken)
+            assert answer.status == 400 and answer.root.tag == "Response" and answer.verbs() == []
+        assert await conversations(site) == []
+
+
+async def test_a_picture_without_words_is_stored_for_a_person(twilio_site: SiteFactory) -> None:
+    async with twilio_site() as site:
+        answer = await site.client.sms(
+            "", NumMedia="1", MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"
+        )
+        assert answer.status == 200
+        [conversation] = await conversations(site)
+        [first, *_] = await site.store.messages(conversation.id)
+        assert first.text == "[1 attachment]"

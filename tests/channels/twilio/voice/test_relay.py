@@ -1,0 +1,183 @@
+"""A ConversationRelay session driven over a real WebSocket, with Twilio's message shapes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import pytest
+from twilio.request_validator import RequestValidator
+
+from tests.channels.twilio.conftest import Site, SiteFactory, slow_model
+from tests.support.fake_openai import FakeOpenAI
+from tests.support.staff import add_staff, staff_client
+from tests.support.twilio import CALLER, OUR_NUMBER, call_sid
+from tests.support.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
+
+RELAY = {"relay": {"enabled": True}, "transfer_number": "+15005550123"}
+
+
+@asynccontextmanager
+async def relay_session(site: Site, sid: str) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+    url = site.base_url.replace("http://", "ws://") + "/twilio/relay"
+    async with site.client.session.ws_connect(url, headers=site.client.relay_headers()) as socket:
+        await socket.send_json(
+            {
+                "type": "setup",
+                "sessionId": "VX" + uuid.uuid4().hex,
+                "accountSid": ACCOUNT_SID,
+                "parentCallSid": "",
+                "callSid": sid,
+                "from": CALLER,
+                "to": OUR_NUMBER,
+                "forwardedFrom": "",
+                "callType": "PSTN",
+                "callerName": "",
+                "direction": "inbound",
+                "callStatus": "RINGING",
+                "customParameters": {},
+            }
+        )
+        yield socket
+
+
+async def answer(socket: aiohttp.ClientWebSocketResponse, timeout: float = 10) -> list[dict[str, Any]]:
+    """Messages until a text token with last: true (or an end)."""
+    received: list[dict[str, Any]] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            message = await socket.receive_json()
+            received.append(message)
+            if message["type"] == "end" or (message["type"] == "text" and message["last"]):
+                return received
+
+
+def spoken(messages: list[dict[str, Any]]) -> str:
+    return "".join(m["token"] for m in messages if m["type"] == "text")
+
+
+async def called(site: Site) -> str:
+    sid = call_sid()
+    start = await site.client.voice("/twilio/voice", sid)
+    assert start.verbs() == ["Connect"]
+    return sid
+
+
+async def test_the_answer_streams_back_token_by_token(twilio_site: SiteFactory) -> None:
+    async with twilio_site(voice=RELAY) as site:
+        sid = await called(site)
+        async with relay_session(site, sid) as socket:
+            # Partial prompts are joined until the one marked last.
+            await socket.send_json({"type": "prompt", "voicePrompt": "where is my order ", "lang": "en-US", "last": False})
+            await socket.send_json({"type": "prompt", "voicePrompt": "NW-10482", "lang": "en-US", "last": True})
+            tokens = await answer(socket)
+        assert len(tokens) > 3 and all(t["type"] == "text" for t in tokens)
+        assert [t["last"] for t in tokens] == [False] * (len(tokens) - 1) + [True]
+        text = spoken(tokens)
+        assert "N W, one zero four eight two" in text
+        conversation = await site.store.conversation_by_key("voice", sid)
+        assert conversation is not None
+        messages = await site.store.messages(conversation.id)
+        assert [(m.role, m.text) for m in messages] == [("customer", "where is my order NW-10482"), ("bot", text.strip())]
+
+
+async def test_keypad_digits_are_collected_until_hash(twilio_site: SiteFactory) -> None:
+    async with twilio_site(voice=RELAY) as site:
+        sid = await called(site)
+        async with relay_session(site, sid) as socket:
+            for digit in "10482#":  # a 0 inside a number is a digit, not a request for a person
+                await socket.send_json({"type": "dtmf", "digit": digit})
+            tokens = await answer(socket)
+        assert tokens[-1]["type"] == "text"
+        conversation = await site.store.conversation_by_key("voice", sid)
+        assert conversation is not None and conversation.state == "bot"
+        assert (await site.store.messages(conversation.id))[0].text == "10482"
+
+
+async def test_pressing_0_hands_the_call_to_a_person(twilio_site: SiteFactory) -> None:
+    async with twilio_site(voice=RELAY) as site:
+        sid = await called(site)
+        async with relay_session(site, sid) as socket:
+            await socket.send_json({"type": "dtmf", "digit": "0"})
+            messages = await answer(socket)
+            if messages[-1]["type"] != "end":
+                messages += await answer(socket)
+        assert spoken(messages) == "Connecting you to a member of our team now. Please hold."
+        end = messages[-1]
+        assert end["type"] == "end"
+        handoff = json.loads(end["handoffData"])
+        assert handoff["reason"] == "transfer"
+        # Twilio then calls the <Connect> action with the handoff data: dial staff, no second announcement.
+        after = await site.client.voice(
+            "/twilio/voice/relay-done", sid, SessionStatus="ended", HandoffData=end["handoffData"], SessionDuration="12"
+        )
+        assert after.verbs() == ["Dial"] and after.said() == []
+        await add_staff(site.settings, "alice", "Alice Ng")
+        async with staff_client(site.base_url, "alice") as staff:
+            [item] = await staff.queue()
+            assert (item["conversation_id"], item["channel"]) == (handoff["conversation_id"], "voice")
+
+
+async def test_an_interruption_stops_the_answer_but_keeps_the_turn(
+    twilio_site: SiteFactory, openai: FakeOpenAI
+) -> None:
+    async with twilio_site(voice=RELAY, **slow_model(openai, 0.8)) as site:
+        sid = await called(site)
+        async with relay_session(site, sid) as socket:
+            await socket.send_json({"type": "prompt", "voicePrompt": "tell me about tents", "last": True})
+            await socket.send_json(
+                {"type": "interrupt", "utteranceUntilInterrupt": "", "durationUntilInterruptMs": 300}
+            )
+            try:
+                early = await asyncio.wait_for(socket.receive_json(), timeout=1.5)
+            except asyncio.TimeoutError:
+                early = None
+            assert early is None  # the interrupted answer (ready after 0.8 s) is not spoken
+            await socket.send_json({"type": "prompt", "voicePrompt": "and sleeping bags", "last": True})
+            tokens = await answer(socket)
+        assert spoken(tokens) == "echo: and sleeping bags"
+        conversation = await site.store.conversation_by_key("voice", sid)
+        assert conversation is not None
+        texts = [m.text for m in await site.store.messages(conversation.id)]
+        assert texts == ["tell me about tents", "echo: tell me about tents", "and sleeping bags", "echo: and sleeping bags"]
+
+
+async def test_a_slow_answer_gets_a_filler_first(twilio_site: SiteFactory, openai: FakeOpenAI) -> None:
+    async with twilio_site(voice={**RELAY, "turn_deadline_s": 0.3}, **slow_model(openai, 1.0)) as site:
+        sid = await called(site)
+        async with relay_session(site, sid) as socket:
+            await socket.send_json({"type": "prompt", "voicePrompt": "do you sell stoves", "last": True})
+            filler = await answer(socket)
+            tokens = await answer(socket)
+        assert spoken(filler) == "One moment while I check that."
+        assert spoken(tokens) == "echo: do you sell stoves"
+
+
+async def test_a_failed_relay_session_falls_back_to_the_webhook_loop(twilio_site: SiteFactory) -> None:
+    async with twilio_site(voice=RELAY) as site:
+        sid = await called(site)
+        after = await site.client.voice("/twilio/voice/relay-done", sid, SessionStatus="failed", ErrorCode="64101")
+        assert after.verbs() == ["Gather"]
+        hung_up = await site.client.voice("/twilio/voice/relay-done", sid, SessionStatus="completed")
+        assert hung_up.verbs() == ["Hangup"]
+
+
+async def test_the_handshake_is_checked_against_the_configured_relay_url(twilio_site: SiteFactory) -> None:
+    relay_url = "wss://voice.example.net/twilio/relay"
+    async with twilio_site(voice={"relay": {"enabled": True, "url": relay_url}}) as site:
+        sid = await called(site)
+        local = site.base_url.replace("http://", "ws://") + "/twilio/relay"
+        signed = {"X-Twilio-Signature": RequestValidator(AUTH_TOKEN).compute_signature(relay_url, {})}
+        async with site.client.session.ws_connect(local, headers=signed) as socket:
+            await socket.send_json({"type": "setup", "sessionId": "VX1", "callSid": sid, "from": CALLER})
+            await socket.send_json({"type": "prompt", "voicePrompt": "what is your return policy", "last": True})
+            assert spoken(await answer(socket))
+        # Signed for the public URL instead: refused.
+        with pytest.raises(aiohttp.WSServerHandshakeError):
+            async with site.client.session.ws_connect(local, headers=site.client.relay_headers()):
+                pass
