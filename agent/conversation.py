@@ -38,7 +38,7 @@ from agent.routing.model_tier import ModelIntentTier
 from agent.store import CallRecord, SavedInbound, Store, TurnRecord, UnknownConversation, to_view
 from agent.store.outbox import OutboxStore
 from agent.store.tables import Conversation, Message, Turn
-from personas import Persona, fit_to_channel, system_prompt
+from personas import Persona, complete_sentences, fit_to_channel, system_prompt, to_speech
 
 log = structlog.get_logger(__name__)
 
@@ -56,7 +56,7 @@ class TurnSettings:
     unknown_action: str = "route"  # route | clarify
     # Channels whose live socket shows an answer as it is written ("delta" events); the reply
     # is still stored once, complete, and sent as the usual "message" event.
-    stream_channels: frozenset[str] = frozenset({"web"})
+    stream_channels: frozenset[str] = frozenset({"web", "voice"})
 
 
 class ConversationManager:
@@ -275,7 +275,7 @@ class ConversationManager:
             # outer timeout is only a backstop.
             async with asyncio.timeout(deadline + DEADLINE_GRACE_S):
                 if channel in self.settings.stream_channels and recent:
-                    result = await self._stream_models(recent[-1].conversation_id, chain, request, deadline)
+                    result = await self._stream_models(recent[-1].conversation_id, chain, request, deadline, channel)
                 else:
                     result = await chain.run(request, deadline_s=deadline)
         except TimeoutError:
@@ -291,14 +291,30 @@ class ConversationManager:
             )
         return result
 
-    async def _stream_models(self, conversation_id: str, chain: RouteStrategy, request: ChatRequest, deadline: float) -> ChainResult:
+    async def _stream_models(
+        self, conversation_id: str, chain: RouteStrategy, request: ChatRequest, deadline: float, channel: str
+    ) -> ChainResult:
         """Pieces of the answer go out as "delta" events while it is written; a model that breaks
-        off midway is followed by a "delta_reset" (drop what you have) and the next model."""
+        off midway is followed by a "delta_reset" (drop what you have) and the next model.
+
+        For speech the pieces are whole sentences, rendered to be spoken (no URLs, order ids
+        read digit by digit): a voice must never read out markup it cannot take back.
+        """
+        speech = self._style(channel) == "voice"
+        unfinished = ""
 
         async def on_delta(text: str) -> None:
-            await self._publish(conversation_id, "delta", {"text": text})
+            nonlocal unfinished
+            if not speech:
+                await self._publish(conversation_id, "delta", {"text": text})
+                return
+            ready, unfinished = complete_sentences(unfinished + text)
+            if ready:
+                await self._publish(conversation_id, "delta", {"text": to_speech(ready) + " "})
 
         async def on_reset() -> None:
+            nonlocal unfinished
+            unfinished = ""
             await self._publish(conversation_id, "delta_reset", {})
 
         return await chain.run_stream(request, on_delta, on_reset, deadline_s=deadline)

@@ -3,13 +3,14 @@
 from personas.persona import ChannelStyle, Persona, PersonaError, available_personas, load_persona
 from personas.plain import to_plain_text
 from personas.render import fit_to_channel, system_prompt
-from personas.speech import to_speech
+from personas.speech import complete_sentences, to_speech
 
 __all__ = [
     "ChannelStyle",
     "Persona",
     "PersonaError",
     "available_personas",
+    "complete_sentences",
     "fit_to_channel",
     "load_persona",
     "system_prompt",

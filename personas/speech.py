@@ -105,3 +105,17 @@ def to_speech(text: str) -> str:
     for written, spoken in WORDS.items():
         text = text.replace(written, spoken)
     return re.sub(r"\s+", " ", text).strip()
+
+
+# A sentence ends at . ! or ? followed by a space or a line break (not "NW-10482.5" or "$1.50").
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
+
+
+def complete_sentences(text: str) -> tuple[str, str]:
+    """Split streamed text into the whole sentences so far and the unfinished rest."""
+    last = None
+    for last in SENTENCE_END.finditer(text):
+        pass
+    if last is None:
+        return "", text
+    return text[: last.end()], text[last.end() :]

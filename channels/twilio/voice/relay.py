@@ -2,8 +2,9 @@
 
 Twilio does the speech recognition and synthesis; over this WebSocket it sends the caller's words
 (`prompt`), key presses (`dtmf`) and barge-ins (`interrupt`), and speaks the `text` tokens sent
-back as they arrive. An answer is sent as a stream of tokens, and an interruption stops the rest
-of it. Pressing 0 or any escalation ends the session with handoff data, and the <Connect> action
+back as they arrive. An answer is spoken as the model writes it: the manager publishes it a
+sentence at a time, already rendered for speech, and the session forwards those as tokens; an
+interruption stops the rest of it. Pressing 0 or any escalation ends the session with handoff data, and the <Connect> action
 (/twilio/voice/relay-done) transfers the call.
 """
 
@@ -19,7 +20,15 @@ from typing import Any
 import structlog
 from aiohttp import WSMsgType, web
 
-from agent.contracts import ESCALATE_METADATA, ChannelSessions, ConversationService, InboundMessage, InvalidMessage, Reply
+from agent.contracts import (
+    ESCALATE_METADATA,
+    ChannelSessions,
+    ConversationService,
+    EventStream,
+    InboundMessage,
+    InvalidMessage,
+    Reply,
+)
 from channels.twilio.signature import TwilioSignature
 from channels.twilio.voice.inbound import CHANNEL
 from channels.twilio.voice.outbound import VoiceOptions
@@ -51,6 +60,11 @@ class RelaySession:
         self.generation = 0
         self.tasks: set[asyncio.Task[None]] = set()
         self.ended = False
+        # The answer being written: what was spoken of it so far, and whether a model broke off.
+        self.streamed: list[str] = []
+        self.stream_broken = False
+        self.events: EventStream | None = None
+        self.listener: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         try:
@@ -69,6 +83,12 @@ class RelaySession:
             self.generation += 1
             if self.tasks:
                 await asyncio.wait(self.tasks, timeout=self.options.max_wait_s)
+            if self.listener is not None:
+                self.listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self.listener
+            if self.events is not None:
+                await self.events.aclose()
 
     async def on_message(self, data: dict[str, Any]) -> None:
         kind = data.get("type")
@@ -96,9 +116,28 @@ class RelaySession:
             return
         self.call_sid, self.session_id = call_sid, str(data.get("sessionId") or call_sid)
         self.caller = str(data.get("from") or "unknown")
-        if await self.sessions.find_conversation(CHANNEL, call_sid) is None:
-            await self.service.open_conversation(CHANNEL, call_sid, self.caller)
+        conversation_id = await self.sessions.find_conversation(CHANNEL, call_sid)
+        if conversation_id is None:
+            conversation_id = await self.service.open_conversation(CHANNEL, call_sid, self.caller)
+        # Subscribed before the first prompt, so no sentence of an answer is missed.
+        self.events = self.service.events(conversation_id)
+        self.listener = asyncio.create_task(self._listen(self.events))
         log.info("relay_started", call_sid=call_sid, session_id=self.session_id)
+
+    async def _listen(self, events: EventStream) -> None:
+        """Speak an answer's sentences as they are written (one turn runs at a time per call)."""
+        try:
+            async for event in events:
+                if event.type == "delta" and not self.stream_broken:
+                    text = str(event.data.get("text") or "")
+                    if text.strip():
+                        self.streamed.append(text)
+                        await self._speak_partial(text, self.generation)
+                elif event.type == "delta_reset":
+                    # The model broke off and the next one starts over: what was said is said.
+                    self.stream_broken = True
+        except Exception:  # noqa: BLE001 - a lost live stream only means the answer comes whole
+            log.warning("relay_stream_lost", call_sid=self.call_sid, exc_info=True)
 
     def _prompt(self, data: dict[str, Any]) -> None:
         self.partial += str(data.get("voicePrompt") or "")
@@ -136,10 +175,11 @@ class RelaySession:
 
     async def _turn(self, inbound: InboundMessage, generation: int) -> None:
         with structlog.contextvars.bound_contextvars(call_sid=self.call_sid, message_id=inbound.provider_message_id):
+            self.streamed, self.stream_broken = [], False
             turn = asyncio.ensure_future(self.service.handle(inbound))
             try:
                 done, _ = await asyncio.wait({turn}, timeout=self.options.turn_deadline_s)
-                if not done and generation == self.generation:
+                if not done and generation == self.generation and not self.streamed:
                     await self._speak(self.options.filler_text, generation)
                 reply = await turn
             except InvalidMessage as exc:
@@ -160,11 +200,29 @@ class RelaySession:
             await self._speak(reply.text or "", generation, force=True)
             await self._end("hangup", reply.conversation_id)
         elif reply.text:
-            await self._speak(reply.text, generation)
+            await self._speak(self._unspoken(reply.text), generation)
+
+    def _unspoken(self, text: str) -> str:
+        """What of the stored answer the caller has not heard yet."""
+        heard = tokens("".join(self.streamed))
+        if not heard:
+            return text
+        words = tokens(text)
+        if not self.stream_broken and [w.strip() for w in words[: len(heard)]] == [w.strip() for w in heard]:
+            return "".join(words[len(heard) :])
+        # Another model answered after the first broke off, or the answer was trimmed: say it whole.
+        return text
+
+    async def _speak_partial(self, text: str, generation: int) -> None:
+        """Tokens of an answer still being written: never the last one (the stored reply ends it)."""
+        for word in tokens(text):
+            if generation != self.generation:
+                return
+            await self._send({"type": "text", "token": word, "last": False})
 
     async def _speak(self, text: str, generation: int, force: bool = False) -> None:
         """Send `text` token by token; stop if the caller interrupts or says something new."""
-        words = tokens(text)
+        words = tokens(text) or ([""] if self.streamed else [])  # an empty last token ends a streamed answer
         for i, word in enumerate(words):
             if not force and generation != self.generation:
                 log.info("relay_answer_cut", sent=i, of=len(words))

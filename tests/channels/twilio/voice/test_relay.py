@@ -86,6 +86,38 @@ async def test_the_answer_streams_back_token_by_token(twilio_site: SiteFactory) 
         assert [(m.role, m.text) for m in messages] == [("customer", "where is my order NW-10482"), ("bot", text.strip())]
 
 
+async def test_a_streamed_answer_is_spoken_a_sentence_at_a_time_while_it_is_written(
+    twilio_site: SiteFactory, openai: FakeOpenAI
+) -> None:
+    written = "Your order **NW-10482** shipped on Monday. It should reach you by Friday. Anything else?"
+    streamed = {
+        "models": {
+            "writer": {
+                "provider": "openai",
+                "base_url": openai.base_url,
+                "model": "reply-" + written.replace(" ", "_") + "+chunk-delay-0.15",
+            }
+        },
+        "routes": {route: {"chain": ["writer"]} for route in ("support", "sales", "lookup")},
+    }
+    async with twilio_site(voice={**RELAY, "turn_deadline_s": 5}, **streamed) as site:
+        sid = await called(site)
+        async with relay_session(site, sid) as socket:
+            await socket.send_json({"type": "prompt", "voicePrompt": "where is my order", "lang": "en-US", "last": True})
+            first = await socket.receive_json(timeout=5)
+            # The first sentence is being spoken while the model is still writing the rest.
+            conversation = await site.store.conversation_by_key("voice", sid)
+            assert conversation is not None
+            assert [m.role for m in await site.store.messages(conversation.id)] == ["customer"]
+            tokens = [first, *await answer(socket)]
+        text = spoken(tokens)
+        assert [t["last"] for t in tokens] == [False] * (len(tokens) - 1) + [True]
+        assert text.startswith("Your order N W, one zero four eight two shipped on Monday. It should")
+        assert "*" not in text
+        stored = [(m.role, m.text) for m in await site.store.messages(conversation.id)]
+        assert stored == [("customer", "where is my order"), ("bot", text.strip())]
+
+
 async def test_keypad_digits_are_collected_until_hash(twilio_site: SiteFactory) -> None:
     async with twilio_site(voice=RELAY) as site:
         sid = await called(site)
