@@ -7,6 +7,7 @@ snapshot and whether it changed, and decide what a refusal means.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -94,6 +95,10 @@ def _set_state(conversation: Conversation, state: ConversationState) -> None:
     conversation.updated_at = utcnow()
 
 
+# Applies one state change to a locked conversation; False when its state does not allow it.
+Transition = Callable[[Session, Conversation, Snapshot], bool]
+
+
 class HandoffStore:
     def __init__(self, database: Database, outbox: OutboxRouting = NO_OUTBOX) -> None:
         self.database = database
@@ -164,71 +169,52 @@ class HandoffStore:
     async def claim(self, conversation_id: str, staff_id: int) -> Snapshot | None:
         """waiting → with_human, held by `staff_id`; None when there is no such conversation."""
 
-        def work(session: Session) -> Snapshot | None:
-            conversation = _lock_conversation(session, conversation_id)
-            if conversation is None:
-                return None
-            before = _snapshot(session, conversation, changed=False)
+        def change(session: Session, conversation: Conversation, before: Snapshot) -> bool:
             escalation = before.escalation
             if before.state is not ConversationState.WAITING or escalation is None or escalation.status != OPEN:
-                return before
+                return False
             escalation.status, escalation.claimed_by, escalation.claimed_at = CLAIMED, staff_id, utcnow()
             _set_state(conversation, ConversationState.WITH_HUMAN)
-            session.commit()
-            return _snapshot(session, conversation, changed=True)
+            return True
 
-        return await self.database.run(work)
+        return await self._transition(conversation_id, change)
 
     async def take_over(self, conversation_id: str, staff_id: int) -> Snapshot | None:
         """with_human held by someone else → held by `staff_id` (an admin's reassignment)."""
 
-        def work(session: Session) -> Snapshot | None:
-            conversation = _lock_conversation(session, conversation_id)
-            if conversation is None:
-                return None
-            before = _snapshot(session, conversation, changed=False)
+        def change(session: Session, conversation: Conversation, before: Snapshot) -> bool:
             escalation = before.escalation
             if before.state is not ConversationState.WITH_HUMAN or escalation is None or escalation.status != CLAIMED:
-                return before
+                return False
             if escalation.claimed_by == staff_id:
-                return before
+                return False
             escalation.claimed_by, escalation.claimed_at = staff_id, utcnow()
             conversation.updated_at = utcnow()
-            session.commit()
-            return _snapshot(session, conversation, changed=True)
+            return True
 
-        return await self.database.run(work)
+        return await self._transition(conversation_id, change)
 
     async def release(
         self, conversation_id: str, staff_id: int, new_state: ConversationState, status: str
     ) -> Snapshot | None:
         """with_human (held by `staff_id`) → `new_state`, closing the escalation with `status`."""
 
-        def work(session: Session) -> Snapshot | None:
-            conversation = _lock_conversation(session, conversation_id)
-            if conversation is None:
-                return None
-            before = _snapshot(session, conversation, changed=False)
+        def change(session: Session, conversation: Conversation, before: Snapshot) -> bool:
             if not _holds(before, staff_id):
-                return before
+                return False
             assert before.escalation is not None
             before.escalation.status, before.escalation.resolved_at = status, utcnow()
             _set_state(conversation, new_state)
-            session.commit()
-            return _snapshot(session, conversation, changed=True)
+            return True
 
-        return await self.database.run(work)
+        return await self._transition(conversation_id, change)
 
     async def reopen(self, conversation_id: str, staff_id: int) -> Snapshot | None:
         """resolved (or back with the bot) → with_human, under a new escalation held by `staff_id`."""
 
-        def work(session: Session) -> Snapshot | None:
-            conversation = _lock_conversation(session, conversation_id)
-            if conversation is None:
-                return None
-            before = _snapshot(session, conversation, changed=False)
+        def change(session: Session, conversation: Conversation, before: Snapshot) -> bool:
             if before.state not in (ConversationState.RESOLVED, ConversationState.BOT) or before.escalation is None:
-                return before
+                return False
             now = utcnow()
             session.add(
                 Escalation(
@@ -242,6 +228,23 @@ class HandoffStore:
                 )
             )
             _set_state(conversation, ConversationState.WITH_HUMAN)
+            return True
+
+        return await self._transition(conversation_id, change)
+
+    async def _transition(self, conversation_id: str, change: Transition) -> Snapshot | None:
+        """Lock the conversation, let `change` apply itself if the state allows, and report the outcome.
+
+        None when there is no such conversation; an unchanged snapshot when `change` declined.
+        """
+
+        def work(session: Session) -> Snapshot | None:
+            conversation = _lock_conversation(session, conversation_id)
+            if conversation is None:
+                return None
+            before = _snapshot(session, conversation, changed=False)
+            if not change(session, conversation, before):
+                return before
             session.commit()
             return _snapshot(session, conversation, changed=True)
 
