@@ -213,9 +213,11 @@ class Outbound:
         self.holds[channel.name] = inline_hold_s
 
 
-def outbox_ctx(sender: OutboxSender) -> Callable[[web.Application], AsyncIterator[None]]:
+def background_ctx(run: Callable[[], Awaitable[None]]) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context that runs `run()` as a task from start-up until shutdown."""
+
     async def context(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(sender.run())
+        task = asyncio.create_task(run())
         yield
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -255,14 +257,7 @@ def unclaimed_notices_ctx(
                 log.exception("unclaimed_sweep_failed")
             await asyncio.sleep(interval)
 
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(sweep())
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return context
+    return background_ctx(sweep)
 
 
 # Held replies wait this much longer than the SMS webhook does, so only a crashed webhook's
@@ -406,17 +401,11 @@ def create_app(settings: Settings) -> web.Application:
         app.cleanup_ctx.append(shared.context)
     webhook = build_webhook(settings, client)
     if webhook is not None:
-
-        async def webhook_ctx(app: web.Application) -> AsyncIterator[None]:
-            # Subscribed before the first request, so no escalation is missed.
-            # Local only: with several processes, the one that escalated posts it, once.
-            task = asyncio.create_task(webhook.run(manager.bus.subscribe(STAFF_TOPIC, local_only=True)))
-            yield
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-        app.cleanup_ctx.append(webhook_ctx)
+        # Subscribed at start-up, before the first request, so no escalation is missed. Local
+        # only: with several processes, the one that escalated posts it, once.
+        app.cleanup_ctx.append(
+            background_ctx(lambda: webhook.run(manager.bus.subscribe(STAFF_TOPIC, local_only=True)))
+        )
 
     webchat = WebChat(
         manager,
@@ -440,7 +429,7 @@ def create_app(settings: Settings) -> web.Application:
         app.cleanup_ctx.extend(twilio.cleanup)
         app.on_shutdown.extend(twilio.shutdown)
     if outbound.channels:
-        app.cleanup_ctx.append(outbox_ctx(build_outbox_sender(settings, database, outbound, bell)))
+        app.cleanup_ctx.append(background_ctx(build_outbox_sender(settings, database, outbound, bell).run))
     app.on_shutdown.extend([webchat.close_sockets, console.close_sockets])
     app.add_routes([web.get("/healthz", healthz), *webchat.routes(), *console.routes()])
     app.add_routes([web.get("/api/metrics/models", model_metrics)])
