@@ -27,6 +27,7 @@ from agent.models.local import Catalog, KnowledgeBase, LocalModel, load_articles
 from agent.models.openai import OpenAICompatibleModel
 from agent.routing import Router, load_intents
 from agent.routing.cache import trained_classifier
+from agent.routing.semantic import SemanticIntentClassifier
 from agent.routing.model_tier import ModelIntentTier
 from agent.settings import ConfigError, Settings
 from agent.store import AccountStore, Database, HandoffStore, Store
@@ -43,13 +44,15 @@ def build_router(settings: Settings, retrain: bool = False) -> Router:
     intents_file = settings.resolve(settings.routing.intents_file)
     catalog = load_intents(intents_file, set(settings.routes))
     routing = settings.routing
+    classifier = trained_classifier(catalog, intents_file, settings.data_dir / "cache", retrain, routing.classifier)
+    semantic = isinstance(classifier, SemanticIntentClassifier)
     return Router(
         catalog,
         routing.default_route,
-        routing.confidence_threshold,
+        routing.semantic_threshold if semantic else routing.confidence_threshold,
         routing.follow_up_threshold,
         routing.follow_up_max_words,
-        classifier=trained_classifier(catalog, intents_file, settings.data_dir / "cache", retrain),
+        classifier=classifier,
     )
 
 
