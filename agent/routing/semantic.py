@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from agent.routing.classifier import Scored
-from agent.routing.distill import Distilled, MlpSettings, distill, train_mlp
+from agent.routing.distill import Distilled, MlpSettings, distill, require_extra, train_mlp
 from agent.routing.linear import LinearIntentClassifier
 from agent.routing.wordpiece import WordPiece, basic_words
 
@@ -77,6 +77,7 @@ class SemanticIntentClassifier:
         return self.linear.intents
 
     def fit(self, examples: list[tuple[str, str]]) -> "SemanticIntentClassifier":
+        require_extra()  # before the SVM's seconds of training, not after
         self.linear.fit(examples)
         words = sorted({word for text, _ in examples for word in basic_words(text)})
         self.embedder = StaticEmbedder(distill(words))
