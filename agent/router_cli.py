@@ -121,7 +121,8 @@ def _print_report(report: Report) -> None:
     click.echo(f"classifier        {report.classifier}  ({report.train_examples} train, {report.test_examples} test)")
     click.echo(f"in-scope accuracy {report.accuracy:.1%}  (without threshold {report.unthresholded_accuracy:.1%})")
     click.echo(f"macro-F1          {report.macro_f1:.3f}")
-    click.echo(f"oos recall        {oos}  (threshold {report.threshold:.4f}, tuned on val: use it as routing.confidence_threshold)")
+    key = "routing.semantic_threshold" if report.classifier == "semantic" else "routing.confidence_threshold"
+    click.echo(f"oos recall        {oos}  (threshold {report.threshold:.4f}, tuned on val: use it as {key})")
     click.echo(f"training          {report.train_s:.2f} s")
     click.echo(f"decision latency  p50 {report.p50_ms:.3f} ms, p99 {report.p99_ms:.3f} ms")
     if report.per_route:
