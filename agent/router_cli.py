@@ -14,13 +14,20 @@ from agent.routing import Router
 from agent.routing.datasets import DatasetError, clinc150_examples, read_examples, write_examples
 from agent.routing.classifier import CentroidClassifier
 from agent.routing.evaluation import Classifier, Report, evaluate
+from agent.routing.distill import SemanticUnavailable
 from agent.routing.linear import LinearIntentClassifier
+from agent.routing.semantic import SemanticIntentClassifier
 from agent.settings import ConfigError, Settings, load_settings
 
 T = TypeVar("T")
 
-# The linear model is the router's; the centroid one is kept as the baseline to compare with.
-CLASSIFIERS: dict[str, Callable[[], Classifier]] = {"linear": LinearIntentClassifier, "centroid": CentroidClassifier}
+# linear is the default router, semantic the optional one (the `semantic` extra trains it); the
+# centroid one is kept as the baseline to compare with.
+CLASSIFIERS: dict[str, Callable[[], Classifier]] = {
+    "linear": LinearIntentClassifier,
+    "semantic": SemanticIntentClassifier,
+    "centroid": CentroidClassifier,
+}
 
 
 def _settings(config_path: Path | None) -> Settings:
@@ -56,9 +63,16 @@ def train(config_path: Path | None) -> None:
     started = time.perf_counter()
     router = _router(settings, retrain=True)
     seconds = time.perf_counter() - started
+    kind = "semantic" if isinstance(router.classifier, SemanticIntentClassifier) else "linear"
+    if kind != settings.routing.classifier:
+        click.echo(
+            f"routing.classifier is {settings.routing.classifier}, but its extra is not installed "
+            "(pip install 'switchboard[semantic]'): trained the linear classifier instead",
+            err=True,
+        )
     examples = sum(len(spec.examples) for spec in router.catalog.intents.values())
-    saved = cache_path(settings.data_dir / "cache", settings.resolve(settings.routing.intents_file))
-    click.echo(f"trained on {examples} examples of {len(router.catalog.intents)} intents in {seconds:.2f}s; saved {saved}")
+    saved = cache_path(settings.data_dir / "cache", settings.resolve(settings.routing.intents_file), kind)
+    click.echo(f"trained the {kind} classifier on {examples} examples of {len(router.catalog.intents)} intents in {seconds:.2f}s; saved {saved}")
 
 
 @router_group.command()
@@ -93,7 +107,10 @@ def eval_command(data_path: Path, as_json: bool, max_accuracy_drop: float, name:
         examples = read_examples(data_path)
     except DatasetError as exc:
         raise click.ClickException(str(exc)) from exc
-    report = evaluate(examples, CLASSIFIERS[name], name, max_accuracy_drop, progress=_progress)
+    try:
+        report = evaluate(examples, CLASSIFIERS[name], name, max_accuracy_drop, progress=_progress)
+    except SemanticUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
     _print_report(report)
     if as_json:
         click.echo(json.dumps(report.to_json()))
@@ -104,7 +121,8 @@ def _print_report(report: Report) -> None:
     click.echo(f"classifier        {report.classifier}  ({report.train_examples} train, {report.test_examples} test)")
     click.echo(f"in-scope accuracy {report.accuracy:.1%}  (without threshold {report.unthresholded_accuracy:.1%})")
     click.echo(f"macro-F1          {report.macro_f1:.3f}")
-    click.echo(f"oos recall        {oos}  (threshold {report.threshold:.4f}, tuned on val: use it as routing.confidence_threshold)")
+    key = "routing.semantic_threshold" if report.classifier == "semantic" else "routing.confidence_threshold"
+    click.echo(f"oos recall        {oos}  (threshold {report.threshold:.4f}, tuned on val: use it as {key})")
     click.echo(f"training          {report.train_s:.2f} s")
     click.echo(f"decision latency  p50 {report.p50_ms:.3f} ms, p99 {report.p99_ms:.3f} ms")
     if report.per_route:

@@ -31,6 +31,7 @@ from agent.redis_events import RedisEventBus
 from agent.redis_locks import RedisLocks
 from agent.routing import Router, load_intents
 from agent.routing.cache import trained_classifier
+from agent.routing.semantic import SemanticIntentClassifier
 from agent.routing.model_tier import ModelIntentTier
 from agent.settings import ConfigError, Settings
 from agent.slack_wiring import build_slack
@@ -58,13 +59,15 @@ def build_router(settings: Settings, retrain: bool = False) -> Router:
     intents_file = settings.resolve(settings.routing.intents_file)
     catalog = load_intents(intents_file, set(settings.routes))
     routing = settings.routing
+    classifier = trained_classifier(catalog, intents_file, settings.data_dir / "cache", retrain, routing.classifier)
+    semantic = isinstance(classifier, SemanticIntentClassifier)
     return Router(
         catalog,
         routing.default_route,
-        routing.confidence_threshold,
+        routing.semantic_threshold if semantic else routing.confidence_threshold,
         routing.follow_up_threshold,
         routing.follow_up_max_words,
-        classifier=trained_classifier(catalog, intents_file, settings.data_dir / "cache", retrain),
+        classifier=classifier,
     )
 
 

@@ -74,6 +74,11 @@ class RoutingSettings(_Strict):
     unknown_action: Literal["route", "clarify"] = "route"
     # A model (from `models`) asked to name the intent of turns the classifier cannot place.
     model_tier: str | None = None
+    # The trained classifier: linear (any install) or semantic (the `semantic` extra to train;
+    # without it, training falls back to linear with a warning).
+    classifier: Literal["linear", "semantic"] = "linear"
+    # The semantic classifier's confidence is a probability on its own scale: its own threshold.
+    semantic_threshold: Annotated[float, Field(ge=0, le=1)] = 0.3
 
 
 PositiveFloat = Annotated[float, Field(gt=0)]

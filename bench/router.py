@@ -1,9 +1,11 @@
 """Router decision latency: our lean path next to scikit-learn's own per-call path, one run.
 
-    python bench/router.py [--data clinc150.jsonl] [--queries 3000]
+    python bench/router.py [--data clinc150.jsonl] [--queries 3000] [--no-semantic]
 
 Without --data it converts CLINC150 from ../shared/datasets/clinc150 (beside the checkout).
 Both paths use the same trained weights, so the answers must agree; the ratio is what to read.
+With the semantic extra installed it also times the semantic classifier against the linear one
+and against encoding each query with the full all-MiniLM-L6-v2 transformer (what it distils).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def timed(decide, texts: list[str]) -> tuple[list[str], list[float]]:  # type: i
     return answers, latencies
 
 
-def main(data: Path | None, queries: int) -> None:
+def main(data: Path | None, queries: int, semantic: bool = True) -> None:
     if data is None:
         source = ROOT.parent / "shared" / "datasets" / "clinc150" / "data_full.json"
         data = Path(tempfile.mkdtemp()) / "clinc150.jsonl"
@@ -85,11 +87,38 @@ def main(data: Path | None, queries: int) -> None:
     ours_p50 = statistics.median(our_ms)
     print(f"p50 ratio lean / LinearSVC.predict on the same features: {ours_p50 / statistics.median(their_ms):.2f} (answers agree: {agree:.1%})")
     print(f"p50 ratio lean / scikit-learn pipeline: {ours_p50 / statistics.median(pipeline_ms):.3f}")
+    if semantic:
+        bench_semantic(train, texts, our_ms)
+
+
+def bench_semantic(train: list[tuple[str, str]], texts: list[str], linear_ms: list[float]) -> None:
+    from agent.routing.distill import SemanticUnavailable, _load_teacher
+    from agent.routing.semantic import SemanticIntentClassifier
+
+    started = time.perf_counter()
+    try:
+        model = SemanticIntentClassifier().fit(train)
+    except SemanticUnavailable as exc:
+        print(f"semantic: skipped ({exc})")
+        return
+    print(f"semantic: trained in {time.perf_counter() - started:.1f} s")
+    _, semantic_ms = timed(lambda t: model.predict(t)[0], texts)
+    # The transformer it distils, one query at a time as a router would call it (fewer queries:
+    # each costs milliseconds).
+    teacher = _load_teacher()
+    _, teacher_ms = timed(lambda t: teacher.encode([t], convert_to_numpy=True), texts[:300])
+    for name, ms in (("semantic lean path", semantic_ms), ("MiniLM encode, 1 query", teacher_ms)):
+        q = statistics.quantiles(ms, n=100)
+        print(f"{name:22} p50 {q[49]:.3f} ms   p99 {q[98]:.3f} ms")
+    p50 = statistics.median(semantic_ms)
+    print(f"p50 ratio semantic / linear lean path: {p50 / statistics.median(linear_ms):.2f}")
+    print(f"p50 ratio semantic / MiniLM encoding alone: {p50 / statistics.median(teacher_ms):.3f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path)
     parser.add_argument("--queries", type=int, default=3000)
+    parser.add_argument("--no-semantic", action="store_true", help="Skip the semantic classifier.")
     args = parser.parse_args()
-    main(args.data, args.queries)
+    main(args.data, args.queries, not args.no_semantic)

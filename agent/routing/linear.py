@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,28 +95,34 @@ class LinearIntentClassifier:
         order = np.argsort(-scores)
         return [Scored(self.intents[i], self._confidence(float(scores[i]))) for i in order]
 
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        terms_in_order = sorted(self.index, key=self.index.__getitem__)
+        return {
+            "terms": np.array(terms_in_order, dtype=object).astype(str),
+            "idf": self.idf,
+            "weights": self.weights,
+            "bias": self.bias,
+            "intents": np.array(self.intents, dtype=str),
+            "settings": np.array([self.settings.C, self.settings.sharpness], dtype=np.float64),
+        }
+
+    @classmethod
+    def from_arrays(cls, data: Mapping[str, np.ndarray]) -> "LinearIntentClassifier":
+        C, sharpness = (float(v) for v in data["settings"])
+        model = cls(LinearSettings(C=C, sharpness=sharpness))
+        model.index = {str(term): i for i, term in enumerate(data["terms"])}
+        model.idf = data["idf"]
+        model.weights = data["weights"]
+        model.bias = data["bias"]
+        model.intents = [str(i) for i in data["intents"]]
+        return model
+
     def save(self, path: Path) -> None:
         """Write the trained model; `load` reads it back without scikit-learn."""
-        terms_in_order = sorted(self.index, key=self.index.__getitem__)
         with path.open("wb") as out:
-            np.savez(
-                out,
-                terms=np.array(terms_in_order, dtype=object).astype(str),
-                idf=self.idf,
-                weights=self.weights,
-                bias=self.bias,
-                intents=np.array(self.intents, dtype=str),
-                settings=np.array([self.settings.C, self.settings.sharpness], dtype=np.float64),
-            )
+            np.savez(out, **self.to_arrays())
 
     @classmethod
     def load(cls, path: Path) -> "LinearIntentClassifier":
         with np.load(path, allow_pickle=False) as data:
-            C, sharpness = (float(v) for v in data["settings"])
-            model = cls(LinearSettings(C=C, sharpness=sharpness))
-            model.index = {str(term): i for i, term in enumerate(data["terms"])}
-            model.idf = data["idf"]
-            model.weights = data["weights"]
-            model.bias = data["bias"]
-            model.intents = [str(i) for i in data["intents"]]
-        return model
+            return cls.from_arrays(data)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
+from agent.routing.classifier import Scored
 from agent.routing.linear import LinearIntentClassifier
 from agent.routing.intents import IntentCatalog
 
@@ -13,9 +16,22 @@ UNKNOWN = "unknown"
 FOLLOW_UP = "follow_up"
 
 
+class IntentClassifier(Protocol):
+    """What the router needs of a trained classifier (linear or semantic)."""
+
+    def predict(self, text: str) -> tuple[str, float]: ...
+
+    def scores(self, text: str) -> list[Scored]: ...
+
+    def save(self, path: Path) -> None: ...
+
+
+def catalog_examples(catalog: IntentCatalog) -> list[tuple[str, str]]:
+    return [(e, spec.name) for spec in catalog.intents.values() for e in spec.examples]
+
+
 def train_classifier(catalog: IntentCatalog) -> LinearIntentClassifier:
-    examples = [(e, spec.name) for spec in catalog.intents.values() for e in spec.examples]
-    return LinearIntentClassifier().fit(examples)
+    return LinearIntentClassifier().fit(catalog_examples(catalog))
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +51,7 @@ class Router:
         threshold: float,
         follow_up_threshold: float = 0.5,
         follow_up_max_words: int = 4,
-        classifier: LinearIntentClassifier | None = None,
+        classifier: IntentClassifier | None = None,
     ) -> None:
         self.catalog = catalog
         self.default_route = default_route
@@ -44,7 +60,7 @@ class Router:
         # an ongoing conversation to another route.
         self.follow_up_threshold = follow_up_threshold
         self.follow_up_max_words = follow_up_max_words
-        self.classifier = classifier or train_classifier(catalog)
+        self.classifier: IntentClassifier = classifier or train_classifier(catalog)
 
     def classify(self, text: str, current_route: str | None = None) -> Intent:
         started = time.perf_counter()

@@ -91,7 +91,7 @@ def test_clinc150_converter(tmp_path: Path) -> None:
 def test_train_caches_the_model(tmp_path: Path) -> None:
     result = run("train", data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "trained on" in result.stdout
+    assert "trained the linear classifier on" in result.stdout
     assert len(list((tmp_path / "cache").glob("router-*.npz"))) == 1
 
 
