@@ -15,6 +15,7 @@ import contextlib
 import json
 import re
 import weakref
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -44,6 +45,25 @@ def tokens(text: str) -> list[str]:
     return TOKEN.findall(text)
 
 
+@dataclass
+class Streamed:
+    """What of one turn's answer was spoken while it was written."""
+
+    parts: list[str] = field(default_factory=list)
+    broken: bool = False  # a model broke off and another started over
+
+    def unspoken(self, text: str) -> str:
+        """What of the stored answer the caller has not heard yet."""
+        heard = tokens("".join(self.parts))
+        if not heard:
+            return text
+        words = tokens(text)
+        if not self.broken and [w.strip() for w in words[: len(heard)]] == [w.strip() for w in heard]:
+            return "".join(words[len(heard) :])
+        # Another model answered after the first broke off, or the answer was trimmed: say it whole.
+        return text
+
+
 class RelaySession:
     def __init__(self, socket: web.WebSocketResponse, service: ConversationService, sessions: ChannelSessions, options: VoiceOptions) -> None:
         self.socket = socket
@@ -60,9 +80,9 @@ class RelaySession:
         self.generation = 0
         self.tasks: set[asyncio.Task[None]] = set()
         self.ended = False
-        # The answer being written: what was spoken of it so far, and whether a model broke off.
-        self.streamed: list[str] = []
-        self.stream_broken = False
+        # Unfinished turns in the order they run (the manager runs a call's turns one at a time,
+        # so the oldest is the one writing), each with what of its answer was spoken so far.
+        self.writing: dict[int, Streamed] = {}
         self.events: EventStream | None = None
         self.listener: asyncio.Task[None] | None = None
 
@@ -125,17 +145,21 @@ class RelaySession:
         log.info("relay_started", call_sid=call_sid, session_id=self.session_id)
 
     async def _listen(self, events: EventStream) -> None:
-        """Speak an answer's sentences as they are written (one turn runs at a time per call)."""
+        """Speak an answer's sentences as they are written, unless the caller has moved on since its turn began."""
         try:
             async for event in events:
-                if event.type == "delta" and not self.stream_broken:
-                    text = str(event.data.get("text") or "")
-                    if text.strip():
-                        self.streamed.append(text)
-                        await self._speak_partial(text, self.generation)
-                elif event.type == "delta_reset":
+                if not self.writing or event.type not in ("delta", "delta_reset"):
+                    continue
+                generation = next(iter(self.writing))
+                streamed = self.writing[generation]
+                if event.type == "delta_reset":
                     # The model broke off and the next one starts over: what was said is said.
-                    self.stream_broken = True
+                    streamed.broken = True
+                    continue
+                text = str(event.data.get("text") or "")
+                if text.strip() and not streamed.broken and generation == self.generation:
+                    streamed.parts.append(text)
+                    await self._speak_partial(text, generation)
         except Exception:  # noqa: BLE001 - a lost live stream only means the answer comes whole
             log.warning("relay_stream_lost", call_sid=self.call_sid, exc_info=True)
 
@@ -169,17 +193,17 @@ class RelaySession:
             provider_message_id=f"{self.session_id}:{self.prompts}",
             metadata={ESCALATE_METADATA: escalate} if escalate else {},
         )
+        self.writing[self.generation] = Streamed()
         task = asyncio.create_task(self._turn(inbound, self.generation))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
     async def _turn(self, inbound: InboundMessage, generation: int) -> None:
         with structlog.contextvars.bound_contextvars(call_sid=self.call_sid, message_id=inbound.provider_message_id):
-            self.streamed, self.stream_broken = [], False
             turn = asyncio.ensure_future(self.service.handle(inbound))
             try:
                 done, _ = await asyncio.wait({turn}, timeout=self.options.turn_deadline_s)
-                if not done and generation == self.generation and not self.streamed:
+                if not done and generation == self.generation and not self.writing[generation].parts:
                     await self._speak(self.options.filler_text, generation)
                 reply = await turn
             except InvalidMessage as exc:
@@ -190,9 +214,11 @@ class RelaySession:
                 await self._speak(self.options.unavailable_text, generation)
                 await self._end("hangup")
                 return
-            await self._deliver(reply, generation)
+            finally:
+                streamed = self.writing.pop(generation, Streamed())
+            await self._deliver(reply, generation, streamed)
 
-    async def _deliver(self, reply: Reply, generation: int) -> None:
+    async def _deliver(self, reply: Reply, generation: int, streamed: "Streamed") -> None:
         if reply.escalated or reply.state in HUMAN_STATES:
             await self._speak(self.options.transfer_text, generation, force=True)
             await self._end("transfer", reply.conversation_id)
@@ -200,18 +226,8 @@ class RelaySession:
             await self._speak(reply.text or "", generation, force=True)
             await self._end("hangup", reply.conversation_id)
         elif reply.text:
-            await self._speak(self._unspoken(reply.text), generation)
-
-    def _unspoken(self, text: str) -> str:
-        """What of the stored answer the caller has not heard yet."""
-        heard = tokens("".join(self.streamed))
-        if not heard:
-            return text
-        words = tokens(text)
-        if not self.stream_broken and [w.strip() for w in words[: len(heard)]] == [w.strip() for w in heard]:
-            return "".join(words[len(heard) :])
-        # Another model answered after the first broke off, or the answer was trimmed: say it whole.
-        return text
+            # An empty last token ends an answer whose words were all streamed already.
+            await self._speak(streamed.unspoken(reply.text), generation, end_empty=bool(streamed.parts))
 
     async def _speak_partial(self, text: str, generation: int) -> None:
         """Tokens of an answer still being written: never the last one (the stored reply ends it)."""
@@ -220,9 +236,9 @@ class RelaySession:
                 return
             await self._send({"type": "text", "token": word, "last": False})
 
-    async def _speak(self, text: str, generation: int, force: bool = False) -> None:
+    async def _speak(self, text: str, generation: int, force: bool = False, end_empty: bool = False) -> None:
         """Send `text` token by token; stop if the caller interrupts or says something new."""
-        words = tokens(text) or ([""] if self.streamed else [])  # an empty last token ends a streamed answer
+        words = tokens(text) or ([""] if end_empty else [])
         for i, word in enumerate(words):
             if not force and generation != self.generation:
                 log.info("relay_answer_cut", sent=i, of=len(words))

@@ -118,6 +118,40 @@ async def test_a_streamed_answer_is_spoken_a_sentence_at_a_time_while_it_is_writ
         assert stored == [("customer", "where is my order"), ("bot", text.strip())]
 
 
+async def test_an_interruption_stops_a_streamed_answer_between_sentences(
+    twilio_site: SiteFactory, openai: FakeOpenAI
+) -> None:
+    written = "Our tents are great. They sleep four people. They pack down small. They come in green."
+    streamed = {
+        "models": {
+            "writer": {
+                "provider": "openai",
+                "base_url": openai.base_url,
+                "model": "reply-" + written.replace(" ", "_") + "+chunk-delay-0.2",
+            }
+        },
+        "routes": {route: {"chain": ["writer"]} for route in ("support", "sales", "lookup")},
+    }
+    async with twilio_site(voice={**RELAY, "turn_deadline_s": 5}, **streamed) as site:
+        sid = await called(site)
+        async with relay_session(site, sid) as socket:
+            await socket.send_json({"type": "prompt", "voicePrompt": "tell me about tents", "lang": "en-US", "last": True})
+            first = await socket.receive_json(timeout=5)
+            assert first["token"].startswith("Our")
+            await socket.send_json({"type": "interrupt", "utteranceUntilInterrupt": "Our", "durationUntilInterruptMs": 300})
+            later: list[dict[str, Any]] = []
+            with pytest.raises(asyncio.TimeoutError):
+                while True:  # nothing more is said while the rest of the answer is written
+                    later.append(await socket.receive_json(timeout=2.5))
+            assert "four" not in spoken(later) and "green" not in spoken(later)
+            conversation = await site.store.conversation_by_key("voice", sid)
+            assert conversation is not None
+            async with asyncio.timeout(5):  # the turn itself is finished and stored whole
+                while len(stored := [(m.role, m.text) for m in await site.store.messages(conversation.id)]) < 2:
+                    await asyncio.sleep(0.1)
+            assert stored == [("customer", "tell me about tents"), ("bot", written)]
+
+
 async def test_keypad_digits_are_collected_until_hash(twilio_site: SiteFactory) -> None:
     async with twilio_site(voice=RELAY) as site:
         sid = await called(site)
