@@ -77,7 +77,7 @@ class OutboxSender:
         ):
             channel = self.channels.get(item.channel)
             if channel is None:
-                await self.store.mark_failed(item.id, f"no sender for channel {item.channel!r}")
+                await self.store.mark_failed(item.id, item.attempts, f"no sender for channel {item.channel!r}")
                 log.error("outbox_no_sender")
                 return
             outbound = OutboundMessage(
@@ -97,14 +97,16 @@ class OutboxSender:
                 log.exception("outbox_sender_crashed")
                 await self._failed(item.id, item.attempts, DeliveryError(f"{type(exc).__name__}: {exc}"))
             else:
-                await self.store.mark_sent(item.id, provider_id)
-                log.info("outbox_sent", attempt=item.attempts, provider_message_id=provider_id)
+                if await self.store.mark_sent(item.id, item.attempts, provider_id):
+                    log.info("outbox_sent", attempt=item.attempts, provider_message_id=provider_id)
+                else:
+                    log.warning("outbox_lease_lost", attempt=item.attempts, provider_message_id=provider_id)
 
     async def _failed(self, outbox_id: int, attempt: int, error: DeliveryError) -> None:
         if error.permanent or attempt >= self.policy.max_attempts:
-            await self.store.mark_failed(outbox_id, error.reason)
+            await self.store.mark_failed(outbox_id, attempt, error.reason)
             log.error("outbox_gave_up", attempt=attempt, reason=error.reason, permanent=error.permanent)
             return
         delay = self.policy.backoff(attempt, error.retry_after)
-        await self.store.retry_at(outbox_id, utcnow() + timedelta(seconds=delay), error.reason)
+        await self.store.retry_at(outbox_id, attempt, utcnow() + timedelta(seconds=delay), error.reason)
         log.warning("outbox_retry", attempt=attempt, reason=error.reason, retry_in_s=round(delay, 3))

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 import structlog
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
 
 from agent.locks import InProcessLocks
 
@@ -43,10 +43,12 @@ class RedisLocks:
                     await renew
                 try:
                     await lock.release()
-                except LockError:
-                    log.warning("conversation_lock_lost", conversation_id=conversation_id)
+                except (LockError, RedisError):
+                    # The turn is stored; the lease frees the lock if Redis did not take the release.
+                    log.warning("conversation_lock_release_failed", conversation_id=conversation_id, exc_info=True)
 
     async def _renew(self, lock: Lock) -> None:
+        """Keep the lease while the turn runs; a Redis blip is retried until the lease is really gone."""
         while True:
             await asyncio.sleep(self.lease_s / 3)
             try:
@@ -54,3 +56,5 @@ class RedisLocks:
             except LockError:
                 log.warning("conversation_lock_lost")
                 return
+            except RedisError:
+                log.warning("conversation_lock_renew_failed", exc_info=True)

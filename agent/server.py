@@ -190,7 +190,10 @@ def build_shared_state(settings: Settings) -> SharedState:
     """In memory for one process; through Redis when `redis.url` is set."""
     if not settings.redis.url:
         return SharedState(InProcessEventBus(), InProcessLocks())
-    client = Redis.from_url(settings.redis.url)
+    # Timeouts and health checks: a half-dead connection must fail (and reconnect), not hang.
+    client = Redis.from_url(
+        settings.redis.url, socket_connect_timeout=5, socket_timeout=10, socket_keepalive=True, health_check_interval=30
+    )
     bus = RedisEventBus(client, settings.redis.prefix)
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:

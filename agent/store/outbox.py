@@ -133,14 +133,16 @@ class OutboxStore:
 
         return await self.database.run(work)
 
-    async def mark_sent(self, outbox_id: int, provider_message_id: str | None) -> None:
-        await self._update(outbox_id, status=SENT, sent_at=utcnow(), provider_message_id=provider_message_id, last_error=None)
+    # Each takes the attempt the caller claimed: a sender whose lease ran out (and whose row
+    # another sender took) must not overwrite the newer owner's outcome. False when it did not.
+    async def mark_sent(self, outbox_id: int, attempt: int, provider_message_id: str | None) -> bool:
+        return await self._finish(outbox_id, attempt, status=SENT, sent_at=utcnow(), provider_message_id=provider_message_id, last_error=None)
 
-    async def retry_at(self, outbox_id: int, when: datetime, error: str) -> None:
-        await self._update(outbox_id, status=PENDING, available_at=when, last_error=error)
+    async def retry_at(self, outbox_id: int, attempt: int, when: datetime, error: str) -> bool:
+        return await self._finish(outbox_id, attempt, status=PENDING, available_at=when, last_error=error)
 
-    async def mark_failed(self, outbox_id: int, error: str) -> None:
-        await self._update(outbox_id, status=FAILED, last_error=error)
+    async def mark_failed(self, outbox_id: int, attempt: int, error: str) -> bool:
+        return await self._finish(outbox_id, attempt, status=FAILED, last_error=error)
 
     async def take_inline(self, message_id: int) -> bool:
         """Take a held reply for the channel to send itself; False if a sender already has it.
@@ -165,12 +167,18 @@ class OutboxStore:
         query = select(OutboxItem).where(OutboxItem.conversation_id == conversation_id).order_by(col(OutboxItem.id))
         return await self.database.run(lambda session: list(session.exec(query).all()))
 
-    async def _update(self, outbox_id: int, **values: object) -> None:
-        def work(session: Session) -> None:
-            session.execute(update(OutboxItem).where(col(OutboxItem.id) == outbox_id).values(**values))
+    async def _finish(self, outbox_id: int, attempt: int, **values: object) -> bool:
+        def work(session: Session) -> bool:
+            result = session.execute(
+                update(OutboxItem)
+                .where(col(OutboxItem.id) == outbox_id, col(OutboxItem.attempts) == attempt)
+                .where(col(OutboxItem.status) == SENDING)
+                .values(**values)
+            )
             session.commit()
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
-        await self.database.run(work)
+        return await self.database.run(work)
 
 
 def _set_if_pending(session: Session, message_id: int, **values: object) -> bool:

@@ -187,3 +187,16 @@ async def test_staff_replies_and_notices_are_queued_for_the_customer(database: D
         ("system", "Still looking for someone."),
         ("staff", "Hi, Alice here."),
     ]
+
+
+async def test_a_sender_whose_lease_ran_out_cannot_overwrite_the_new_owner(database: Database) -> None:
+    store, outbox = Store(database, routing()), OutboxStore(database)
+    conversation_id, _ = await answered(store, "A", "one", "hello")
+    [slow] = await outbox.claim_due(10, lease_s=30)  # this sender stalls past its lease...
+    [again] = await outbox.claim_due(10, lease_s=30, now=utcnow() + timedelta(seconds=31))  # ...and another takes over
+    assert slow.item.id is not None and again.item.id == slow.item.id
+    assert not await outbox.retry_at(slow.item.id, slow.item.attempts, utcnow(), "late failure")
+    assert await outbox.mark_sent(again.item.id, again.item.attempts, "memo-9")
+    assert not await outbox.mark_failed(slow.item.id, slow.item.attempts, "late give-up")
+    [row] = await outbox.items(conversation_id)
+    assert (row.status, row.provider_message_id, row.last_error) == ("sent", "memo-9", None)
