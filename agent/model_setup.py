@@ -98,7 +98,9 @@ def build_route(policy: RoutePolicy, models: dict[str, ManagedModel], metrics: G
     if policy.strategy == "cascade":
         strategy = Cascade(chain, checks, metrics)
     elif policy.strategy == "parallel":
-        strategy = Parallel(chain, models[policy.judge] if policy.judge else None)
+        judge = models[policy.judge] if policy.judge else None
+        # Parallel's own default only drops failed and empty answers; configured checks apply as written.
+        strategy = Parallel(chain, judge, checks) if "checks" in policy.model_fields_set else Parallel(chain, judge)
     else:
         strategy = ModelChain(chain)
     if policy.cache.enabled and not policy.personal:

@@ -128,3 +128,20 @@ async def test_streaming_falls_back_and_tells_the_listener_to_start_again(make_m
     outcome = await chain.run_stream(REQUEST, on_delta, on_reset)
     assert "".join(pieces) == "the whole answer" == (outcome.result.text if outcome.result else None)
     assert [a.outcome for a in outcome.attempts] == [Outcome.CONNECTION_ERROR, Outcome.OK]
+
+
+@pytest.mark.parametrize(("configured", "answer"), [({}, "I don't know."), ({"checks": {"dont_know": True}}, "It is rated 3000mm.")])
+async def test_a_parallel_route_applies_the_checks_it_is_configured_with(
+    make_model: MakeModel, configured: dict, answer: str
+) -> None:
+    from agent.model_setup import build_route
+    from agent.settings import RoutePolicy
+
+    models = {
+        "dunno": ManagedModel.single(make_model("reply-I_don't_know.", name="dunno")),
+        "good": ManagedModel.single(make_model("slow-0.3+reply-It_is_rated_3000mm.", name="good")),
+    }
+    policy = RoutePolicy.model_validate({"chain": ["dunno", "good"], "strategy": "parallel", **configured})
+    strategy, _cache = build_route(policy, models, GatewayMetrics())
+    outcome = await strategy.run(REQUEST)
+    assert outcome.result is not None and outcome.result.text == answer
