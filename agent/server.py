@@ -323,8 +323,15 @@ def build_twilio(settings: Settings, manager: ConversationManager, database: Dat
             ),
         )
 
+        # Past any turn still running in some process: then a stored message with no turn was orphaned.
+        orphaned_after_s = settings.turn_timeout_s + 30
+
         async def sms_ctx(app: web.Application) -> AsyncIterator[None]:
+            recovery = asyncio.create_task(webhook.run_recovery(max(10.0, orphaned_after_s / 2), orphaned_after_s))
             yield
+            recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recovery
             await webhook.close(app)
             await sms_outbound.close()
 

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from agent.contracts import ConversationService, InvalidMessage, OptOutRegistry, Reply
 from channels.twilio.signature import TwilioSignature
-from channels.twilio.sms.inbound import BadSms, Sms, parse_sms, to_inbound
+from channels.twilio.sms.inbound import CHANNEL, BadSms, Sms, parse_sms, to_inbound
 from channels.twilio.sms.keywords import Keyword, Keywords
 from channels.twilio.sms.outbound import to_twiml
 from channels.twilio.sms.segments import split_message
@@ -79,12 +79,15 @@ class SmsWebhook:
         if not inbound.text:
             log.info("sms_empty")
             return empty()
-        task = self.turns.start(sms.message_sid, self.service.handle(inbound))
         try:
-            reply = await within(task, self.options.inline_deadline_s)
+            # Stored before Twilio gets its 200, however long the turn takes; a failure here is a 500
+            # and Twilio's retry, not a lost message.
+            await self.service.accept(inbound)
         except InvalidMessage as exc:
             log.warning("sms_invalid", error=str(exc))
             return empty(400)
+        task = self.turns.start(sms.message_sid, self.service.handle(inbound))
+        reply = await within(task, self.options.inline_deadline_s)
         if reply is None:
             log.info("sms_reply_late", deadline_s=self.options.inline_deadline_s)
             self.late.start(sms.message_sid, self._release_when_done(task))
@@ -101,6 +104,24 @@ class SmsWebhook:
         if not await self.service.deliver_inline(reply.message.id):
             return empty()  # a repeated MessageSid, or the outbox has it already
         return twiml(to_twiml(split_message(reply.message.text, self.options.segment_budget)))
+
+    async def recover(self, older_than_s: float, newer_than_s: float = 900.0) -> int:
+        """Answer messages that were stored and acknowledged but never answered (the process
+        stopped in between), through the outbox; only ones older than any turn still running."""
+        orphans = await self.service.unanswered(CHANNEL, older_than_s, newer_than_s)
+        for inbound in orphans:
+            log.warning("sms_turn_recovered", message_sid=inbound.provider_message_id, conversation_id=inbound.conversation_id)
+            task = self.turns.start(inbound.provider_message_id, self.service.handle(inbound))
+            self.late.start(inbound.provider_message_id, self._release_when_done(task))
+        return len(orphans)
+
+    async def run_recovery(self, every_s: float, older_than_s: float) -> None:
+        while True:
+            try:
+                await self.recover(older_than_s)
+            except Exception:  # noqa: BLE001 - the database may be briefly away; try at the next round
+                log.exception("sms_recovery_failed")
+            await asyncio.sleep(every_s)
 
     async def _release_when_done(self, task: asyncio.Task[Reply]) -> None:
         reply = await task

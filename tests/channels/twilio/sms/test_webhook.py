@@ -118,3 +118,36 @@ async def test_a_picture_without_words_is_stored_for_a_person(twilio_site: SiteF
         [conversation] = await conversations(site)
         [first, *_] = await site.store.messages(conversation.id)
         assert first.text == "[1 attachment]"
+
+
+async def test_a_message_stored_but_never_answered_is_answered_after_a_restart(
+    make_settings, fake, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    from datetime import timedelta
+
+    from agent.contracts import InboundMessage, utcnow
+    from agent.store import Database, Store
+    from agent.store.migrate import upgrade
+    from tests.channels.twilio.conftest import FAST_OUTBOX, PUBLIC_URL
+    from tests.support.server import running_server
+    from tests.support.twilio import twilio_env
+
+    twilio_env(monkeypatch)
+    settings = make_settings(
+        twilio={"api_base_url": fake.base_url}, server={"public_url": PUBLIC_URL}, outbox=FAST_OUTBOX
+    )
+    # A process stored this SMS, acknowledged it, and stopped before its turn ran.
+    await asyncio.to_thread(upgrade, settings.database_url)
+    database = Database(settings.database_url)
+    try:
+        await Store(database).save_inbound(
+            InboundMessage(
+                "sms", CUSTOMER, f"{OUR_NUMBER}|{CUSTOMER}", "what's your return policy?",
+                provider_message_id=message_sid(), received_at=utcnow() - timedelta(minutes=2),
+            )
+        )  # fmt: skip
+    finally:
+        await database.dispose()
+    async with running_server(settings):
+        [sent] = await fake.wait_for(1)
+    assert sent["To"] == CUSTOMER and "return" in sent["Body"].lower()
