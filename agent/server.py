@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from agent.summaries import ModelSummarizer
 from agent.store import AccountStore, Database, HandoffStore, OptOutStore, Store
 from agent.store.migrate import ensure_current
 from agent.store.outbox import NO_OUTBOX, OutboxBell, OutboxRouting, OutboxStore
-from channels.http import json_errors
+from channels.http import json_error, json_errors
 from channels.staff import ConsoleOptions, StaffConsole
 from channels.twilio.signature import TwilioSignature
 from channels.twilio.sms import Keywords, SmsOptions, SmsOutbound, SmsSender, SmsWebhook
@@ -50,9 +51,21 @@ from personas import Persona, load_persona, to_speech
 log = structlog.get_logger(__name__)
 
 
-async def model_metrics(request: web.Request) -> web.Response:
-    """Per model: calls, outcomes, latency, tokens, cost, breaker states; per route: cache hits."""
-    return web.json_response(request.app[keys.GATEWAY].snapshot())
+def model_metrics(token: str | None) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Per model: calls, outcomes, latency, tokens, cost, breaker states; per route: cache hits.
+
+    Served only with a bearer token from the environment: it names models, deployments and spend.
+    """
+
+    async def handler(request: web.Request) -> web.Response:
+        if token is None:
+            return json_error(404, "metrics_disabled", "Set the metrics token variable (server.metrics_token_env) to serve metrics.")
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(sent.encode(), token.encode()):
+            return json_error(401, "unauthorized", "Send the metrics token as 'Authorization: Bearer <token>'.")
+        return web.json_response(request.app[keys.GATEWAY].snapshot())
+
+    return handler
 
 
 def build_router(settings: Settings, retrain: bool = False) -> Router:
@@ -445,5 +458,6 @@ def create_app(settings: Settings) -> web.Application:
         app.cleanup_ctx.append(background_ctx(build_outbox_sender(settings, database, outbound, bell).run))
     app.on_shutdown.extend([webchat.close_sockets, console.close_sockets])
     app.add_routes([web.get("/healthz", healthz), *webchat.routes(), *console.routes()])
-    app.add_routes([web.get("/api/metrics/models", model_metrics)])
+    metrics_token = os.environ.get(settings.server.metrics_token_env) or None
+    app.add_routes([web.get("/api/metrics/models", model_metrics(metrics_token))])
     return app

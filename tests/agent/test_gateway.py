@@ -21,6 +21,9 @@ from tests.support.server import running_server
 
 ROUTES = ("support", "sales", "lookup")
 
+METRICS_TOKEN = "metrics-s3cret"
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeProviders]:
@@ -38,6 +41,7 @@ async def calls_of(settings: Any, conversation_id: str) -> list[Any]:
 
 async def test_every_attempt_is_stored_with_its_details_and_a_table_price(make_settings: SettingsFactory, fake: FakeProviders, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_ANTHROPIC_KEY", "sk-ant-test")
+    monkeypatch.setenv("SWITCHBOARD_METRICS_TOKEN", METRICS_TOKEN)
     settings = make_settings(
         models={
             "gemini": {"provider": "gemini", "base_url": fake.gemini_url, "model": "error-429+retry-after-0.05", "retries": {"retries": 1}},
@@ -66,7 +70,7 @@ async def test_every_attempt_is_stored_with_its_details_and_a_table_price(make_s
         assert claude.deployment == fake.anthropic_url
         assert fake.requests[-1]["headers"]["x-api-key"] == "sk-ant-test"
 
-        async with session.get(f"{base_url}/api/metrics/models") as response:
+        async with session.get(f"{base_url}/api/metrics/models", headers=METRICS_AUTH) as response:
             assert response.status == 200
             metrics = await response.json()
         gemini = metrics["models"]["gemini"]
@@ -76,7 +80,10 @@ async def test_every_attempt_is_stored_with_its_details_and_a_table_price(make_s
         assert metrics["routes"]["sales"] == {"strategy": "chain", "cache": None}
 
 
-async def test_a_cascade_route_and_its_cache(make_settings: SettingsFactory, fake: FakeProviders) -> None:
+async def test_a_cascade_route_and_its_cache(
+    make_settings: SettingsFactory, fake: FakeProviders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SWITCHBOARD_METRICS_TOKEN", METRICS_TOKEN)
     def model(name: str) -> dict[str, Any]:
         return {"provider": "openai", "base_url": fake.openai_url, "model": name, "price": {"input_per_mtok": 1, "output_per_mtok": 2}}
 
@@ -99,7 +106,7 @@ async def test_a_cascade_route_and_its_cache(make_settings: SettingsFactory, fak
         second_calls = await calls_of(settings, second.conversation_id)
         assert [(c.model, c.provider, c.cost_usd) for c in second_calls] == [("strong", "cache", 0.0)]
         assert fake.calls["reply-It_is_waterproof_to_3000mm."] == 1
-        async with session.get(f"{base_url}/api/metrics/models") as response:
+        async with session.get(f"{base_url}/api/metrics/models", headers=METRICS_AUTH) as response:
             metrics = await response.json()
         assert metrics["routes"]["sales"]["cache"]["hits"] == 1
         assert metrics["models"]["cheap"]["rejections"] == {"dont_know": 1}
@@ -200,3 +207,19 @@ def test_the_shipped_config_needs_no_keys_and_ends_every_chain_locally() -> None
     settings = load_settings()
     assert all(policy.chain[-1] == "local" for policy in settings.routes.values())
     assert all(spec.provider == "local" or not spec.api_key_env for spec in settings.models.values())
+
+
+async def test_the_metrics_need_their_token_and_are_off_without_one(
+    make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SWITCHBOARD_METRICS_TOKEN", raising=False)
+    async with running_server(make_settings()) as (base_url, _app), aiohttp.ClientSession() as session:
+        async with session.get(f"{base_url}/api/metrics/models", headers=METRICS_AUTH) as response:
+            assert (response.status, (await response.json())["error"]["code"]) == (404, "metrics_disabled")
+    monkeypatch.setenv("SWITCHBOARD_METRICS_TOKEN", METRICS_TOKEN)
+    async with running_server(make_settings()) as (base_url, _app), aiohttp.ClientSession() as session:
+        for headers in ({}, {"Authorization": "Bearer wrong"}):
+            async with session.get(f"{base_url}/api/metrics/models", headers=headers) as response:
+                assert response.status == 401
+        async with session.get(f"{base_url}/api/metrics/models", headers=METRICS_AUTH) as response:
+            assert response.status == 200 and "local" in (await response.json())["models"]
