@@ -174,6 +174,7 @@ def build_staff_console(settings: Settings, handoff: Handoff, database: Database
         session_recheck_s=settings.staff.session_recheck_s,
         login_attempts=settings.staff.login_attempts,
         login_window_s=settings.staff.login_window_s,
+        trusted_proxies=tuple(settings.server.trusted_proxies),
     )
     return StaffConsole(handoff, build_accounts(settings, database), options)
 

@@ -6,6 +6,8 @@ Precedence, highest first: environment variables (`SWITCHBOARD_…`, nested with
 
 from __future__ import annotations
 
+import ipaddress
+
 import os
 import secrets
 from collections.abc import Mapping
@@ -38,6 +40,15 @@ class ServerSettings(_Strict):
     public_url: str | None = None
     # GET /api/metrics/models needs this variable's value as a bearer token (off while unset).
     metrics_token_env: str = "SWITCHBOARD_METRICS_TOKEN"
+    # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed.
+    trusted_proxies: list[str] = []
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            ipaddress.ip_network(proxy, strict=False)  # ValueError names the bad entry
+        return proxies
 
 
 class DatabaseSettings(_Strict):

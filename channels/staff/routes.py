@@ -21,7 +21,7 @@ from agent.contracts import (
 )
 from channels.http import json_error
 from channels.staff.live import LiveSockets
-from channels.staff.throttle import LoginThrottle
+from channels.staff.throttle import LoginThrottle, client_address
 from channels.staff.session import (
     ApiError,
     check_csrf,
@@ -50,6 +50,8 @@ class ConsoleOptions:
     # Failed sign-ins per username (4x per address) within the window before sign-in is refused.
     login_attempts: int = 5
     login_window_s: float = 900.0
+    # Proxies (addresses or networks) whose X-Forwarded-For names the real client.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 class StaffConsole:
@@ -121,10 +123,11 @@ class StaffConsole:
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             raise ApiError(400, "invalid_credentials", 'The body needs "username" and "password" strings.')
-        keys = self.throttle.keys(username, request.remote)
+        address = client_address(request.remote, request.headers.get("X-Forwarded-For"), self.options.trusted_proxies)
+        keys = self.throttle.keys(username, address)
         wait = self.throttle.retry_after(keys)
         if wait is not None:
-            log.warning("staff_login_throttled", username=username[:64], address=request.remote)
+            log.warning("staff_login_throttled", username=username[:64], address=address)
             raise ApiError(
                 429, "too_many_attempts", "Too many failed sign-ins; try again later.", {"Retry-After": str(math.ceil(wait))}
             )

@@ -6,9 +6,10 @@ force into a crawl. Successful sign-ins clear their username's count.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 
 class LoginThrottle:
@@ -61,3 +62,26 @@ class LoginThrottle:
         while failures and failures[0] <= now - self.window_s:
             failures.popleft()
         return failures
+
+
+def client_address(remote: str | None, forwarded_for: str | None, trusted_proxies: Sequence[str]) -> str | None:
+    """The address a request came from: behind trusted proxies, the last hop they saw that is not one of them.
+
+    X-Forwarded-For is only believed from a trusted proxy; anything a client wrote into it
+    itself sits to the left of what the proxies appended and is never reached.
+    """
+    networks = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
+
+    def trusted(address: str | None) -> bool:
+        try:
+            return address is not None and any(ipaddress.ip_address(address) in n for n in networks)
+        except ValueError:
+            return False
+
+    if not trusted(remote) or not forwarded_for:
+        return remote
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not trusted(hop):
+            return hop
+    return hops[0] if hops else remote

@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 
 from agent.contracts import StaffRole
-from channels.staff.throttle import LoginThrottle
+from channels.staff.throttle import LoginThrottle, client_address
 from tests.conftest import SettingsFactory
 from tests.support.client import new_visitor
 from tests.support.server import running_server
@@ -77,3 +77,33 @@ async def test_an_admin_takes_over_a_conversation_someone_else_holds(make_settin
             assert (await carol.act(conversation, "reply", text="Carol here, I'll finish this."))[0] == 200
         texts = [m["text"] for m in (await visitor.history())["messages"]]
         assert texts[-1] == "Carol here, I'll finish this." and "still me?" not in texts
+
+
+def test_the_client_address_is_read_through_trusted_proxies_only() -> None:
+    proxies = ["10.0.0.0/8", "127.0.0.1"]
+    assert client_address("10.1.2.3", "203.0.113.9", proxies) == "203.0.113.9"
+    # Whatever the client itself put in front is never reached: the last untrusted hop wins.
+    assert client_address("10.1.2.3", "1.1.1.1, 203.0.113.9, 10.9.9.9", proxies) == "203.0.113.9"
+    assert client_address("198.51.100.7", "1.1.1.1", proxies) == "198.51.100.7"  # not a proxy of ours
+    assert client_address("10.1.2.3", None, proxies) == "10.1.2.3"
+
+
+async def test_behind_a_trusted_proxy_one_address_is_paused_not_everyone(make_settings: SettingsFactory) -> None:
+    settings = make_settings(staff={"login_attempts": 1}, server={"trusted_proxies": ["127.0.0.1/32"]})
+    async with running_server(settings) as (base_url, _app):
+        await add_staff(settings, "alice", "Alice Ng")
+        await add_staff(settings, "bob", "Bob Ray")
+
+        async def login(username: str, password: str, client: str) -> int:
+            async with aiohttp.ClientSession() as http:
+                async with http.post(
+                    f"{base_url}/api/staff/login",
+                    json={"username": username, "password": password},
+                    headers={"X-Forwarded-For": client},
+                ) as response:
+                    return response.status
+
+        for name in ("u1", "u2", "u3", "u4"):  # four failures (4 x login_attempts) from one address
+            assert await login(name, "guess", "198.51.100.66") == 401
+        assert await login("bob", PASSWORD, "198.51.100.66") == 429
+        assert await login("alice", PASSWORD, "203.0.113.10") == 200
