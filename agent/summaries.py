@@ -38,8 +38,9 @@ class ModelSummarizer:
             return self._cache[key]
         prompt = summary_prompt(channel, reason, detail, [(m.role, m.text) for m in messages])
         try:
-            text = await asyncio.wait_for(self.ask(prompt), self.timeout_s)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(self.timeout_s):
+                text = await self.ask(prompt)
+        except TimeoutError:
             log.warning("summary_model_timeout", timeout_s=self.timeout_s)
             return None
         text = " ".join((text or "").split())

@@ -10,6 +10,7 @@ delays the staff channel, never leaves it wrong, and several server processes sh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -163,10 +164,10 @@ class SlackStaff:
                 await self.sync_once()
             except Exception:  # noqa: BLE001 - a database hiccup: the next pass tries again
                 log.exception("slack_staff_pass_failed")
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.where.poll_interval_s)
-            except asyncio.TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for, which on 3.11 can swallow the cancel that stops this loop.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.where.poll_interval_s):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def follow(self) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from agent.contracts import ConversationState, DeliveryError, InboundMessage, StaffRole, utcnow
 from agent.outbox import DeliveryPolicy, OutboxSender
 from agent.store import AccountStore, Database, HandoffStore, Store, TurnRecord, as_utc
@@ -200,3 +202,15 @@ async def test_a_sender_whose_lease_ran_out_cannot_overwrite_the_new_owner(datab
     assert not await outbox.mark_failed(slow.item.id, slow.item.attempts, "late give-up")
     [row] = await outbox.items(conversation_id)
     assert (row.status, row.provider_message_id, row.last_error) == ("sent", "memo-9", None)
+
+
+async def test_a_sender_cancelled_as_the_bell_rings_stops() -> None:
+    # The ring and the cancel land in the same loop step, as at shutdown right after a commit:
+    # the waiter must end cancelled, or the sender's loop outlives the server.
+    bell = OutboxBell()
+    waiting = asyncio.create_task(bell.wait(30.0))
+    await asyncio.sleep(0)
+    bell.ring()
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(waiting, 5.0)
