@@ -384,8 +384,7 @@ class ConversationManager:
         every message; once a person holds the conversation, that person answers.
         """
         earlier = [m for m in recent if m.id != inbound_view.id]
-        already_told = bool(earlier) and earlier[-1].role == Role.SYSTEM.value
-        already_told = already_told or conversation.state == ConversationState.WITH_HUMAN.value
+        already_told = conversation.state == ConversationState.WITH_HUMAN.value or _told_since_handover(earlier)
         record = TurnRecord(
             conversation_id=conversation.id,
             inbound_message_id=inbound_view.id,
@@ -490,3 +489,17 @@ class ConversationManager:
     async def _publish_staff(self, kind: str, conversation_id: str, data: dict[str, object]) -> None:
         """Tell every staff console: a new escalation, or a customer message a person should see."""
         await self.bus.publish(ConversationEvent(kind, STAFF_TOPIC, {"conversation_id": conversation_id, **data}))
+
+
+def _told_since_handover(earlier: list[Message]) -> bool:
+    """Whether a notice went out since the bot (or a person) last spoke.
+
+    A window of nothing but customer messages means the customer wrote on and on while waiting:
+    the first of them was told, further back than the window reaches.
+    """
+    for message in reversed(earlier):
+        if message.role == Role.SYSTEM.value:
+            return True
+        if message.role != Role.CUSTOMER.value:
+            return False
+    return bool(earlier)
