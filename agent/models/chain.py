@@ -58,10 +58,12 @@ def deadline_at(deadline_s: float | None) -> float | None:
     return None if deadline_s is None else asyncio.get_running_loop().time() + deadline_s
 
 
-def link_deadline(deadline: float | None, deadline_s: float | None, later_links: int) -> float | None:
+def link_deadline(deadline: float | None, deadline_s: float | None, later_links: int, share: float = RESERVE_SHARE) -> float | None:
+    """When the current link must give up: `share` of the route's deadline before the end,
+    if anything is still to run after it."""
     if deadline is None or deadline_s is None or not later_links:
         return deadline
-    return deadline - RESERVE_SHARE * deadline_s
+    return deadline - share * deadline_s
 
 
 class ModelChain:

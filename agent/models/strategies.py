@@ -13,7 +13,7 @@ import structlog
 
 from agent.models.base import ChatMessage, ChatModel, ChatRequest, ChatResult, Outcome
 from agent.models.cache import ResponseCache
-from agent.models.chain import ChainResult, OnReset, RouteStrategy, deadline_at, managed
+from agent.models.chain import ChainResult, OnReset, RouteStrategy, deadline_at, link_deadline, managed
 from agent.models.checks import AnswerChecks, ask_for_confidence, take_confidence
 from agent.models.managed import Attempt, ManagedModel, OnDelta
 from agent.models.metrics import GatewayMetrics
@@ -42,7 +42,8 @@ class Cascade:
         for i, model in enumerate(self.models):
             last = i == len(self.models) - 1
             asked = ask_for_confidence(request) if self.checks.min_confidence is not None and not last else request
-            result = await model.call(asked, attempts, deadline)
+            # Like a chain: a model hanging to the end must leave the ones after it time.
+            result = await model.call(asked, attempts, link_deadline(deadline, deadline_s, len(self.models) - 1 - i))
             if result is None:
                 continue
             result, confidence = take_confidence(result)
@@ -70,6 +71,9 @@ JUDGE_PROMPT = (
     "helpfulness and staying on topic. Answer with the number of the best reply and nothing else."
 )
 _NUMBER = re.compile(r"\d+")
+# Of a route's deadline, the share parallel candidates leave for the judge. More than a chain
+# keeps back for the local model: the judge is a real model call, prompt and all.
+JUDGE_SHARE = 0.25
 
 
 class Parallel:
@@ -91,7 +95,9 @@ class Parallel:
     async def run(self, request: ChatRequest, deadline_s: float | None = None) -> ChainResult:
         deadline = deadline_at(deadline_s)
         logs: list[list[Attempt]] = [[] for _ in self.models]
-        tasks = [asyncio.create_task(m.call(request, logs[i], deadline)) for i, m in enumerate(self.models)]
+        # With a judge, a candidate that hangs must not use up the judge's time too.
+        until = link_deadline(deadline, deadline_s, 1 if self.judge is not None else 0, JUDGE_SHARE)
+        tasks = [asyncio.create_task(m.call(request, logs[i], until)) for i, m in enumerate(self.models)]
         winner: ChatResult | None = None
         results: list[ChatResult | None] = []
         try:

@@ -130,6 +130,43 @@ async def test_a_provider_that_hangs_or_breaks_still_leaves_an_answer_within_the
         assert calls[-1].model == "local" and calls[-1].outcome == "ok"
 
 
+async def test_a_hanging_cheap_model_in_a_cascade_still_leaves_the_local_model_time(make_settings: SettingsFactory, fake: FakeProviders) -> None:
+    settings = make_settings(
+        models={"cheap": {"provider": "openai", "base_url": fake.openai_url, "model": "hang", "timeout_s": 60}, "local": {"provider": "local"}},
+        routes={r: {"chain": ["cheap", "local"], "strategy": "cascade"} for r in ROUTES},
+        turn_timeout_s=1.0,
+    )
+    async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
+        visitor = await new_visitor(session, base_url)
+        started = time.perf_counter()
+        body = await visitor.send("where is my order NW-10482")
+        assert time.perf_counter() - started < 1.4
+        assert body["reply"]["model"] == "local" and "NW-10482" in body["reply"]["text"] and not body["reply"]["escalated"]
+        calls = await calls_of(settings, visitor.conversation_id)
+        assert [(c.model, c.outcome) for c in calls] == [("cheap", "timeout"), ("local", "ok")]
+        assert sum(c.latency_ms for c in calls) < 1000  # both inside the route's deadline
+
+
+async def test_a_hanging_parallel_candidate_still_leaves_the_judge_time(make_settings: SettingsFactory, fake: FakeProviders) -> None:
+    def model(name: str) -> dict[str, Any]:
+        return {"provider": "openai", "base_url": fake.openai_url, "model": name, "timeout_s": 60}
+
+    settings = make_settings(
+        models={"stuck": model("hang"), "other": model("reply-Your_order_is_on_its_way."), "judge": model("reply-2"), "local": {"provider": "local"}},
+        routes={r: {"chain": ["stuck", "local", "other"], "strategy": "parallel", "judge": "judge"} for r in ROUTES},
+        turn_timeout_s=1.0,
+    )
+    async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
+        visitor = await new_visitor(session, base_url)
+        started = time.perf_counter()
+        body = await visitor.send("where is my order NW-10482")
+        assert time.perf_counter() - started < 1.4
+        assert body["reply"]["model"] == "other" and body["reply"]["text"] == "Your order is on its way."  # the judge's pick
+        calls = {c.model: c for c in await calls_of(settings, visitor.conversation_id)}
+        assert {name: c.outcome for name, c in calls.items()} == {"stuck": "timeout", "local": "ok", "other": "ok", "judge": "ok"}
+        assert calls["stuck"].latency_ms + calls["judge"].latency_ms < 1000  # the judge answered inside the route's deadline
+
+
 async def test_rate_limits_and_deployments_from_the_config(make_settings: SettingsFactory, fake: FakeProviders) -> None:
     down = "http://127.0.0.1:9/v1"
     settings = make_settings(
