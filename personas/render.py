@@ -10,6 +10,9 @@ from personas.speech import to_speech
 
 # Channels whose answers are rewritten before they are trimmed: no markup on SMS, speech on calls.
 RENDERERS: dict[str, Callable[[str], str]] = {"sms": to_plain_text, "voice": to_speech}
+# Channels that send a long answer as several messages: their length budget guides the model
+# in the prompt but never cuts an answer, since cutting there loses what the split would deliver.
+SPLIT_CHANNELS: frozenset[str] = frozenset({"slack"})
 
 
 def system_prompt(persona: Persona, route: str, channel: str) -> str:
@@ -35,12 +38,13 @@ def system_prompt(persona: Persona, route: str, channel: str) -> str:
 
 
 def fit_to_channel(persona: Persona, channel: str, text: str) -> str:
-    """Render an answer for the channel, then trim it to its length budget at a sentence boundary where possible."""
+    """Render an answer for the channel, then trim it to its length budget at a sentence boundary where
+    possible; channels in SPLIT_CHANNELS keep the whole answer."""
     render = RENDERERS.get(channel)
     if render is not None:
         text = render(text)
     style = persona.style_for(channel)
-    if not style or not style.max_chars or len(text) <= style.max_chars:
+    if channel in SPLIT_CHANNELS or not style or not style.max_chars or len(text) <= style.max_chars:
         return text
     budget = style.max_chars - 1
     cut = text[:budget]

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from channels.twilio.sms.segments import Encoding, encoding
-from personas import fit_to_channel, load_persona, to_plain_text, to_speech
+from personas import fit_to_channel, load_persona, system_prompt, to_plain_text, to_speech
 from personas.speech import number_words
 
 MARKDOWN_ANSWER = """**Good news:** your order **NW-10482** shipped on Nov 3 — it's with UPS.
@@ -64,3 +64,14 @@ def test_the_channel_rendering_runs_before_the_length_budget() -> None:
     assert fit_to_channel(persona, "web", MARKDOWN_ANSWER) == MARKDOWN_ANSWER  # web keeps its markdown
     long = "word " * 200
     assert fit_to_channel(persona, "sms", long).endswith("...")  # not "…", which is outside GSM-7
+
+
+def test_a_channel_that_splits_long_answers_keeps_them_whole() -> None:
+    persona = load_persona("demo")
+    limit = persona.channels["slack"].max_chars
+    assert limit is not None
+    long = "\n\n".join(f"Paragraph {i}. " + "Tents, boots and packs. " * 20 for i in range(16)).strip()
+    assert len(long) > 2 * limit
+    assert fit_to_channel(persona, "slack", long) == long  # Slack sends it as several messages
+    assert f"under {limit} characters" in system_prompt(persona, "support", "slack")  # still the model's guide
+    assert len(fit_to_channel(persona, "web", long)) <= persona.channels["web"].max_chars  # type: ignore[operator]
