@@ -50,6 +50,12 @@ class RateLimiter:
         """Take one request and `tokens` (an estimate), waiting in line briefly if need be."""
         if not self.active:
             return
+        if not self.waiting and self._wait(tokens) == 0:
+            # Nobody in line and nothing to wait for: no place in the queue is needed.
+            self._take(1, tokens)
+            return
+        if not self.max_queue:
+            raise Throttled(f"the rate limit frees up in {self._wait(tokens):.2f}s and no call may wait (queue: 0)")
         if self.waiting >= self.max_queue:
             raise Throttled(f"{self.waiting} calls already waiting for the rate limit")
         self.waiting += 1

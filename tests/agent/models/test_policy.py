@@ -68,6 +68,15 @@ async def test_the_rate_limit_queue_is_short_and_bounded() -> None:
         await strict.acquire(1)
 
 
+@pytest.mark.parametrize("limits", [{"rpm": 3}, {"tpm": 30}])
+async def test_with_no_queue_a_call_that_needs_no_wait_goes_through(limits: dict[str, int]) -> None:
+    limiter = RateLimiter(**limits, max_queue=0, max_wait_s=5)
+    for _ in range(3):
+        await limiter.acquire(10)
+    with pytest.raises(Throttled, match="no call may wait"):
+        await limiter.acquire(10)  # would have to wait, and nobody may
+
+
 async def test_tokens_per_minute_are_settled_with_the_real_usage() -> None:
     limiter = RateLimiter(tpm=600, max_wait_s=0)
     await limiter.acquire(100)
