@@ -104,6 +104,8 @@ class Store:
         """Store `note` as a system message (never sent) and resolve a conversation the bot had.
 
         One waiting for or held by a person keeps its state: staff still have to follow up.
+        None when there is no such conversation, or it was already ended with this very note:
+        a channel's repeated end callback (Twilio retries them) changes nothing.
         """
 
         def work(session: Session) -> tuple[Conversation, Message] | None:
@@ -111,6 +113,14 @@ class Store:
                 select(Conversation).where(Conversation.id == conversation_id).with_for_update()
             ).first()
             if conversation is None:
+                return None
+            # After the row lock (PostgreSQL): two deliveries at once still store one note.
+            noted = session.exec(
+                select(Message.id).where(
+                    Message.conversation_id == conversation_id, Message.role == Role.SYSTEM.value, Message.text == note
+                )
+            ).first()
+            if noted is not None:
                 return None
             # Added straight to the table, not through the outbox: the session it is about is over.
             message = Message(conversation_id=conversation_id, role=Role.SYSTEM.value, text=note)

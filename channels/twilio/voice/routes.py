@@ -192,5 +192,8 @@ class VoiceWebhooks:
             note = f"Call ended ({status}" + (f", {duration} s)." if duration else ").")
             state = await self.sessions.end_conversation(CHANNEL, call.sid, note)
             self.turns.forget_where(lambda key: isinstance(key, tuple) and key[0] == call.sid)
-            log.info("call_ended", status=status, state=state.value if state else None)
+            if state is None:  # the call is known (checked above): this callback is a retry
+                log.info("call_end_repeated", status=status)
+            else:
+                log.info("call_ended", status=status, state=state.value)
         return empty()

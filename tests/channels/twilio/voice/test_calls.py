@@ -160,6 +160,25 @@ async def test_a_finished_call_closes_its_conversation(twilio_site: SiteFactory)
         assert (last.role, last.text) == (Role.SYSTEM.value, "Call ended (completed, 42 s).")
 
 
+async def test_a_repeated_status_callback_changes_nothing(twilio_site: SiteFactory) -> None:
+    async with twilio_site() as site:
+        sid, greeting = await start_call(site)
+        await say(site, sid, gather_action(greeting), speech="what is your return policy")
+        params = site.client.call_params(sid, CallStatus="completed", CallDuration="42")
+        first = await site.client.post("/twilio/voice/status", params)
+        conversation = await site.store.conversation_by_key("voice", sid)
+        assert conversation is not None
+        ended_at = conversation.updated_at
+        # Twilio retries a callback it got no timely answer to: the very same signed request.
+        again = await site.client.post("/twilio/voice/status", params)
+        assert (first.status, again.status) == (200, 200) and again.verbs() == []
+        messages = await site.store.messages(conversation.id)
+        notes = [m.text for m in messages if m.role == Role.SYSTEM.value]
+        assert notes == ["Call ended (completed, 42 s)."]
+        after = await site.store.conversation_by_key("voice", sid)
+        assert after is not None and (after.state, after.updated_at) == ("resolved", ended_at)
+
+
 async def test_a_call_ended_while_waiting_for_a_person_stays_in_the_queue(twilio_site: SiteFactory) -> None:
     async with twilio_site() as site:
         sid, greeting = await start_call(site)
