@@ -103,16 +103,23 @@ class Handoff:
         conversation = rows.conversation
         current = rows.escalations[-1][0] if rows.escalations else None
         reason, why = (current.reason, current.detail) if current else (None, None)
+        # A customer known by nothing but this conversation (a web visitor) has no name to show;
+        # other channels name them (a phone number, a Slack user).
+        known = conversation.channel_user_id != conversation.conversation_key
+        customer = conversation.channel_user_id if known else None
         summary = summarize(
             conversation.channel,
             reason,
             why,
             [t.route for t in rows.turns],
             [m.text for m in rows.messages if m.role == Role.CUSTOMER.value],
+            customer=customer,
         )
         source = "extractive"
         if self.summarizer is not None and current is not None and rows.messages:
-            written = await self.summarizer.summary(conversation.channel, reason, why, rows.messages, current.id)
+            written = await self.summarizer.summary(
+                conversation.channel, reason, why, rows.messages, current.id, customer=customer
+            )
             if written:
                 summary, source = written, "model"
         return ConversationDetail(

@@ -29,19 +29,28 @@ class ModelSummarizer:
         self._cache: OrderedDict[tuple[int | None, int | None], str] = OrderedDict()
 
     async def summary(
-        self, channel: str, reason: str | None, detail: str | None, messages: Sequence[Message], escalation_id: int | None
+        self,
+        channel: str,
+        reason: str | None,
+        detail: str | None,
+        messages: Sequence[Message],
+        escalation_id: int | None,
+        customer: str | None = None,
     ) -> str | None:
         """The model's summary of the conversation so far, or None (then the caller keeps the extractive one)."""
         key = (escalation_id, messages[-1].id if messages else None)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        prompt = summary_prompt(channel, reason, detail, [(m.role, m.text) for m in messages])
+        prompt = summary_prompt(channel, reason, detail, [(m.role, m.text) for m in messages], customer=customer)
         try:
             async with asyncio.timeout(self.timeout_s):
                 text = await self.ask(prompt)
         except TimeoutError:
             log.warning("summary_model_timeout", timeout_s=self.timeout_s)
+            return None
+        except Exception:  # noqa: BLE001 - staff still get the extractive summary, never an error page
+            log.exception("summary_model_failed")
             return None
         text = " ".join((text or "").split())
         if not text:

@@ -12,11 +12,12 @@ from agent.handoff import Handoff
 from agent.locks import InProcessLocks
 from agent.store import AccountStore, Database, HandoffStore, Store, TurnRecord
 from agent.store.views import staff_view
+from agent.summaries import ModelSummarizer
 
 
-async def waiting_conversation(database: Database) -> str:
+async def waiting_conversation(database: Database, channel: str = "web", user: str = "key-1") -> str:
     store = Store(database)
-    saved = await store.save_inbound(InboundMessage("web", "u1", "key-1", "a person please"))
+    saved = await store.save_inbound(InboundMessage(channel, user, "key-1", "a person please"))
     assert saved.message.id is not None
     await store.finish_turn(
         TurnRecord(
@@ -69,3 +70,24 @@ async def test_resolve_then_reopen_keeps_the_escalation_history(database: Databa
     assert detail.notes == [note]
     assert [(m.role.value, m.author) for m in detail.messages][-1] == ("staff", "Alice")
     assert [item.conversation_id for item in await handoff.queue()] == [conversation_id]
+
+
+async def test_the_summary_names_the_customer_as_their_channel_knows_them(database: Database) -> None:
+    conversation_id = await waiting_conversation(database, channel="sms", user="+15550102030")
+    detail = await Handoff(HandoffStore(database), InProcessLocks(), InProcessEventBus()).detail(conversation_id)
+    assert detail.summary.splitlines()[0] == "Customer +15550102030 on sms asked for a person."
+
+
+async def test_a_summary_model_that_raises_leaves_the_extractive_summary(database: Database) -> None:
+    conversation_id = await waiting_conversation(database)
+    asked: list[str] = []
+
+    async def broken(prompt: str) -> str | None:
+        asked.append(prompt)
+        raise ConnectionResetError("provider went away")
+
+    handoff = Handoff(HandoffStore(database), InProcessLocks(), InProcessEventBus(), summarizer=ModelSummarizer(broken))
+    detail = await handoff.detail(conversation_id)
+    assert len(asked) == 1 and "a person please" in asked[0]
+    assert detail.summary_source == "extractive"
+    assert detail.summary.startswith("Customer on web asked for a person.")

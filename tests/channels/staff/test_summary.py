@@ -54,7 +54,7 @@ async def test_a_failing_or_slow_model_leaves_the_extractive_summary(
     async with fake_openai() as provider:
         [detail] = await escalated_detail(with_writer(make_settings, provider, model, timeout_s))
     assert detail["summary_source"] == "extractive"
-    assert detail["summary"].startswith("Customer on web asked for a person")
+    assert detail["summary"].startswith("Customer on web asked for a person"), detail["summary"]
     assert "NW-10482" in detail["summary"]
 
 
