@@ -78,7 +78,8 @@ JUDGE_SHARE = 0.25
 
 class Parallel:
     """Every model at once. Without a judge, the first answer that passes the checks wins and
-    the rest are cancelled; with one, all answers are gathered and the judge picks."""
+    the rest are cancelled; with one, all answers are gathered and the judge picks among those
+    that pass. With `min_confidence`, every model is asked to rate its answer."""
 
     strategy = "parallel"
 
@@ -97,7 +98,8 @@ class Parallel:
         logs: list[list[Attempt]] = [[] for _ in self.models]
         # With a judge, a candidate that hangs must not use up the judge's time too.
         until = link_deadline(deadline, deadline_s, 1 if self.judge is not None else 0, JUDGE_SHARE)
-        tasks = [asyncio.create_task(m.call(request, logs[i], until)) for i, m in enumerate(self.models)]
+        asked = ask_for_confidence(request) if self.checks.min_confidence is not None else request
+        tasks = [asyncio.create_task(m.call(asked, logs[i], until)) for i, m in enumerate(self.models)]
         winner: ChatResult | None = None
         results: list[ChatResult | None] = []
         try:
@@ -112,9 +114,10 @@ class Parallel:
         attempts = [a for log_ in logs for a in log_]  # after the losers recorded their cancellation
         if self.judge is None:
             return ChainResult(winner, attempts)
-        good = [r for r in results if r is not None and self.checks.failed(r) is None]
+        rated = [take_confidence(r) for r in results if r is not None]
+        good = [r for r, confidence in rated if self.checks.failed(r, confidence) is None]
         if len(good) <= 1:
-            return ChainResult(good[0] if good else next((r for r in results if r is not None), None), attempts)
+            return ChainResult(good[0] if good else next((r for r, _ in rated), None), attempts)
         choice = await self._ask_judge(request, good, attempts, deadline)
         return ChainResult(good[choice], attempts)
 
@@ -130,7 +133,8 @@ class Parallel:
             result = await next_done
             if result is None:
                 continue
-            if self.checks.failed(result) is None:
+            result, confidence = take_confidence(result)
+            if self.checks.failed(result, confidence) is None:
                 return result
             fallback = fallback or result
         return fallback

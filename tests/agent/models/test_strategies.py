@@ -145,3 +145,17 @@ async def test_a_parallel_route_applies_the_checks_it_is_configured_with(
     strategy, _cache = build_route(policy, models, GatewayMetrics())
     outcome = await strategy.run(REQUEST)
     assert outcome.result is not None and outcome.result.text == answer
+
+
+async def test_a_parallel_route_with_min_confidence_asks_every_model_and_keeps_the_confident_answer(make_model: MakeModel, fake: FakeProviders) -> None:
+    checks = AnswerChecks(refusal=False, dont_know=False, cut_off=False, min_confidence=0.7)
+    unsure, sure = make_model("reply-Maybe.\nConfidence:_0.3", name="unsure"), make_model("slow-0.2+reply-Yes,_rated_3000mm.\nConfidence:_0.9", name="sure")
+    outcome = await Parallel([unsure, sure], checks=checks).run(REQUEST)
+    assert outcome.result is not None and outcome.result.text == "Yes, rated 3000mm."  # the first answer was not confident enough
+    assert all("Confidence:" in str(r["body"]["messages"]) for r in fake.requests)
+
+    candidates = [make_model(f"reply-{text}.\nConfidence:_{rating}", name=text) for text, rating in [("A", 0.9), ("B", 0.2), ("C", 0.8)]]
+    outcome = await Parallel(candidates, judge=make_model("reply-2", name="judge"), checks=checks).run(REQUEST)
+    assert outcome.result is not None and outcome.result.text == "C."
+    prompt = fake.requests[-1]["body"]["messages"][-1]["content"]
+    assert "Reply 1:\nA." in prompt and "Reply 2:\nC." in prompt and "B." not in prompt and "Confidence" not in prompt
