@@ -7,6 +7,7 @@ const ui = {};
 let csrf = '';
 let me = null;
 let current = null;        // the open conversation's detail, as the API returned it
+let pendingReply = null;   // the reply being sent, with its id, until the server accepts it
 let socket = null;
 let retryMs = 500;
 const SESSION_ENDED = 4401;  // the server closed the socket because the sign-in ended
@@ -367,9 +368,14 @@ function bind() {
     e.preventDefault();
     const text = ui.replyInput.value.trim();
     if (!text) return;
-    // One id per reply: a retried send is stored and delivered once.
-    const sent = await act('reply', { text, client_message_id: newId() });
-    if (sent) { ui.replyInput.value = ''; addMessage(sent.message); }
+    // One id per reply, kept until it is accepted: sending again after a lost response reuses
+    // it, so the customer gets the reply once.
+    const conversationId = current && current.conversation_id;
+    if (!pendingReply || pendingReply.text !== text || pendingReply.conversationId !== conversationId) {
+      pendingReply = { conversationId, text, id: newId() };
+    }
+    const sent = await act('reply', { text, client_message_id: pendingReply.id });
+    if (sent) { pendingReply = null; ui.replyInput.value = ''; addMessage(sent.message); }
   });
   ui.replyInput.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); ui.replyForm.requestSubmit(); }

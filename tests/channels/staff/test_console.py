@@ -137,3 +137,41 @@ async def test_a_sign_out_elsewhere_returns_the_console_to_the_sign_in_page(site
     assert await staff.locator("#login-view").is_visible()
     assert await staff.evaluate("document.body.dataset.connected") == "false"
     assert errors == []
+
+
+async def test_a_reply_sent_again_after_its_answer_was_lost_reaches_the_customer_once(site: str, browser: Any) -> None:
+    errors: list[str] = []
+    staff = await staff_page(browser, site, errors)
+    customer = await customer_page(browser, site)
+    await customer_says(customer, "can I talk to a real person")
+    await staff.locator(".queue-item").click()
+    await staff.wait_for_function("document.body.dataset.convState === 'waiting'")
+    await staff.click("#claim")
+    await staff.wait_for_function("document.body.dataset.convState === 'with_human'")
+
+    # The first send reaches the server, but its answer never reaches the page.
+    lost: list[str] = []
+
+    async def lose_the_answer(route: Any) -> None:
+        if not lost:
+            lost.append(route.request.post_data or "")
+            await route.fetch()
+            await route.abort()
+        else:
+            await route.continue_()
+
+    await staff.route("**/reply", lose_the_answer)
+    await staff.fill("#reply-input", "Alice here, on it.")
+    await staff.click("#reply-send")
+    await staff.wait_for_function("document.querySelector('#action-error').textContent.trim() !== ''")
+    assert await staff.input_value("#reply-input") == "Alice here, on it."  # kept for sending again
+    await staff.click("#reply-send")
+    await staff.wait_for_function("document.querySelector('#reply-input').value === ''")
+
+    detail = await staff.evaluate(
+        "fetch('/api/staff/conversations/' + encodeURIComponent(current.conversation_id)).then((r) => r.json())"
+    )
+    assert [m["text"] for m in detail["messages"] if m["role"] == "staff"] == ["Alice here, on it."]
+    await customer.locator(".msg-staff .msg-text").wait_for()
+    assert await customer.locator(".msg-staff").count() == 1
+    assert len(lost) == 1
