@@ -123,12 +123,19 @@ class ManagedModel:
     # -- calls -----------------------------------------------------------------------------
 
     async def call(
-        self, request: ChatRequest, attempts: list[Attempt], deadline: float | None = None, on_delta: OnDelta | None = None
+        self,
+        request: ChatRequest,
+        attempts: list[Attempt],
+        deadline: float | None = None,
+        on_delta: OnDelta | None = None,
+        keep_empty: bool = False,
     ) -> ChatResult | None:
         """Try this model (retrying as the policy allows); None when it gave no answer.
 
         With `on_delta`, the answer is streamed; once a piece has been passed on, a failure is
-        not retried (the listener has seen text that a retry would contradict).
+        not retried (the listener has seen text that a retry would contradict). With
+        `keep_empty`, an empty answer is returned for the caller's checks to judge instead of
+        being a `bad_response`.
         """
         tried: list[Deployment] = []
         for retry in range(self.retry.retries + 1):
@@ -140,7 +147,7 @@ class ManagedModel:
                 return None
             tried.append(deployment)
             streamed: list[bool] = []
-            retry_after = await self._try(deployment, request, attempts, deadline, retry, on_delta, streamed)
+            retry_after = await self._try(deployment, request, attempts, deadline, retry, on_delta, streamed, keep_empty)
             attempt = attempts[-1]
             if attempt.result is not None:
                 return attempt.result
@@ -176,6 +183,7 @@ class ManagedModel:
         retry: int,
         on_delta: OnDelta | None,
         streamed: list[bool],
+        keep_empty: bool = False,
     ) -> float | None:
         """One call to one deployment; appends its Attempt and returns any Retry-After."""
         model = deployment.model
@@ -229,7 +237,7 @@ class ManagedModel:
             deployment.breaker.record_failure()
             log.exception("model_call_crashed", model=self.name)
             return done(Outcome.ERROR, f"{type(exc).__name__}: {exc}")
-        if not result.text.strip() and not result.tool_calls:
+        if not keep_empty and not result.text.strip() and not result.tool_calls:
             deployment.breaker.record_failure()
             return done(Outcome.BAD_RESPONSE, "empty answer")
         deployment.breaker.record_success()

@@ -43,7 +43,10 @@ class Cascade:
             last = i == len(self.models) - 1
             asked = ask_for_confidence(request) if self.checks.min_confidence is not None and not last else request
             # Like a chain: a model hanging to the end must leave the ones after it time.
-            result = await model.call(asked, attempts, link_deadline(deadline, deadline_s, len(self.models) - 1 - i))
+            # The `empty` check judges an empty answer; without it (or from the last model, which
+            # no check judges) an empty answer stays the model's failure.
+            keep_empty = self.checks.empty and not last
+            result = await model.call(asked, attempts, link_deadline(deadline, deadline_s, len(self.models) - 1 - i), keep_empty=keep_empty)
             if result is None:
                 continue
             result, confidence = take_confidence(result)
@@ -55,7 +58,8 @@ class Cascade:
             attempts[-1] = replace(attempts[-1], outcome=Outcome.REJECTED, reason=failed, result=result)
             if self.metrics is not None:
                 self.metrics.record_rejection(model.name, failed)
-            turned_down = result
+            if failed != "empty":  # nothing to send, even as a last resort
+                turned_down = result
         return ChainResult(turned_down, attempts)
 
     async def run_stream(self, request: ChatRequest, on_delta: OnDelta, on_reset: OnReset, deadline_s: float | None = None) -> ChainResult:

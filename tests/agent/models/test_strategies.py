@@ -7,8 +7,10 @@ import time
 import pytest
 
 from agent.models import AnswerChecks, CachedRoute, Cascade, ChatMessage, ChatRequest, ManagedModel, ModelChain, Outcome, Parallel
+from agent.models.breaker import BreakerState, CircuitBreaker
 from agent.models.cache import CacheSettings, ResponseCache
 from agent.models.checks import take_confidence
+from agent.models.managed import Deployment, RetryPolicy
 from agent.models.metrics import GatewayMetrics
 from tests.agent.models.conftest import MakeModel
 from tests.support.fake_providers import FakeProviders
@@ -159,3 +161,20 @@ async def test_a_parallel_route_with_min_confidence_asks_every_model_and_keeps_t
     assert outcome.result is not None and outcome.result.text == "C."
     prompt = fake.requests[-1]["body"]["messages"][-1]["content"]
     assert "Reply 1:\nA." in prompt and "Reply 2:\nC." in prompt and "B." not in prompt and "Confidence" not in prompt
+
+
+@pytest.mark.parametrize(("empty", "outcome", "error_class"), [(True, Outcome.REJECTED, "empty"), (False, Outcome.BAD_RESPONSE, "bad_response")])
+async def test_the_empty_check_of_a_cascade_is_configurable(make_model: MakeModel, empty: bool, outcome: Outcome, error_class: str) -> None:
+    metrics = GatewayMetrics()
+    breaker = CircuitBreaker(failures=1)
+    cheap = ManagedModel("cheap", [Deployment(make_model("empty", name="cheap"), "cheap", breaker=breaker)], RetryPolicy(retries=0), metrics=metrics)
+    cascade = Cascade([cheap, make_model("reply-It_is_rated_3000mm.", name="strong")], AnswerChecks(empty=empty), metrics)
+    result = await cascade.run(REQUEST)
+    assert result.result is not None and result.result.text == "It is rated 3000mm."
+    assert [(a.model, a.outcome, a.error_class) for a in result.attempts] == [("cheap", outcome, error_class), ("strong", Outcome.OK, None)]
+    assert metrics.models["cheap"].rejections == ({"empty": 1} if empty else {})
+    # A check turning an answer down is not the model failing; an empty answer the model gave as its own is.
+    assert breaker.state is (BreakerState.CLOSED if empty else BreakerState.OPEN)
+
+    nothing = await Cascade([make_model("empty", name="cheap"), make_model("error-500", name="strong")], AnswerChecks(empty=empty)).run(REQUEST)
+    assert nothing.result is None  # an empty answer is never sent, not even as the last resort
