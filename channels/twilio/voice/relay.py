@@ -5,7 +5,8 @@ Twilio does the speech recognition and synthesis; over this WebSocket it sends t
 back as they arrive. An answer is spoken as the model writes it: the manager publishes it a
 sentence at a time, already rendered for speech, and the session forwards those as tokens; an
 interruption stops the rest of it. Pressing 0 or any escalation ends the session with handoff data, and the <Connect> action
-(/twilio/voice/relay-done) transfers the call.
+(/twilio/voice/relay-done) transfers the call. A session is only for a call the voice webhook
+greeted: `setup` for any other is refused with an `end` and a close (4400/4404), and nothing is stored.
 """
 
 from __future__ import annotations
@@ -129,16 +130,23 @@ class RelaySession:
             log.info("relay_message_ignored", type=kind)
 
     async def _setup(self, data: dict[str, Any]) -> None:
+        if self.call_sid is not None:
+            # A session belongs to the call it was set up for; another setup must not move it.
+            log.warning("relay_setup_repeated", call_sid=self.call_sid, other=data.get("callSid"))
+            return
         call_sid = str(data.get("callSid") or "")
         if not call_sid:
             log.warning("relay_setup_without_call")
-            await self.socket.close(code=4400, message=b"setup without callSid")
+            await self._refuse(4400, "setup without callSid")
+            return
+        # Only a call the voice webhook greeted (and so opened a conversation for) gets a session.
+        conversation_id = await self.sessions.find_conversation(CHANNEL, call_sid)
+        if conversation_id is None:
+            log.warning("relay_unknown_call", call_sid=call_sid)
+            await self._refuse(4404, "unknown call")
             return
         self.call_sid, self.session_id = call_sid, str(data.get("sessionId") or call_sid)
         self.caller = str(data.get("from") or "unknown")
-        conversation_id = await self.sessions.find_conversation(CHANNEL, call_sid)
-        if conversation_id is None:
-            conversation_id = await self.service.open_conversation(CHANNEL, call_sid, self.caller)
         # Subscribed before the first prompt, so no sentence of an answer is missed.
         self.events = self.service.events(conversation_id)
         self.listener = asyncio.create_task(self._listen(self.events))
@@ -252,6 +260,12 @@ class RelaySession:
         self.ended = True
         handoff = {"reason": reason, "conversation_id": conversation_id}
         await self._send({"type": "end", "handoffData": json.dumps(handoff)})
+
+    async def _refuse(self, code: int, reason: str) -> None:
+        """End the session before it starts: `end` hands the call back to the <Connect> action, the close says why."""
+        self.ended = True
+        await self._send({"type": "end", "handoffData": json.dumps({"reason": "refused", "error": reason})})
+        await self.socket.close(code=code, message=reason.encode())
 
     async def _send(self, message: dict[str, Any]) -> None:
         if not self.socket.closed:

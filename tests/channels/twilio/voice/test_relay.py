@@ -233,6 +233,50 @@ async def test_a_failed_relay_session_falls_back_to_the_webhook_loop(twilio_site
         assert hung_up.verbs() == ["Hangup"]
 
 
+async def refused(socket: aiohttp.ClientWebSocketResponse) -> tuple[dict[str, Any], aiohttp.WSMessage]:
+    """The `end` a refused session gets, then the close frame after it."""
+    async with asyncio.timeout(5):
+        end = await socket.receive_json()
+        closing = await socket.receive()
+    return end, closing
+
+
+async def test_a_session_for_a_call_we_never_greeted_is_refused_and_stores_nothing(twilio_site: SiteFactory) -> None:
+    async with twilio_site(voice=RELAY) as site:
+        stranger = call_sid()  # signed by Twilio, but the voice webhook never saw this call
+        async with relay_session(site, stranger) as socket:
+            await socket.send_json({"type": "prompt", "voicePrompt": "where is my order", "last": True})
+            end, closing = await refused(socket)
+        assert end["type"] == "end" and json.loads(end["handoffData"]) == {"reason": "refused", "error": "unknown call"}
+        assert (closing.type, closing.data, closing.extra) == (aiohttp.WSMsgType.CLOSE, 4404, "unknown call")
+        assert await site.store.conversation_by_key("voice", stranger) is None
+        # Twilio then calls the <Connect> action: a call we do not know hears a goodbye.
+        after = await site.client.voice("/twilio/voice/relay-done", stranger, SessionStatus="ended", HandoffData=end["handoffData"])
+        assert after.status == 404 and after.verbs()[-1] == "Hangup"
+
+
+async def test_a_session_without_a_call_sid_is_refused(twilio_site: SiteFactory) -> None:
+    async with twilio_site(voice=RELAY) as site:
+        async with relay_session(site, "") as socket:
+            await socket.send_json({"type": "prompt", "voicePrompt": "hello", "last": True})
+            end, closing = await refused(socket)
+        assert json.loads(end["handoffData"]) == {"reason": "refused", "error": "setup without callSid"}
+        assert (closing.data, closing.extra) == (4400, "setup without callSid")
+        assert await site.store.conversation_by_key("voice", "") is None
+
+
+async def test_a_second_setup_cannot_move_a_session_to_another_call(twilio_site: SiteFactory) -> None:
+    async with twilio_site(voice=RELAY) as site:
+        sid, other = await called(site), await called(site)
+        async with relay_session(site, sid) as socket:
+            await socket.send_json({"type": "setup", "sessionId": "VX2", "callSid": other, "from": CALLER})
+            await socket.send_json({"type": "prompt", "voicePrompt": "what is your return policy", "last": True})
+            assert spoken(await answer(socket))
+        mine, theirs = [await site.store.conversation_by_key("voice", key) for key in (sid, other)]
+        assert mine is not None and theirs is not None
+        assert len(await site.store.messages(mine.id)) == 2 and await site.store.messages(theirs.id) == []
+
+
 async def test_the_handshake_is_checked_against_the_configured_relay_url(twilio_site: SiteFactory) -> None:
     relay_url = "wss://voice.example.net/twilio/relay"
     async with twilio_site(voice={"relay": {"enabled": True, "url": relay_url}}) as site:
