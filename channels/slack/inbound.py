@@ -3,8 +3,9 @@
 Bolt has checked the signature and timestamp by the time a listener runs. A customer's
 message is stored (`accept`) inside the listener, so Slack's acknowledgement means it is
 durable; the turn runs after the acknowledgement, and its answer leaves through the outbox.
-The message's `ts` is its id for dedupe, so Slack's retries and the same message arriving as
-both `message` and `app_mention` never run a second turn.
+The message's `ts` is its id for dedupe (with the thread, for a message in a thread of a DM),
+so Slack's retries and the same message arriving as both `message` and `app_mention` never run
+a second turn.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import structlog
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent.contracts import ConversationNotFound, ConversationService, InboundMessage, InvalidMessage
-from channels.slack.outbound import CHANNEL, SlackPlace
+from channels.slack.outbound import CHANNEL, SlackPlace, stored_id
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +53,12 @@ class CustomerEvent:
     ts: str
     files: int
     kind: str  # dm | mention | thread
+    dm_thread_ts: str | None = None  # the DM thread it was written in; the DM is still one conversation
+
+    @property
+    def reply_thread_ts(self) -> str | None:
+        """Where an answer to it goes: the conversation's thread, or the DM thread it came from."""
+        return self.place.thread_ts or self.dm_thread_ts
 
     def inbound(self) -> InboundMessage:
         return InboundMessage(
@@ -59,7 +66,7 @@ class CustomerEvent:
             channel_user_id=self.user_id,
             conversation_key=self.place.key,
             text=self.text,
-            provider_message_id=self.ts,
+            provider_message_id=stored_id(self.ts, self.dm_thread_ts),
             metadata={"slack_kind": self.kind, "files": self.files},
         )
 
@@ -76,15 +83,17 @@ def parse_event(event: dict[str, Any], team_id: str | None, bot_user_id: str | N
         return None
     text = plain_text(str(event.get("text") or ""), bot_user_id)
     files = len(event.get("files") or [])
+    dm_thread_ts = None
     if event.get("type") == "app_mention":
         place, kind = SlackPlace(team, channel, event.get("thread_ts") or ts), "mention"
     elif event.get("channel_type") == "im":
         place, kind = SlackPlace(team, channel), "dm"
+        dm_thread_ts = event.get("thread_ts") if event.get("thread_ts") != ts else None
     elif event.get("thread_ts"):
         place, kind = SlackPlace(team, channel, event["thread_ts"]), "thread"
     else:
         return None  # a channel message that does not mention the app
-    return CustomerEvent(place, user, text, ts, files, kind)
+    return CustomerEvent(place, user, text, ts, files, kind, dm_thread_ts)
 
 
 class Background:
@@ -179,6 +188,6 @@ class SlackInbound:
     async def _note(self, client: AsyncWebClient, parsed: CustomerEvent, text: str) -> None:
         """A polite word about a message we cannot take; best effort, nothing of the customer's is lost."""
         try:
-            await client.chat_postMessage(channel=parsed.place.channel_id, thread_ts=parsed.place.thread_ts, text=text)
+            await client.chat_postMessage(channel=parsed.place.channel_id, thread_ts=parsed.reply_thread_ts, text=text)
         except Exception as exc:  # noqa: BLE001 - a courtesy, not a delivery
             log.warning("slack_note_failed", error=str(exc))

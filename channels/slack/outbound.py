@@ -75,6 +75,27 @@ class SlackPlace:
         return cls(*parts)
 
 
+# A DM is one conversation, but a customer may write in one of its threads: that message is
+# stored as "<ts>@<thread_ts>", so its answer can go back into the thread it came from.
+_IN_THREAD = "@"
+
+
+def stored_id(ts: str, thread_ts: str | None = None) -> str:
+    """The id a customer's Slack message is stored (and deduplicated) under."""
+    return f"{ts}{_IN_THREAD}{thread_ts}" if thread_ts and thread_ts != ts else ts
+
+
+def thread_of(stored: str | None) -> str | None:
+    """The DM thread a stored customer message was written in, if it was."""
+    return (stored or "").partition(_IN_THREAD)[2] or None
+
+
+class AnsweredMessages(Protocol):
+    """Which customer message a stored message answers (agent.store.slack.SlackStore)."""
+
+    async def answered_id(self, conversation_id: str, message_id: int) -> str | None: ...
+
+
 def delivery_error(exc: Exception) -> DeliveryError:
     """What a failed Slack call means for the outbox: retry (when), or give up."""
     if isinstance(exc, SlackApiError):
@@ -104,15 +125,19 @@ class SlackOutbound:
     """Sends answers, staff replies and notices to Slack customers; the outbox retries what fails.
 
     A message longer than `max_chars` goes as several, in order. Pieces already posted are
-    remembered per outbox row, so a retry after a failure halfway posts only the rest.
+    remembered per outbox row, so a retry after a failure halfway posts only the rest. In a DM,
+    a message answering one written in a thread of the DM goes into that thread.
     """
 
     name = CHANNEL
 
-    def __init__(self, client: AsyncWebClient, tokens: BotTokens, max_chars: int = 3000) -> None:
+    def __init__(
+        self, client: AsyncWebClient, tokens: BotTokens, max_chars: int = 3000, answered: AnsweredMessages | None = None
+    ) -> None:
         self.client = client
         self.tokens = tokens
         self.max_chars = max_chars
+        self.answered = answered
         self._posted: dict[int, int] = {}  # outbox id → pieces already posted
 
     async def send(self, message: OutboundMessage) -> str | None:
@@ -123,13 +148,16 @@ class SlackOutbound:
         token = await self.tokens.for_team(place.team_id)
         if token is None:
             raise DeliveryError(f"no_installation for team {place.team_id}", permanent=True)
+        thread_ts = place.thread_ts
+        if thread_ts is None and self.answered is not None:
+            thread_ts = thread_of(await self.answered.answered_id(message.conversation_id, message.message.id))
         pieces = split_text(to_slack_text(message), self.max_chars)
         done = self._posted.get(message.outbox_id, 0)
         first_ts: str | None = None
         for index, piece in enumerate(pieces[done:], start=done):
             try:
                 response = await self.client.chat_postMessage(
-                    token=token, channel=place.channel_id, thread_ts=place.thread_ts, text=piece, mrkdwn=True
+                    token=token, channel=place.channel_id, thread_ts=thread_ts, text=piece, mrkdwn=True
                 )
             except Exception as exc:  # noqa: BLE001 - turned into a retry decision, or re-raised
                 error = delivery_error(exc)

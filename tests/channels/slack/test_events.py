@@ -43,6 +43,29 @@ async def test_the_same_dm_continues_one_conversation(rig: SlackRig) -> None:
     assert [m.role for m in await rig.messages()] == ["customer", "bot", "customer", "bot"]
 
 
+async def test_a_reply_in_a_dm_thread_is_answered_in_that_thread_of_the_one_dm_conversation(rig: SlackRig) -> None:
+    await rig.post_event(dm("hi there", ts="1700000150.000100"), event_id="Ev1")
+    await rig.api.wait_for("chat.postMessage", 1)
+    in_thread = dm("what's your return policy", ts="1700000151.000100", thread_ts="1700000150.000100")
+    await rig.post_event(in_thread, event_id="Ev2")
+    posts = await rig.api.wait_for("chat.postMessage", 2)
+    assert (posts[1].params["channel"], posts[1].params.get("thread_ts")) == ("D0DM00001", "1700000150.000100")
+    assert "return" in posts[1].params["text"].lower()
+
+    # Back in the DM itself, the answer is in the DM again; all of it is one conversation.
+    await rig.post_event(dm("and do you ship to Canada?", ts="1700000152.000100"), event_id="Ev3")
+    posts = await rig.api.wait_for("chat.postMessage", 3)
+    assert posts[2].params.get("thread_ts") is None
+    [conversation] = await rig.conversations()
+    assert conversation.conversation_key == "T0TEAM001:D0DM00001"
+    assert [m.role for m in await rig.messages()] == ["customer", "bot"] * 3
+
+    # Slack retrying the message in the thread gets no second answer.
+    await rig.post_event(in_thread, event_id="Ev2", retry=1)
+    await asyncio.sleep(0.3)
+    assert len(rig.api.posts) == 3
+
+
 async def test_a_mention_is_answered_in_its_thread_and_the_thread_continues(rig: SlackRig) -> None:
     await rig.post_event(mention("how much is the Ridgeline boot?", ts="1700000200.000100"), event_id="Ev1")
     [answer] = await rig.api.wait_for("chat.postMessage")

@@ -31,6 +31,17 @@ def test_a_dm_is_one_conversation_per_dm_channel() -> None:
     assert (inbound.text, inbound.provider_message_id) == ("where's my order <NW-10482>?", "1712345678.123456")
 
 
+def test_a_message_in_a_dm_thread_is_the_dm_conversation_and_remembers_its_thread() -> None:
+    parsed = parse_event({**DM, "ts": "1712345679.000100", "thread_ts": DM["ts"]}, "T0TEAM001", BOT)
+    assert parsed is not None and parsed.kind == "dm" and parsed.reply_thread_ts == DM["ts"]
+    inbound = parsed.inbound()
+    assert inbound.conversation_key == "T0TEAM001:D0DM00001"
+    assert inbound.provider_message_id == f"1712345679.000100@{DM['ts']}"
+    # A thread's parent is a message in the DM itself.
+    parent = parse_event({**DM, "thread_ts": DM["ts"]}, "T0TEAM001", BOT)
+    assert parent is not None and parent.reply_thread_ts is None and parent.inbound().provider_message_id == DM["ts"]
+
+
 def test_a_mention_is_one_conversation_per_thread_without_the_mention() -> None:
     parsed = parse_event(MENTION, "T0TEAM001", BOT)
     assert parsed is not None and parsed.kind == "mention"

@@ -112,6 +112,30 @@ async def test_a_slack_customer_escalates_and_is_answered_from_the_staff_thread(
     assert await state_of(rig, conversation.id) == "resolved"
 
 
+async def test_a_customer_who_asked_in_a_dm_thread_is_answered_there_by_staff_too(rig: SlackRig) -> None:
+    await link(rig, "alice", "Alice Ng", ALICE)
+    await rig.post_event(dm("hi", ts="1700002500.000100"), event_id="Ev1")
+    await rig.api.wait_for("chat.postMessage")
+    await rig.post_event(dm("can I talk to a human please?", ts="1700002501.000100", thread_ts="1700002500.000100"), event_id="Ev2")
+    [escalation] = await staff_post(rig)
+    [conversation] = await rig.conversations()
+    [_hi, notice] = [c for c in rig.api.posts if c.params["channel"] == "D0DM00001"]
+    assert notice.params.get("thread_ts") == "1700002500.000100"  # the escalation notice, in the thread
+
+    assert await press(rig, "switchboard_claim", conversation.id, ALICE, escalation.ts) == 200
+    answer = {"type": "message", "channel": STAFF_CHANNEL, "user": ALICE, "text": "Alice here.",
+              "ts": "1700002600.000100", "thread_ts": escalation.ts}
+    await rig.post_event(answer, event_id="Ev3")
+    for _ in range(100):
+        to_customer = [c for c in rig.api.posts if c.params["channel"] == "D0DM00001"]
+        if len(to_customer) == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert (to_customer[-1].params["text"], to_customer[-1].params.get("thread_ts")) == (
+        "*Alice Ng:* Alice here.", "1700002500.000100"
+    )
+
+
 async def test_a_staff_thread_reply_reaches_a_web_chat_customer(rig: SlackRig) -> None:
     await link(rig, "alice", "Alice Ng", ALICE)
     async with rig.http.post(f"{rig.base_url}/api/conversations") as response:
