@@ -13,7 +13,7 @@ from agent.models import AnswerChecks, ChatModel, Gateway, ManagedModel, ModelCh
 from agent.models.breaker import CircuitBreaker
 from agent.models.cache import CacheSettings, ResponseCache
 from agent.models.chain import RouteStrategy
-from agent.models.cost import PriceKey, PriceOverride, Pricer
+from agent.models.cost import FREE, PriceKey, PriceOverride, Pricer
 from agent.models.limits import RateLimiter
 from agent.models.local import Catalog, KnowledgeBase, LocalModel, load_articles
 from agent.models.managed import Deployment, RetryPolicy
@@ -86,7 +86,7 @@ def build_model(name: str, spec: ModelSettings, registry: ProviderRegistry, pric
         )  # fmt: skip
     r = spec.retries
     retry = RetryPolicy(r.retries, r.backoff_s, r.backoff_max_s, r.max_retry_after_s, frozenset(Outcome(o) for o in r.on))
-    override = PriceOverride(**spec.price.model_dump()) if spec.price else None
+    override = PriceOverride(**spec.price.model_dump()) if spec.price else (FREE if spec.provider == "local" else None)
     return ManagedModel(name, deployments, retry, pricer, override, metrics, random.Random())
 
 

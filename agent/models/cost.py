@@ -42,6 +42,10 @@ class PriceOverride:
         return total / 1_000_000
 
 
+# What the built-in local model costs: it runs in this process, so a known price of nothing.
+FREE = PriceOverride(0.0, 0.0)
+
+
 @dataclass(frozen=True, slots=True)
 class PriceKey:
     model_ref: str

@@ -167,6 +167,17 @@ async def test_a_hanging_parallel_candidate_still_leaves_the_judge_time(make_set
         assert calls["stuck"].latency_ms + calls["judge"].latency_ms < 1000  # the judge answered inside the route's deadline
 
 
+async def test_the_local_model_is_priced_at_nothing(make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_METRICS_TOKEN", METRICS_TOKEN)
+    settings = make_settings(models={"local": {"provider": "local"}}, routes={r: {"chain": ["local"]} for r in ROUTES})
+    async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
+        visitor = await new_visitor(session, base_url)
+        assert (await visitor.send("where is my order NW-10482"))["reply"]["model"] == "local"
+        async with session.get(f"{base_url}/api/metrics/models", headers=METRICS_AUTH) as response:
+            local = (await response.json())["models"]["local"]
+        assert (local["calls"], local["cost_usd"], local["unpriced_calls"]) == (1, 0.0, 0)
+
+
 async def test_rate_limits_and_deployments_from_the_config(make_settings: SettingsFactory, fake: FakeProviders) -> None:
     down = "http://127.0.0.1:9/v1"
     settings = make_settings(
