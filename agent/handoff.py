@@ -238,11 +238,15 @@ class Handoff:
             return snapshot.state
 
     async def notify_unclaimed(self, waited_s: float, unclaimed_text: str, after_hours_text: str, hours: BusinessHours | None) -> int:
-        """Tell customers nobody has picked up within `waited_s` what is happening; once each."""
+        """Tell customers nobody has picked up within `waited_s` what is happening; once each.
+
+        Out of hours nobody will pick up, so waiting customers are told that at once.
+        """
         now = utcnow()
-        text = after_hours_text if hours is not None and not hours.open_at(now) else unclaimed_text
+        closed = hours is not None and not hours.open_at(now)
+        text = after_hours_text if closed else unclaimed_text
         told = 0
-        for conversation_id in await self.store.unclaimed(now - timedelta(seconds=waited_s)):
+        for conversation_id in await self.store.unclaimed(now if closed else now - timedelta(seconds=waited_s)):
             async with self.locks.hold(conversation_id):
                 message = await self.store.post_unclaimed_notice(conversation_id, text)
             if message is None:

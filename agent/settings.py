@@ -18,6 +18,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from agent.escalation.hours import DAYS, parse_span
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_CONFIG = PACKAGE_DIR / "default.yaml"
 ROUTES = ("support", "sales", "lookup")
@@ -217,17 +219,13 @@ class BusinessHoursSettings(_Strict):
     @field_validator("days")
     @classmethod
     def _spans(cls, days: dict[str, str]) -> dict[str, str]:
-        from datetime import time
-
         for day, span in days.items():
-            if day.lower()[:3] not in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+            if day.lower()[:3] not in DAYS:
                 raise ValueError(f"unknown day {day!r}")
             try:
-                opens, closes = (time.fromisoformat(part.strip()) for part in span.split("-"))
+                parse_span(span)
             except ValueError as exc:
-                raise ValueError(f"{day}: expected HH:MM-HH:MM, not {span!r}") from exc
-            if not opens < closes:
-                raise ValueError(f"{day}: {span!r} closes before it opens")
+                raise ValueError(f"{day}: expected HH:MM-HH:MM (24:00 for midnight), not {span!r}") from exc
         return days
 
 

@@ -50,7 +50,7 @@ def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.Monkey
         ("models:\n  gpt: {provider: openai}\n", "models.gpt"),
         ("models:\n  gpt: {provider: openai, base_url: 'http://x', timeout_s: -2}\n", "models.gpt.timeout_s"),
         ("escalation:\n  business_hours: {timezone: Mars/Base}\n", "escalation.business_hours.timezone"),
-        ("escalation:\n  business_hours: {days: {mon: '18:00-09:00'}}\n", "escalation.business_hours.days"),
+        ("escalation:\n  business_hours: {days: {mon: '17:00-17:00'}}\n", "escalation.business_hours.days"),
     ],
 )
 def test_an_invalid_file_names_the_key(tmp_path: Path, text: str, names: str) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import aiohttp
+import pytest
 
-from agent.escalation.hours import BusinessHours
+from agent.escalation.hours import BusinessHours, parse_span
 from agent.escalation.summary import contacts, summarize
 from personas import load_persona
 from tests.conftest import SettingsFactory
@@ -25,6 +26,21 @@ def test_business_hours_in_their_time_zone() -> None:
     assert hours.open_at(monday_noon_pacific)
     assert not hours.open_at(monday_late_pacific)
     assert not hours.open_at(tuesday_noon_pacific)
+
+
+def test_hours_may_run_to_midnight_or_past_it() -> None:
+    hours = BusinessHours("UTC", {"fri": "18:00-02:00", "sat": "10:00-24:00"})
+    friday = datetime(2026, 11, 27, tzinfo=timezone.utc)
+    assert not hours.open_at(friday.replace(hour=17, minute=59))
+    assert hours.open_at(friday.replace(hour=23, minute=30))
+    assert hours.open_at(friday + timedelta(hours=25))  # Saturday 01:00, Friday's span
+    assert not hours.open_at(friday + timedelta(hours=26))  # Saturday 02:00
+    assert hours.open_at(friday + timedelta(hours=47, minutes=59))  # Saturday 23:59
+    assert not hours.open_at(friday + timedelta(hours=48, minutes=30))  # Sunday 00:30: Saturday's ends at midnight
+    with pytest.raises(ValueError):
+        parse_span("09:00-09:00")
+    with pytest.raises(ValueError):
+        parse_span("9 to 5")
 
 
 def test_contacts_left_reach_the_summary() -> None:
@@ -67,3 +83,16 @@ async def test_out_of_hours_the_wording_says_so(make_settings: SettingsFactory) 
         await visitor.send(ESCALATE)
         await _wait_for_system_text(visitor, persona.after_hours)
         assert persona.unclaimed not in await _system_texts(visitor)
+
+
+async def test_out_of_hours_a_waiting_customer_hears_so_without_the_full_wait(make_settings: SettingsFactory) -> None:
+    persona = load_persona("demo")
+    never_open = {"timezone": "UTC", "days": {}}
+    # In hours this customer would wait 20 s for a notice; out of hours nobody is coming.
+    settings = make_settings(escalation={"unclaimed_after_s": 20, "business_hours": never_open})
+    async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
+        visitor = await new_visitor(session, base_url)
+        await visitor.send(ESCALATE)
+        started = asyncio.get_running_loop().time()
+        await _wait_for_system_text(visitor, persona.after_hours, seconds=15)
+        assert asyncio.get_running_loop().time() - started < 20
