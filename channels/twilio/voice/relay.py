@@ -41,6 +41,12 @@ PATH = "/twilio/relay"
 TOKEN = re.compile(r"\S+\s*")
 
 
+def message_id(session_id: str, prompt: int) -> str:
+    """A relay turn's message id. Its own prefix keeps it apart from the webhook loop's `{CallSid}:{turn}`:
+    the loop a failed session falls back to starts again at turn 1, which must not look like a repeat."""
+    return f"relay:{session_id}:{prompt}"
+
+
 def tokens(text: str) -> list[str]:
     """Words with their trailing space: what the caller hears is the tokens joined."""
     return TOKEN.findall(text)
@@ -198,7 +204,7 @@ class RelaySession:
             channel_user_id=self.caller,
             conversation_key=self.call_sid or "",
             text=text,
-            provider_message_id=f"{self.session_id}:{self.prompts}",
+            provider_message_id=message_id(self.session_id, self.prompts),
             metadata={ESCALATE_METADATA: escalate} if escalate else {},
         )
         self.writing[self.generation] = Streamed()

@@ -8,7 +8,8 @@
   POST /twilio/voice/status        call status callbacks: a finished call closes its conversation
 
 Each turn has the caller's CallSid and the turn number as its message id, so a repeated request
-never runs a turn twice.
+never runs a turn twice. Relay turns have ids of their own (relay.message_id), so the loop a failed
+relay session falls back to, starting again at turn 1, is never taken for a repeat.
 """
 
 from __future__ import annotations

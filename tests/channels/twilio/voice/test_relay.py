@@ -277,6 +277,27 @@ async def test_a_second_setup_cannot_move_a_session_to_another_call(twilio_site:
         assert len(await site.store.messages(mine.id)) == 2 and await site.store.messages(theirs.id) == []
 
 
+async def test_after_a_failed_relay_session_the_webhook_loop_answers_its_first_turn(twilio_site: SiteFactory) -> None:
+    async with twilio_site(voice=RELAY) as site:
+        sid = await called(site)
+        url = site.base_url.replace("http://", "ws://") + "/twilio/relay"
+        async with site.client.session.ws_connect(url, headers=site.client.relay_headers()) as socket:
+            # No sessionId: the session's turns are numbered after the call alone, as the loop's are.
+            await socket.send_json({"type": "setup", "callSid": sid, "from": CALLER})
+            await socket.send_json({"type": "prompt", "voicePrompt": "what is your return policy", "last": True})
+            assert spoken(await answer(socket))
+        failed = await site.client.voice("/twilio/voice/relay-done", sid, SessionStatus="failed", ErrorCode="64101")
+        action = failed.find("Gather").attrib["action"]
+        assert action.startswith("/twilio/voice/gather?turn=1")
+        turn = await site.client.voice(action, sid, SpeechResult="where is my order NW-10482", Confidence="0.9")
+        assert turn.verbs() == ["Gather"]
+        assert "N W, one zero four eight two" in turn.said()[0]
+        conversation = await site.store.conversation_by_key("voice", sid)
+        assert conversation is not None
+        said_by_caller = [m.text for m in await site.store.messages(conversation.id) if m.role == "customer"]
+        assert said_by_caller == ["what is your return policy", "where is my order NW-10482"]
+
+
 async def test_the_handshake_is_checked_against_the_configured_relay_url(twilio_site: SiteFactory) -> None:
     relay_url = "wss://voice.example.net/twilio/relay"
     async with twilio_site(voice={"relay": {"enabled": True, "url": relay_url}}) as site:
