@@ -81,7 +81,7 @@ def build_model(name: str, spec: ModelSettings, registry: ProviderRegistry, pric
                     (place.rpm if place and place.rpm else limit.rpm), (place.tpm if place and place.tpm else limit.tpm),
                     limit.queue, limit.queue_wait_s,
                 ),
-                price_key=None if spec.provider == "local" else PriceKey(spec.price_as or model_id, spec.provider, base_url),
+                price_key=None if spec.provider == "local" else PriceKey(spec.price_as or model_id, spec.provider, base_url, named=spec.price_as is not None),
             )
         )  # fmt: skip
     r = spec.retries

@@ -6,9 +6,11 @@ with cached and cache-write prompt tokens at their own rates where the table has
 
 from __future__ import annotations
 
+import ipaddress
 import warnings
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 from genai_prices import Usage, calc_price
@@ -51,6 +53,8 @@ class PriceKey:
     model_ref: str
     provider: str
     base_url: str | None = None
+    # The config named the table entry (`price_as`): priced as named, wherever it is served.
+    named: bool = False
 
 
 class Pricer:
@@ -78,10 +82,15 @@ class Pricer:
     def _lookup(self, key: PriceKey) -> Any:
         if key in self._prices:
             return self._prices[key]
+        if key.base_url and is_self_hosted(key.base_url) and not key.named:
+            # Our own server: a cloud model of the same name says nothing about what it costs.
+            log.warning("model_unpriced_self_hosted", model=key.model_ref, base_url=key.base_url)
+            self._prices[key] = None
+            return None
         price = None
         probe = Usage(input_tokens=1, output_tokens=1)
         attempts: list[dict[str, str]] = []
-        if key.base_url and not _is_local(key.base_url):
+        if key.base_url and not is_self_hosted(key.base_url):
             attempts.append({"provider_api_url": key.base_url})
         if key.provider in PRICE_PROVIDERS:
             attempts.append({"provider_id": PRICE_PROVIDERS[key.provider]})
@@ -100,5 +109,17 @@ class Pricer:
         return price
 
 
-def _is_local(url: str) -> bool:
-    return any(host in url for host in ("127.0.0.1", "localhost", "0.0.0.0", "[::1]"))
+_PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
+
+
+def is_self_hosted(url: str) -> bool:
+    """A loopback, private or link-local address, or a name only a private network resolves
+    (one label, as Docker and Kubernetes services have, or a private suffix)."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if not host:
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost" or "." not in host or host.endswith(_PRIVATE_SUFFIXES)
+    return address.is_private or address.is_loopback or address.is_link_local or address.is_unspecified

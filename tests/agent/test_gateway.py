@@ -178,6 +178,20 @@ async def test_the_local_model_is_priced_at_nothing(make_settings: SettingsFacto
         assert (local["calls"], local["cost_usd"], local["unpriced_calls"]) == (1, 0.0, 0)
 
 
+async def test_a_self_hosted_model_is_unpriced_not_priced_as_the_cloud_one(make_settings: SettingsFactory, fake: FakeProviders, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_METRICS_TOKEN", METRICS_TOKEN)
+    settings = make_settings(
+        models={"r1": {"provider": "openai", "base_url": fake.openai_url, "model": "deepseek-r1"}, "local": {"provider": "local"}},
+        routes={r: {"chain": ["r1", "local"]} for r in ROUTES},
+    )
+    async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
+        visitor = await new_visitor(session, base_url)
+        assert (await visitor.send("where is my order NW-10482"))["reply"]["model"] == "r1"
+        async with session.get(f"{base_url}/api/metrics/models", headers=METRICS_AUTH) as response:
+            r1 = (await response.json())["models"]["r1"]
+        assert (r1["calls"], r1["cost_usd"], r1["unpriced_calls"]) == (1, 0.0, 1)
+
+
 async def test_rate_limits_and_deployments_from_the_config(make_settings: SettingsFactory, fake: FakeProviders) -> None:
     down = "http://127.0.0.1:9/v1"
     settings = make_settings(

@@ -166,3 +166,30 @@ async def test_every_call_is_priced_from_the_table_or_the_config(make_model: Mak
     snapshot = {name: stats.snapshot() for name, stats in metrics.models.items()}
     assert snapshot["gpt"]["cost_usd"] == pytest.approx(expected) and snapshot["gpt"]["tokens"]["cached"] == 1000
     assert snapshot["odd"]["unpriced_calls"] == 1 and snapshot["own"]["unpriced_calls"] == 0
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["http://localhost:8000/v1", "http://127.0.0.1:8000/v1", "http://[::1]:8000/v1", "http://10.0.0.5:8000/v1", "http://192.168.1.4:11434/v1",
+     "http://172.20.0.3/v1", "http://vllm:8000/v1", "http://gpu-box.internal/v1", "http://ollama.local:11434/v1"],
+)  # fmt: skip
+def test_a_self_hosted_model_is_not_priced_as_the_cloud_one_of_that_name(base_url: str) -> None:
+    pricer = Pricer()
+    assert pricer.known(PriceKey("deepseek-r1", "openai", "https://api.deepseek.com/v1"))  # the same name, served by DeepSeek
+    assert not pricer.known(PriceKey("deepseek-r1", "openai", base_url))
+    assert not pricer.known(PriceKey("gpt-4o-mini", "openai", base_url))
+    # Naming the table entry (price_as) is a choice, not a guess: it is priced.
+    assert pricer.known(PriceKey("gpt-4o-mini", "openai", base_url, named=True))
+
+
+async def test_a_self_hosted_call_counts_as_unpriced_unless_the_config_prices_it(make_model: MakeModel, fake: FakeProviders) -> None:
+    pricer, metrics = Pricer(), GatewayMetrics()
+    key = PriceKey("deepseek-r1", "openai", fake.openai_url)  # the fake server listens on 127.0.0.1
+    guessed = ManagedModel("r1", [Deployment(make_model("deepseek-r1"), "a", price_key=key)], pricer=pricer, metrics=metrics)
+    result = await guessed.call(REQUEST, [])
+    assert result is not None and result.cost_usd == 0
+    priced = ManagedModel("r1-priced", [Deployment(make_model("deepseek-r1"), "a", price_key=key)], pricer=pricer, price_override=PriceOverride(1.0, 2.0), metrics=metrics)
+    result = await priced.call(REQUEST, [])
+    assert result is not None and result.cost_usd == pytest.approx((2 * 1.0 + 3 * 2.0) / 1e6)
+    assert (metrics.models["r1"].unpriced_calls, metrics.models["r1"].cost_usd) == (1, 0)
+    assert (metrics.models["r1-priced"].unpriced_calls, metrics.models["r1-priced"].cost_usd) == (0, pytest.approx(8 / 1e6))
