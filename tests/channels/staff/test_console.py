@@ -125,6 +125,26 @@ async def test_customer_html_stays_inert_text_in_the_console(site: str, browser:
     assert errors == []
 
 
+async def test_staff_html_stays_inert_text_in_the_customer_page(site: str, browser: Any) -> None:
+    errors: list[str] = []
+    staff = await staff_page(browser, site, errors)
+    customer = await customer_page(browser, site)
+    customer.on("pageerror", lambda exc: errors.append(str(exc)))
+    await customer_says(customer, "I want to speak to a human")
+    await staff.locator(".queue-item").click()
+    await staff.wait_for_function("document.body.dataset.convState === 'waiting'")
+    await staff.click("#claim")
+    await staff.wait_for_function("document.body.dataset.convState === 'with_human'")
+    await staff.fill("#reply-input", XSS)
+    await staff.click("#reply-send")
+
+    shown = customer.locator(".msg-staff .msg-text")
+    await shown.wait_for()
+    assert await shown.inner_text() == XSS
+    assert await customer.evaluate("window.pwned === undefined && document.querySelectorAll('#messages img').length === 0")
+    assert errors == []
+
+
 async def test_a_sign_out_elsewhere_returns_the_console_to_the_sign_in_page(site: str, browser: Any) -> None:
     errors: list[str] = []
     staff = await staff_page(browser, site, errors)
