@@ -10,6 +10,7 @@ from agent.contracts import InboundMessage
 
 CHANNEL = "sms"
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+SHORT_CODE = re.compile(r"^\d{5,6}$")  # as Twilio posts one in To: bare digits, no "+"
 SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")  # SM… for SMS, MM… for MMS
 
 
@@ -21,7 +22,7 @@ class BadSms(ValueError):
 class Sms:
     message_sid: str
     sender: str  # the customer's number
-    recipient: str  # our number
+    recipient: str  # our number or short code
     body: str
     media_urls: tuple[str, ...] = ()
 
@@ -53,9 +54,11 @@ def parse_sms(params: Mapping[str, str]) -> Sms:
     if not SID.match(sid):
         raise BadSms("MessageSid is not a Twilio message id")
     sender, recipient = _required(params, "From"), _required(params, "To")
-    for name, number in (("From", sender), ("To", recipient)):
-        if not E164.match(number):
-            raise BadSms(f"{name} is not an E.164 phone number")
+    if not E164.match(sender):
+        raise BadSms("From is not an E.164 phone number")
+    # Ours may be a short code as well as a phone number; replies go out from whichever it was.
+    if not (E164.match(recipient) or SHORT_CODE.match(recipient)):
+        raise BadSms("To is neither an E.164 phone number nor a short code")
     if "Body" not in params:
         raise BadSms("missing parameter Body")
     try:

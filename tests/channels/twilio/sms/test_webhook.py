@@ -94,6 +94,20 @@ async def test_help_answers_with_the_personas_help_text(twilio_site: SiteFactory
         assert await conversations(site) == []  # a keyword is not a conversation turn
 
 
+async def test_a_message_to_a_short_code_is_answered(twilio_site: SiteFactory, openai: FakeOpenAI) -> None:
+    short_code = "56789"  # Twilio posts a short code as its bare digits, no "+"
+    async with twilio_site() as site:
+        answer = await site.client.sms("where is my order NW-10482?", To=short_code)
+        assert answer.status == 200 and "NW-10482" in answer.messages()[0]
+        [conversation] = await conversations(site)
+        assert conversation.conversation_key == f"{short_code}|{CUSTOMER}"
+    async with twilio_site(sms={"inline_deadline_s": 0.2}, **slow_model(openai, 0.6)) as site:
+        late = await site.client.sms("do you sell tents?", To="123456")
+        assert late.status == 200 and late.verbs() == []
+        [sent] = await site.fake.wait_for(1)  # a reply too late for the webhook comes from the short code too
+        assert (sent["From"], sent["To"], sent["Body"]) == ("123456", CUSTOMER, "echo: do you sell tents?")
+
+
 async def test_bad_requests_get_a_4xx_with_valid_twiml_and_store_nothing(twilio_site: SiteFactory) -> None:
     async with twilio_site() as site:
         base = {"MessageSid": message_sid(), "From": CUSTOMER, "To": OUR_NUMBER, "Body": "hi"}
@@ -101,6 +115,9 @@ async def test_bad_requests_get_a_4xx_with_valid_twiml_and_store_nothing(twilio_
             {k: v for k, v in base.items() if k != "Body"},
             {k: v for k, v in base.items() if k != "MessageSid"},
             {**base, "From": "not-a-number"},
+            {**base, "From": "56789"},  # only our side (To) may be a short code
+            {**base, "To": "1234"},
+            {**base, "To": "1234567"},
             {**base, "MessageSid": "SM-short"},
             {**base, "NumMedia": "many"},
         ):
