@@ -28,6 +28,7 @@ from agent.contracts import (
     utcnow,
 )
 from channels.slack.blocks import CLAIM, HAND_BACK, RESOLVE, escalation_blocks, mirrored_text
+from channels.slack.format import from_mrkdwn
 from channels.slack.inbound import Background, plain_text
 from channels.slack.outbound import BotTokens, delivery_error
 
@@ -131,7 +132,8 @@ class SlackStaff:
             if staff is None:
                 self._tell(client, self.channel_id, user_id, NOT_STAFF, thread_ts)
                 return
-            text = plain_text(str(event.get("text") or ""), context.get("bot_user_id"))
+            # Stored as Markdown, like every answer: Slack's *bold* would otherwise reach a Slack customer as italics.
+            text = from_mrkdwn(plain_text(str(event.get("text") or ""), context.get("bot_user_id")))
             if not text:
                 return
             try:

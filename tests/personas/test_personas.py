@@ -45,3 +45,11 @@ def test_a_broken_persona_file_names_the_problem(tmp_path: Path) -> None:
     path.write_text("id: broken\nname: X\n")
     with pytest.raises(PersonaError, match="greeting"):
         load_persona(str(path))
+
+
+@pytest.mark.parametrize("persona_id", available_personas())
+def test_the_slack_style_asks_for_markdown_which_the_channel_converts(persona_id: str) -> None:
+    style = load_persona(persona_id).style_for("slack")
+    assert style is not None
+    # Slack's own *bold* would be read as Markdown italics on the way out.
+    assert "**bold**" in style.style and "*bold*" not in style.style.replace("**bold**", "")

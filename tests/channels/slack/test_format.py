@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import string
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channels.slack.format import escape, split_text, to_mrkdwn
+from channels.slack.format import escape, from_mrkdwn, split_text, to_mrkdwn
 
 
 def test_markdown_becomes_mrkdwn() -> None:
@@ -13,6 +15,66 @@ def test_markdown_becomes_mrkdwn() -> None:
     assert to_mrkdwn(text) == (
         "*Returns*\n*30 days*, see <https://example.com/returns|our policy>.\n• unworn\n• with tags"
     )
+
+
+def test_italic_is_slack_italic_and_bold_is_slack_bold() -> None:
+    assert to_mrkdwn("*italic* and _italic_") == "_italic_ and _italic_"
+    assert to_mrkdwn("**bold** and __bold__") == "*bold* and *bold*"
+    assert to_mrkdwn("***both***") == "*_both_*"
+    assert to_mrkdwn("**bold with *italic* inside**") == "*bold with _italic_ inside*"
+    assert to_mrkdwn("*italic with **bold** inside*") == "_italic with *bold* inside_"
+    assert to_mrkdwn("## **Returns**\n~~old~~ price") == "*Returns*\n~old~ price"
+    assert to_mrkdwn("* a *tent*\n+ a **boot**\n  - a [*pack*](https://x.test/p)") == (
+        "• a _tent_\n• a *boot*\n  • a <https://x.test/p|_pack_>"
+    )
+
+
+def test_what_only_looks_like_emphasis_is_left_alone() -> None:
+    for text in ("snake_case_name", "2*3*4", "a * b * c", "*not closed", "https://x.test/_a_/b*c*", "<https://x.test/_a_|x>"):
+        assert to_mrkdwn(text) == text
+    # Code is kept as written, only escaped; a fence's language name goes.
+    assert to_mrkdwn("`**x** _y_` and **z**") == "`**x** _y_` and *z*"
+    assert to_mrkdwn("```python\nif a < b and *c*:\n```") == "```if a &lt; b and *c*:\n```"
+    assert to_mrkdwn("```x = *1*```") == "```x = *1*```"
+
+
+def test_bold_a_person_writes_in_slack_is_stored_as_markdown() -> None:
+    assert from_mrkdwn("*order* shipped, _soon_, 2*3*4") == "**order** shipped, _soon_, 2*3*4"
+    assert to_mrkdwn(from_mrkdwn("*order* shipped")) == "*order* shipped"
+
+
+WORDS = st.lists(st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=6), min_size=1, max_size=3).map(" ".join)
+
+
+@st.composite
+def segment(draw: st.DrawFn) -> tuple[str, str]:
+    """A piece of Markdown and the mrkdwn it must become."""
+    kind = draw(st.sampled_from(["plain", "bold", "bold_", "italic", "italic_", "nested", "code", "link"]))
+    p, q = draw(WORDS), draw(WORDS)
+    return {
+        "plain": (p, p),
+        "bold": (f"**{p}**", f"*{p}*"),
+        "bold_": (f"__{p}__", f"*{p}*"),
+        "italic": (f"*{p}*", f"_{p}_"),
+        "italic_": (f"_{p}_", f"_{p}_"),
+        "nested": (f"**{p} *{q}* {p}**", f"*{p} _{q}_ {p}*"),
+        "code": (f"`**{p}** *{q}* _{q}_`", f"`**{p}** *{q}* _{q}_`"),
+        "link": (f"[{p}](https://x.test/{q.replace(' ', '_')}_)", f"<https://x.test/{q.replace(' ', '_')}_|{p}>"),
+    }[kind]
+
+
+@st.composite
+def line(draw: st.DrawFn) -> tuple[str, str]:
+    pieces = draw(st.lists(segment(), min_size=1, max_size=5))
+    markdown, mrkdwn = " ".join(m for m, _ in pieces), " ".join(s for _, s in pieces)
+    bullet = draw(st.sampled_from(["", "- ", "* ", "  - "]))
+    indent = "  " if bullet.startswith(" ") else ""
+    return bullet + markdown, (indent + "• " if bullet else "") + mrkdwn
+
+
+@given(st.lists(line(), min_size=1, max_size=6))
+def test_markdown_lines_become_the_mrkdwn_they_mean(lines: list[tuple[str, str]]) -> None:
+    assert to_mrkdwn("\n".join(m for m, _ in lines)) == "\n".join(s for _, s in lines)
 
 
 def test_slack_control_characters_are_escaped_but_links_kept() -> None:

@@ -84,7 +84,7 @@ async def test_a_slack_customer_escalates_and_is_answered_from_the_staff_thread(
 
     # Her answer in the thread reaches the customer's DM, once, even when Slack retries the event.
     answer = {"type": "message", "channel": STAFF_CHANNEL, "channel_type": "channel", "user": ALICE,
-              "text": "Hi, I'm looking at your order now.", "ts": "1700002100.000100", "thread_ts": ts}
+              "text": "Hi, I'm looking at *your order* now.", "ts": "1700002100.000100", "thread_ts": ts}
     await rig.post_event(answer, event_id="Ev2")
     await rig.post_event(answer, event_id="Ev2", retry=1)
     for _ in range(100):
@@ -92,7 +92,7 @@ async def test_a_slack_customer_escalates_and_is_answered_from_the_staff_thread(
         if any("Alice Ng" in c.params["text"] for c in to_customer):
             break
         await asyncio.sleep(0.05)
-    assert to_customer[-1].params["text"] == "*Alice Ng:* Hi, I'm looking at your order now."
+    assert to_customer[-1].params["text"] == "*Alice Ng:* Hi, I'm looking at *your order* now."  # still bold
 
     # The customer's next message shows up in the staff thread (and the bot stays quiet).
     await rig.post_event(dm("thanks, it's NW-10482", ts="1700002200.000100"), event_id="Ev3")
