@@ -112,6 +112,47 @@ async def test_a_slack_customer_escalates_and_is_answered_from_the_staff_thread(
     assert await state_of(rig, conversation.id) == "resolved"
 
 
+async def test_hand_back_from_slack_gives_the_conversation_back_to_the_bot(rig: SlackRig) -> None:
+    await link(rig, "alice", "Alice Ng", ALICE)
+    await link(rig, "bob", "Bob Ruiz", "U0BOB0001")
+    await rig.post_event(dm("can I talk to a human please?", ts="1700002300.000100"), event_id="Ev1")
+    [escalation] = await staff_post(rig)
+    [conversation] = await rig.conversations()
+    assert await press(rig, "switchboard_claim", conversation.id, ALICE, escalation.ts) == 200
+    [claimed] = await rig.api.wait_for("chat.update")
+    assert "switchboard_hand_back" in buttons(claimed.params["blocks"])
+
+    # Only the one holding it can hand it back; anyone else is told so, privately.
+    assert await press(rig, "switchboard_hand_back", conversation.id, "U0BOB0001", escalation.ts) == 200
+    [refusal] = await rig.api.wait_for("chat.postEphemeral")
+    assert refusal.params["user"] == "U0BOB0001"
+    assert await state_of(rig, conversation.id) == "with_human"
+
+    assert await press(rig, "switchboard_hand_back", conversation.id, ALICE, escalation.ts) == 200
+    assert await state_of(rig, conversation.id) == "bot"
+    updates = await rig.api.wait_for("chat.update", 2)
+    assert updates[-1].params["ts"] == escalation.ts
+    assert "Handed back to the bot by *Alice Ng*" in block_text(updates[-1].params["blocks"])
+    assert buttons(updates[-1].params["blocks"]) == []
+
+    # The bot answers the customer's next message, and the staff thread is left alone.
+    await asyncio.sleep(0.3)  # whatever the hand-back itself sends has gone
+    to_customer = len([c for c in rig.api.posts if c.params["channel"] == "D0DM00001"])
+    staff_before = len(staff_posts(rig))
+    await rig.post_event(dm("where is my order NW-10482?", ts="1700002400.000100"), event_id="Ev2")
+    for _ in range(100):
+        answer = [c for c in rig.api.posts if c.params["channel"] == "D0DM00001"][to_customer:]
+        if answer:
+            break
+        await asyncio.sleep(0.05)
+    assert len(answer) == 1 and "NW-10482" in answer[0].params["text"]
+    messages = await rig.messages()
+    assert [(m.role, m.text) for m in messages[-2:]][0] == ("customer", "where is my order NW-10482?")
+    assert messages[-1].role == "bot" and "NW-10482" in messages[-1].text
+    await asyncio.sleep(0.5)
+    assert len(staff_posts(rig)) == staff_before
+
+
 async def test_a_customer_who_asked_in_a_dm_thread_is_answered_there_by_staff_too(rig: SlackRig) -> None:
     await link(rig, "alice", "Alice Ng", ALICE)
     await rig.post_event(dm("hi", ts="1700002500.000100"), event_id="Ev1")
