@@ -1,4 +1,10 @@
-"""A circuit breaker per deployment: stop calling what keeps failing, probe it now and then."""
+"""A circuit breaker per deployment: stop calling what keeps failing, probe it now and then.
+
+Each call let through gets a ticket naming the breaker's state at that moment; its outcome
+counts only if the breaker has not changed state since. A slow call let through before the
+breaker opened says nothing about the deployment now: it neither closes an open breaker nor
+opens it again (restarting the cooldown), and only the probe decides a half-open one.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,21 @@ import enum
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 
 class BreakerState(str, enum.Enum):
     CLOSED = "closed"  # calls flow
     OPEN = "open"  # calls are refused at once until the cooldown is over
     HALF_OPEN = "half_open"  # one probe call is let through; its outcome decides
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """One call let through: in which period of the breaker, and whether it is the probe."""
+
+    epoch: int
+    probe: bool = False
 
 
 class CircuitBreaker:
@@ -29,6 +44,7 @@ class CircuitBreaker:
         self._state = BreakerState.CLOSED
         self._opened_at = 0.0
         self._probing = False
+        self._epoch = 0  # moves on at every change of state: older tickets no longer count
         self.times_opened = 0
 
     @property
@@ -37,43 +53,52 @@ class CircuitBreaker:
             return BreakerState.HALF_OPEN
         return self._state
 
-    def allow(self) -> bool:
-        """May a call go out now? In half-open state only one (the probe) may."""
+    def admit(self) -> Ticket | None:
+        """A ticket if a call may go out now, else None. In half-open state only one (the
+        probe) may."""
         state = self.state
         if state is BreakerState.CLOSED:
-            return True
+            return Ticket(self._epoch)
         if state is BreakerState.OPEN or self._probing:
-            return False
+            return None
         self._state, self._probing = BreakerState.HALF_OPEN, True
-        return True
+        self._epoch += 1  # the probe's verdict is the only one that counts from here
+        return Ticket(self._epoch, probe=True)
 
     def available(self) -> bool:
-        """Would `allow()` say yes (without taking the probe)?"""
+        """Would `admit()` say yes (without taking the probe)?"""
         state = self.state
         return state is BreakerState.CLOSED or (state is BreakerState.HALF_OPEN and not self._probing)
 
-    def record_success(self) -> None:
-        if self._state is not BreakerState.CLOSED:
-            self._state = BreakerState.CLOSED
+    def record_success(self, ticket: Ticket) -> None:
+        if ticket.epoch != self._epoch:
+            return
+        if ticket.probe:
+            self._state, self._probing = BreakerState.CLOSED, False
             self._recent.clear()
-        self._probing = False
+            self._epoch += 1
 
-    def record_failure(self) -> None:
+    def record_failure(self, ticket: Ticket) -> None:
+        if ticket.epoch != self._epoch:
+            return
         now = self._clock()
-        if self._state is BreakerState.HALF_OPEN:
+        if ticket.probe:
             self._open(now)
             return
         self._recent.append(now)
         if len(self._recent) >= self.failures and now - self._recent[0] <= self.window_s:
             self._open(now)
 
-    def release(self) -> None:
-        """The probe ended without a verdict (cancelled, or refused for a reason of its own)."""
-        self._probing = False
-        if self._state is BreakerState.HALF_OPEN:
-            self._state, self._opened_at = BreakerState.OPEN, self._clock() - self.cooldown_s
+    def release(self, ticket: Ticket) -> None:
+        """The call ended without a verdict (cancelled, or refused for a reason of its own);
+        if it was the probe, the next call may probe instead."""
+        if ticket.epoch != self._epoch or not ticket.probe:
+            return
+        self._state, self._opened_at, self._probing = BreakerState.OPEN, self._clock() - self.cooldown_s, False
+        self._epoch += 1
 
     def _open(self, now: float) -> None:
         self._state, self._opened_at, self._probing = BreakerState.OPEN, now, False
         self._recent.clear()
+        self._epoch += 1
         self.times_opened += 1

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import structlog
 
 from agent.models.base import ChatModel, ChatRequest, ChatResult, ModelError, Outcome, StreamEvent, TextDelta
-from agent.models.breaker import CircuitBreaker
+from agent.models.breaker import CircuitBreaker, Ticket
 from agent.models.cost import PriceKey, PriceOverride, Pricer
 from agent.models.limits import RateLimiter, Throttled
 from agent.models.metrics import GatewayMetrics
@@ -139,15 +139,16 @@ class ManagedModel:
         """
         tried: list[Deployment] = []
         for retry in range(self.retry.retries + 1):
-            deployment = self._pick(tried)
-            if deployment is None:
+            picked = self._pick(tried)
+            if picked is None:
                 attempts.append(Attempt(self.name, self.provider, Outcome.CIRCUIT_OPEN, 0.0, error="every deployment's breaker is open", retry=retry))
                 if self.metrics is not None:
                     self.metrics.record(self.name, Outcome.CIRCUIT_OPEN.value, 0.0)
                 return None
+            deployment, ticket = picked
             tried.append(deployment)
             streamed: list[bool] = []
-            retry_after = await self._try(deployment, request, attempts, deadline, retry, on_delta, streamed, keep_empty)
+            retry_after = await self._try(deployment, ticket, request, attempts, deadline, retry, on_delta, streamed, keep_empty)
             attempt = attempts[-1]
             if attempt.result is not None:
                 return attempt.result
@@ -160,23 +161,27 @@ class ManagedModel:
             await asyncio.sleep(delay)
         return None
 
-    def _pick(self, tried: list[Deployment]) -> Deployment | None:
-        """A deployment by weight, preferring one not tried yet; None if every breaker is open."""
+    def _pick(self, tried: list[Deployment]) -> tuple[Deployment, Ticket] | None:
+        """A deployment by weight, preferring one not tried yet, with its breaker's ticket;
+        None if every breaker is open."""
         if len(self.deployments) == 1:
             only = self.deployments[0]
-            return only if only.breaker.allow() else None
+            ticket = only.breaker.admit()
+            return (only, ticket) if ticket is not None else None
         fresh = [d for d in self.deployments if d not in tried and d.breaker.available()]
         pool = fresh or [d for d in self.deployments if d.breaker.available()]
         while pool:
             choice = self._rng.choices(pool, weights=[d.weight for d in pool])[0]
-            if choice.breaker.allow():
-                return choice
+            ticket = choice.breaker.admit()
+            if ticket is not None:
+                return choice, ticket
             pool.remove(choice)
         return None
 
     async def _try(
         self,
         deployment: Deployment,
+        ticket: Ticket,
         request: ChatRequest,
         attempts: list[Attempt],
         deadline: float | None,
@@ -203,10 +208,10 @@ class ManagedModel:
         try:
             await deployment.limiter.acquire(estimate)
         except Throttled as exc:
-            deployment.breaker.release()
+            deployment.breaker.release(ticket)
             return done(Outcome.THROTTLED, str(exc))
         except asyncio.CancelledError:
-            deployment.breaker.release()
+            deployment.breaker.release(ticket)
             raise
         loop = asyncio.get_running_loop()
         limit_at = loop.time() + model.timeout_s
@@ -220,27 +225,27 @@ class ManagedModel:
                 else:
                     result = await _stream(model.stream(request), on_delta, streamed)
         except TimeoutError:
-            deployment.breaker.record_failure()
+            deployment.breaker.record_failure(ticket)
             return done(Outcome.TIMEOUT, f"no answer within {budget:.2f}s")
         except ModelError as exc:
             if exc.outcome.is_failure:
-                deployment.breaker.record_failure()
+                deployment.breaker.record_failure(ticket)
             else:
-                deployment.breaker.release()  # the request's fault (too long, refused), not the model's
+                deployment.breaker.release(ticket)  # the request's fault (too long, refused), not the model's
             return done(exc.outcome, str(exc), retry_after=exc.retry_after)
         except asyncio.CancelledError:
-            deployment.breaker.release()
+            deployment.breaker.release(ticket)
             # A parallel call another model won: still a call made, and recorded as such.
             done(Outcome.CANCELLED, "cancelled: another model answered first, or the turn ended")
             raise
         except Exception as exc:  # a provider bug must not take the turn down with it
-            deployment.breaker.record_failure()
+            deployment.breaker.record_failure(ticket)
             log.exception("model_call_crashed", model=self.name)
             return done(Outcome.ERROR, f"{type(exc).__name__}: {exc}")
         if not keep_empty and not result.text.strip() and not result.tool_calls:
-            deployment.breaker.record_failure()
+            deployment.breaker.record_failure(ticket)
             return done(Outcome.BAD_RESPONSE, "empty answer")
-        deployment.breaker.record_success()
+        deployment.breaker.record_success(ticket)
         deployment.limiter.settle(estimate, result.input_tokens + result.output_tokens)
         result = self._price(deployment, result)
         return done(Outcome.OK, result=result)

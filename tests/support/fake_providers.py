@@ -2,8 +2,9 @@
 
 Mounted at `/openai/v1` (Chat Completions; `/v1` too), `/anthropic/v1` (Messages) and
 `/gemini/v1beta` (generateContent, streamGenerateContent?alt=sse). What a call does is chosen
-by the requested model name, or by an `X-Fake-Behaviour` header that wins over it: directives
-joined by `+`, e.g. `first-token-0.5+cached-10`.
+by the requested model name, or by a last user message starting `fake:DIRECTIVES ` (one model,
+calls that differ), or by an `X-Fake-Behaviour` header that wins over both: directives joined
+by `+`, e.g. `first-token-0.5+cached-10`.
 
   ok (anything unknown)  answers "echo: <last user message>" with usage
   reply-TEXT             answers TEXT (underscores become spaces)
@@ -333,8 +334,9 @@ def _handler(fmt: Format, state: FakeProviders) -> Callable[[web.Request], Await
         if state.record:
             state.requests.append({"path": request.path, "body": body, "authorization": request.headers.get("Authorization"), "headers": dict(request.headers)})
         state.calls[model] += 1
-        behaviour = Behaviour.parse(request.headers.get("X-Fake-Behaviour") or model)
         last_user = next((text for role, text in reversed(turns) if role == "user"), "")
+        marked = last_user.split(" ", 1)[0].removeprefix("fake:") if last_user.startswith("fake:") else None
+        behaviour = Behaviour.parse(request.headers.get("X-Fake-Behaviour") or marked or model)
         prompt_tokens = sum(len(text.split()) for _, text in turns)
         call = Call(model, last_user, prompt_tokens, stream, behaviour)
         if behaviour.slow:

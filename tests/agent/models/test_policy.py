@@ -31,23 +31,31 @@ class Clock:
 def test_the_breaker_opens_after_n_failures_in_its_window_and_probes_once() -> None:
     clock = Clock()
     breaker = CircuitBreaker(failures=3, window_s=10, cooldown_s=5, clock=clock)
+
+    def fail() -> None:
+        ticket = breaker.admit()
+        assert ticket is not None
+        breaker.record_failure(ticket)
+
     for _ in range(2):
-        breaker.record_failure()
+        fail()
     clock.now += 11  # those two fall out of the window
-    breaker.record_failure()
-    breaker.record_failure()
-    assert breaker.state is BreakerState.CLOSED and breaker.allow()
-    breaker.record_failure()
-    assert breaker.state is BreakerState.OPEN and not breaker.allow()
+    fail()
+    fail()
+    assert breaker.state is BreakerState.CLOSED and breaker.admit()
+    fail()
+    assert breaker.state is BreakerState.OPEN and not breaker.admit()
     clock.now += 5
     assert breaker.state is BreakerState.HALF_OPEN
-    assert breaker.allow() and not breaker.allow()  # one probe at a time
-    breaker.record_failure()
+    probe = breaker.admit()
+    assert probe and not breaker.admit()  # one probe at a time
+    breaker.record_failure(probe)
     assert breaker.state is BreakerState.OPEN and breaker.times_opened == 2
     clock.now += 5
-    assert breaker.allow()
-    breaker.record_success()
-    assert breaker.state is BreakerState.CLOSED and breaker.allow()
+    probe = breaker.admit()
+    assert probe
+    breaker.record_success(probe)
+    assert breaker.state is BreakerState.CLOSED and breaker.admit()
 
 
 async def test_the_rate_limit_queue_is_short_and_bounded() -> None:
@@ -193,3 +201,70 @@ async def test_a_self_hosted_call_counts_as_unpriced_unless_the_config_prices_it
     assert result is not None and result.cost_usd == pytest.approx((2 * 1.0 + 3 * 2.0) / 1e6)
     assert (metrics.models["r1"].unpriced_calls, metrics.models["r1"].cost_usd) == (1, 0)
     assert (metrics.models["r1-priced"].unpriced_calls, metrics.models["r1-priced"].cost_usd) == (0, pytest.approx(8 / 1e6))
+
+
+def said(text: str) -> ChatRequest:
+    return ChatRequest([ChatMessage("user", text)])
+
+
+async def test_a_slow_answer_from_before_the_breaker_opened_does_not_close_it(make_model: MakeModel) -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(failures=2, window_s=30, cooldown_s=10, clock=clock)
+    model = ManagedModel("m", [Deployment(make_model("ok"), "a", breaker=breaker)], RetryPolicy(retries=0))
+    slow = asyncio.create_task(model.call(said("fake:slow-0.4 hello"), []))
+    await asyncio.sleep(0.1)
+    for _ in range(2):
+        assert await model.call(said("fake:error-500 hello"), []) is None
+    assert breaker.state is BreakerState.OPEN
+    assert await slow is not None  # it answered, but was let through before the breaker opened
+    assert breaker.state is BreakerState.OPEN
+    clock.now += 10
+    assert breaker.state is BreakerState.HALF_OPEN  # only a probe closes it
+
+
+async def test_a_late_failure_does_not_restart_an_open_breakers_cooldown(make_model: MakeModel) -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(failures=2, window_s=30, cooldown_s=10, clock=clock)
+    model = ManagedModel("m", [Deployment(make_model("ok"), "a", breaker=breaker)], RetryPolicy(retries=0))
+    slow = [asyncio.create_task(model.call(said("fake:slow-0.4+error-500 hello"), [])) for _ in range(2)]
+    await asyncio.sleep(0.1)
+    for _ in range(2):
+        assert await model.call(said("fake:error-500 hello"), []) is None
+    clock.now += 8
+    assert await asyncio.gather(*slow) == [None, None]  # enough failures to open it, had they come while it was closed
+    clock.now += 2
+    assert breaker.state is BreakerState.HALF_OPEN and breaker.times_opened == 1  # ten seconds from opening, not from the late failure
+    assert await model.call(said("hello"), []) is not None
+    assert breaker.state is BreakerState.CLOSED
+
+
+def test_the_breaker_judges_a_call_by_when_it_was_let_through() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(failures=2, window_s=30, cooldown_s=10, clock=clock)
+    early = [breaker.admit() for _ in range(4)]
+    assert all(t is not None for t in early)
+    breaker.record_failure(early[0])
+    breaker.record_failure(early[1])
+    assert breaker.state is BreakerState.OPEN and breaker.admit() is None
+    clock.now += 10
+    probe = breaker.admit()
+    assert probe is not None and breaker.admit() is None  # one probe at a time
+    breaker.record_success(early[2])  # neither a late success...
+    breaker.record_failure(early[3])  # ...nor a late failure decides for the probe
+    assert breaker.state is BreakerState.HALF_OPEN and breaker.admit() is None
+    breaker.record_failure(probe)
+    assert breaker.state is BreakerState.OPEN and breaker.times_opened == 2
+    clock.now += 10
+    probe = breaker.admit()
+    assert probe is not None
+    breaker.release(probe)  # no verdict: the next call may probe
+    probe = breaker.admit()
+    assert probe is not None
+    breaker.record_success(probe)
+    assert breaker.state is BreakerState.CLOSED
+    breaker.record_success(probe)  # a ticket counts once
+    later = breaker.admit()
+    assert later is not None
+    breaker.record_failure(early[0])  # from two states ago: not a failure of the closed breaker
+    breaker.record_failure(later)
+    assert breaker.state is BreakerState.CLOSED
