@@ -40,7 +40,7 @@ class ModelStats:
             "outcomes": dict(self.outcomes),
             "errors": sum(n for outcome, n in self.outcomes.items() if outcome not in ("ok", "rejected", "cancelled")),
             "latency_ms": {"p50": _quantile(self.latency_ms, 0.5), "p95": _quantile(self.latency_ms, 0.95), "p99": _quantile(self.latency_ms, 0.99)},
-            "ttft_ms": {"p50": _quantile(self.ttft_ms, 0.5), "p95": _quantile(self.ttft_ms, 0.95)},
+            "ttft_ms": {"p50": _quantile(self.ttft_ms, 0.5), "p95": _quantile(self.ttft_ms, 0.95), "p99": _quantile(self.ttft_ms, 0.99)},
             "tokens": {"input": self.input_tokens, "output": self.output_tokens, "cached": self.cached_tokens, "reasoning": self.reasoning_tokens},
             "cost_usd": round(self.cost_usd, 8),
             "unpriced_calls": self.unpriced_calls,

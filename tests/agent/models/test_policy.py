@@ -268,3 +268,12 @@ def test_the_breaker_judges_a_call_by_when_it_was_let_through() -> None:
     breaker.record_failure(early[0])  # from two states ago: not a failure of the closed breaker
     breaker.record_failure(later)
     assert breaker.state is BreakerState.CLOSED
+
+
+def test_latency_and_time_to_first_token_have_p50_p95_and_p99() -> None:
+    metrics = GatewayMetrics()
+    for ms in range(1, 101):
+        metrics.record("m", "ok", latency_ms=ms * 10.0, ttft_ms=float(ms))
+    snapshot = metrics.models["m"].snapshot()
+    assert snapshot["latency_ms"] == {"p50": 510.0, "p95": 960.0, "p99": 1000.0}
+    assert snapshot["ttft_ms"] == {"p50": 51.0, "p95": 96.0, "p99": 100.0}
