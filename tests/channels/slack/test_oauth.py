@@ -95,8 +95,20 @@ async def test_an_install_with_a_forged_state_installs_nothing(oauth_rig: SlackR
 
 async def test_an_event_from_a_workspace_that_never_installed_is_not_taken(oauth_rig: SlackRig) -> None:
     rig = oauth_rig
+    rig.api.installs["code-3"] = {"team_id": "T0OTHER01", "token": "xoxb-other-workspace"}
+    state, cookie = await begin_install(rig)
+    async with rig.http.get(f"{rig.base_url}/slack/oauth_redirect?code=code-3&state={state}", headers={"Cookie": cookie}) as response:
+        assert response.status == 200
+    installing = [(c.method, c.token) for c in rig.api.calls]
+    assert installing == [("oauth.v2.access", None), ("auth.test", "xoxb-other-workspace")]
     body = json.dumps(event_callback(dm("hello", ts="1700004100.000100"), team="T0UNKNOWN"))
-    response = await rig.post_raw(body, signed(body))
-    assert response.status in (200, 401)
+    async with rig.http.post(f"{rig.base_url}/slack/events", data=body.encode(), headers=signed(body)) as response:
+        # Verified but not installed: a 200, so Slack does not retry what no retry can fix,
+        # and nothing is stored, answered, or sent with another workspace's token.
+        assert response.status == 200
+        assert "reinstall" in await response.text()
+    # Slack's retry of it is refused the same way.
+    assert (await rig.post_raw(body, signed(body, retry=1))).status == 200
     await asyncio.sleep(0.3)
-    assert await rig.conversations() == [] and rig.api.posts == []
+    assert await rig.conversations() == []
+    assert [(c.method, c.token) for c in rig.api.calls] == installing  # no Slack call at all for it
