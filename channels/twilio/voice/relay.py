@@ -290,7 +290,8 @@ class RelayEndpoint:
         self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
 
     def routes(self) -> list[web.AbstractRouteDef]:
-        return [web.get(PATH, self.serve)]
+        # With relay off no call is connected to a socket, so none is listened for (404).
+        return [web.get(PATH, self.serve)] if self.options.relay_url else []
 
     async def serve(self, request: web.Request) -> web.StreamResponse:
         # Twilio signs the wss:// URL the TwiML gave it, which may name another host than the public URL.

@@ -321,6 +321,17 @@ async def test_after_a_failed_relay_session_the_webhook_loop_answers_its_first_t
         assert said_by_caller == ["what is your return policy", "where is my order NW-10482"]
 
 
+async def test_without_relay_there_is_no_relay_socket(twilio_site: SiteFactory) -> None:
+    async with twilio_site() as site:
+        sid = call_sid()
+        greeting = await site.client.voice("/twilio/voice", sid)
+        assert greeting.verbs() == ["Gather"]  # a call greeted by the webhook loop, correctly signed below
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused_handshake:
+            async with relay_session(site, sid):
+                pass
+        assert refused_handshake.value.status == 404
+
+
 async def test_the_handshake_is_checked_against_the_configured_relay_url(twilio_site: SiteFactory) -> None:
     relay_url = "wss://voice.example.net/twilio/relay"
     async with twilio_site(voice={"relay": {"enabled": True, "url": relay_url}}) as site:
