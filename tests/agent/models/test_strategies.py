@@ -178,3 +178,15 @@ async def test_the_empty_check_of_a_cascade_is_configurable(make_model: MakeMode
 
     nothing = await Cascade([make_model("empty", name="cheap"), make_model("error-500", name="strong")], AnswerChecks(empty=empty)).run(REQUEST)
     assert nothing.result is None  # an empty answer is never sent, not even as the last resort
+
+
+async def test_a_full_cache_drops_the_least_recently_used_answer(make_model: MakeModel, fake: FakeProviders) -> None:
+    cache = ResponseCache(CacheSettings(ttl_s=60, max_entries=2))
+    route = CachedRoute(ModelChain([make_model("ok")]), cache)
+    a, b, c = (ChatRequest([REQUEST.messages[0], ChatMessage("user", text)], route="sales") for text in ("tents?", "boots?", "socks?"))
+    for request in (a, b, a, c):  # a is used again after b: b is the least recent when c comes
+        await route.run(request)
+    assert fake.calls["ok"] == 3 and len(cache) == 2
+    assert (await route.run(a)).attempts[0].provider == "cache"
+    assert (await route.run(b)).attempts[0].provider != "cache"  # dropped
+    assert fake.calls["ok"] == 4 and len(cache) == 2
