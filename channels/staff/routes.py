@@ -34,6 +34,16 @@ from channels.staff.session import (
 
 log = structlog.get_logger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# The console shows customers' text: even a rendering slip must not run a script or load from
+# elsewhere, and no other site may frame it (clickjacking a claim or a reply).
+PAGE_SECURITY = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 MAX_CLIENT_ID = 100
 ERROR_STATUS = {HandoffNotFound: 404, HandoffConflict: 409, HandoffForbidden: 403}
 
@@ -116,7 +126,7 @@ class StaffConsole:
     # -- pages and session ----------------------------------------------------------------
 
     async def page(self, _request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-store"})
+        return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-store", **PAGE_SECURITY})
 
     async def login(self, request: web.Request) -> web.StreamResponse:
         body = await json_body(request)

@@ -42,14 +42,18 @@ async def customer_says(page: Any, text: str) -> None:
     await page.click("#send")
 
 
-async def staff_page(browser: Any, base_url: str, errors: list[str]) -> Any:
-    page = await (await browser.new_context()).new_page()
+async def staff_page(browser: Any, base_url: str, errors: list[str], enforce_csp: bool = False) -> Any:
+    # Playwright's wait_for_function evaluates strings, which the page's policy forbids: only the
+    # test of that policy keeps it, and waits on selectors alone.
+    page = await (await browser.new_context(bypass_csp=not enforce_csp)).new_page()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    await page.goto(base_url + "/staff")
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    response = await page.goto(base_url + "/staff")
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     await page.fill("#username", "alice")
     await page.fill("#password", PASSWORD)
     await page.click("#login-button")
-    await page.wait_for_function("document.body.dataset.connected === 'true'")
+    await page.locator("body[data-connected='true']").wait_for(state="attached")
     return page
 
 
@@ -102,6 +106,21 @@ async def test_staff_takes_over_replies_live_resolves_and_the_bot_answers_again(
     assert "NW-10482" in await bot_answers.nth(before).inner_text()
     await customer.wait_for_function("document.body.dataset.state === 'bot'")
     assert "refund approved" not in await customer.locator("#messages").inner_text()
+    assert errors == []
+
+
+async def test_the_console_works_under_its_own_content_security_policy(site: str, browser: Any) -> None:
+    errors: list[str] = []
+    staff = await staff_page(browser, site, errors, enforce_csp=True)
+    customer = await customer_page(browser, site)
+    await customer_says(customer, "can I talk to a real person")
+    await staff.locator(".queue-item").click()  # pushed over the socket: connect-src allows it
+    await staff.locator("body[data-conv-state='waiting']").wait_for(state="attached")
+    await staff.click("#claim")
+    await staff.locator("body[data-conv-state='with_human']").wait_for(state="attached")
+    await staff.fill("#reply-input", "Alice here.")
+    await staff.click("#reply-send")
+    await customer.locator(".msg-staff .msg-text", has_text="Alice here.").wait_for()
     assert errors == []
 
 
