@@ -510,8 +510,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _public_url_alias(self) -> "Settings":
-        # SWITCHBOARD_PUBLIC_URL is the short name; SWITCHBOARD_SERVER__PUBLIC_URL (or the file) wins.
-        if not self.server.public_url and os.environ.get(PUBLIC_URL_ENV):
+        # SWITCHBOARD_PUBLIC_URL is the short name of SWITCHBOARD_SERVER__PUBLIC_URL: like every
+        # variable it wins over the file; the long name, when both are set, wins over it.
+        if os.environ.get(PUBLIC_URL_ENV) and not os.environ.get("SWITCHBOARD_SERVER__PUBLIC_URL"):
             self.server.public_url = os.environ[PUBLIC_URL_ENV]
         if self.server.public_url and not self.server.public_url.startswith(("https://", "http://")):
             raise ValueError(f"server.public_url: expected an http(s) URL, not {self.server.public_url!r}")

@@ -27,6 +27,8 @@ def test_the_credential_variables_are_configurable(monkeypatch: pytest.MonkeyPat
 def test_the_public_url_comes_from_either_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SWITCHBOARD_PUBLIC_URL", "https://chat.example.com")
     assert load_settings().server.public_url == "https://chat.example.com"
+    # The variable wins over the file, as every variable does.
+    assert load_settings(server={"public_url": "https://file.example.com"}).server.public_url == "https://chat.example.com"
     monkeypatch.setenv("SWITCHBOARD_SERVER__PUBLIC_URL", "https://other.example.com")
     assert load_settings().server.public_url == "https://other.example.com"
 
