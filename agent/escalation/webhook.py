@@ -36,13 +36,32 @@ class EscalationWebhook:
         self._backoff_s = backoff_s
 
     async def run(self, events: EventStream) -> None:
-        """Post every escalation on the staff topic until cancelled."""
+        """Post every escalation on the staff topic until cancelled.
+
+        Each delivery runs on its own, so a receiver that is slow for one escalation (or a
+        retry's backoff) does not hold up the next.
+        """
+        sending: set[asyncio.Task[bool]] = set()
         try:
             async for event in events:
                 if event.type == "escalation":
-                    await self.deliver({"type": "escalation", **event.data, "sent_at": utcnow().isoformat()})
+                    task = asyncio.create_task(
+                        self._deliver_logged({"type": "escalation", **event.data, "sent_at": utcnow().isoformat()})
+                    )
+                    sending.add(task)
+                    task.add_done_callback(sending.discard)
         finally:
+            for task in sending:
+                task.cancel()
+            await asyncio.gather(*sending, return_exceptions=True)
             await events.aclose()
+
+    async def _deliver_logged(self, payload: dict[str, Any]) -> bool:
+        try:
+            return await self.deliver(payload)
+        except Exception:  # noqa: BLE001 - one bad delivery must not stop the webhook for good
+            log.exception("webhook_crashed", conversation_id=payload.get("conversation_id"))
+            return False
 
     async def deliver(self, payload: dict[str, Any]) -> bool:
         """Retried with exponential backoff on errors and 5xx; a 4xx is the receiver's refusal."""

@@ -65,3 +65,38 @@ def test_a_webhook_without_its_secret_fails_start_up(make_settings: SettingsFact
     monkeypatch.delenv("SWITCHBOARD_WEBHOOK_SECRET", raising=False)
     with pytest.raises(ConfigError, match="SWITCHBOARD_WEBHOOK_SECRET"):
         create_app(make_settings(escalation={"webhook_url": "http://127.0.0.1:9/hook"}))
+
+
+async def test_a_receiver_slow_on_one_escalation_does_not_hold_up_the_next(
+    make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    received: list[str] = []
+    first = asyncio.Event()
+    release = asyncio.Event()
+
+    async def receive(request: web.Request) -> web.Response:
+        body = json.loads(await request.read())
+        if not first.is_set():
+            first.set()
+            await release.wait()  # the first delivery hangs until the test lets it go
+        received.append(body["conversation_id"])
+        return web.Response(status=200)
+
+    receiver = web.Application()
+    receiver.router.add_post("/hook", receive)
+    monkeypatch.setenv("SWITCHBOARD_WEBHOOK_SECRET", SECRET)
+    async with running_app(receiver) as receiver_url:
+        settings = make_settings(escalation={"webhook_url": f"{receiver_url}/hook"})
+        async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
+            slow, quick = await new_visitor(session, base_url), await new_visitor(session, base_url)
+            await slow.send("can I talk to a human please")
+            await asyncio.wait_for(first.wait(), timeout=10)
+            await quick.send("can I talk to a human please")
+            async with asyncio.timeout(5):
+                while quick.conversation_id not in received:
+                    await asyncio.sleep(0.05)
+            assert received == [quick.conversation_id]
+            release.set()
+            async with asyncio.timeout(5):
+                while slow.conversation_id not in received:
+                    await asyncio.sleep(0.05)
