@@ -68,7 +68,7 @@ async def test_without_a_public_url_the_request_url_is_used(twilio_site: SiteFac
 
 
 async def test_the_relay_socket_refuses_an_unsigned_handshake(twilio_site: SiteFactory) -> None:
-    async with twilio_site() as site:
+    async with twilio_site(voice={"relay": {"enabled": True}}) as site:
         url = site.base_url.replace("http://", "ws://") + "/twilio/relay"
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             async with site.client.session.ws_connect(url, headers={"X-Twilio-Signature": "bogus"}):
