@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from agent.store import Database, Store
 from agent.store.tables import Conversation, Message
 from sqlmodel import select
 from tests.conftest import SettingsFactory
+from tests.support.fake_openai import FakeOpenAI, fake_openai
 from tests.support.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_callback, fake_slack, signed
 from tests.support.server import running_server
 
@@ -81,4 +83,27 @@ async def rig(slack_env: None, api: FakeSlack, make_settings: SettingsFactory) -
             yield SlackRig(api, base_url, app, settings, http)
 
 
-__all__ = ["STAFF_CHANNEL", "SlackRig", "Store"]
+@pytest.fixture
+async def openai() -> AsyncIterator[FakeOpenAI]:
+    async with fake_openai() as state:
+        yield state
+
+
+@asynccontextmanager
+async def rig_with_model(
+    api: FakeSlack, openai: FakeOpenAI, make_settings: SettingsFactory, model: str, **overrides: Any
+) -> AsyncIterator[SlackRig]:
+    """The server answering every route with one fake model; by default it answers "echo: <message>"."""
+    settings = make_settings(
+        slack={"api_base_url": api.base_url},
+        outbox=FAST_OUTBOX,
+        models={"fake": {"provider": "openai", "base_url": openai.base_url, "model": model, "max_tokens": 4096}},
+        routes={route: {"chain": ["fake"]} for route in ("support", "sales", "lookup")},
+        **overrides,
+    )
+    async with running_server(settings) as (base_url, app):
+        async with aiohttp.ClientSession() as http:
+            yield SlackRig(api, base_url, app, settings, http)
+
+
+__all__ = ["STAFF_CHANNEL", "SlackRig", "Store", "rig_with_model"]

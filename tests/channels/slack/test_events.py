@@ -6,8 +6,10 @@ import asyncio
 import json
 import time
 
-from tests.channels.slack.conftest import SlackRig
-from tests.support.fake_slack import BOT_TOKEN, dm, event_callback, mention, signed
+from tests.channels.slack.conftest import SlackRig, rig_with_model
+from tests.conftest import SettingsFactory
+from tests.support.fake_openai import FakeOpenAI
+from tests.support.fake_slack import BOT_TOKEN, FakeSlack, dm, event_callback, mention, signed
 
 
 async def test_a_direct_message_is_answered_in_the_dm(rig: SlackRig) -> None:
@@ -104,6 +106,26 @@ async def test_retries_and_duplicate_events_get_one_answer(rig: SlackRig) -> Non
     await asyncio.sleep(0.5)
     assert len(rig.api.posts) == 1
     assert [m.role for m in await rig.messages()] == ["customer", "bot"]
+
+
+async def test_slacks_retries_of_an_event_whose_turn_is_still_running_are_acknowledged_and_not_answered(
+    slack_env: None, api: FakeSlack, openai: FakeOpenAI, make_settings: SettingsFactory
+) -> None:
+    # A retry carries the event's own event_id and payload, so its message ts too: the ts is
+    # what makes it the same message, whichever delivery of it comes first.
+    async with rig_with_model(api, openai, make_settings, "slow-1.5") as rig:
+        event = dm("my stove won't light", ts="1700000450.000100")
+        assert (await rig.post_event(event, event_id="EvSlow")).status == 200
+        for retry in (1, 2):
+            started = time.monotonic()
+            assert (await rig.post_event(event, event_id="EvSlow", retry=retry)).status == 200
+            assert time.monotonic() - started < 1.0  # not held up by the turn still running
+        [answer] = await rig.api.wait_for("chat.postMessage")
+        assert answer.params["text"] == "echo: my stove won't light"
+        await asyncio.sleep(0.5)
+        assert len(rig.api.posts) == 1
+        assert len(openai.requests) == 1  # the model was asked once
+        assert [m.role for m in await rig.messages()] == ["customer", "bot"]
 
 
 async def test_bad_signatures_and_replays_are_refused_and_nothing_is_stored(rig: SlackRig) -> None:

@@ -4,37 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 
-from tests.channels.slack.conftest import FAST_OUTBOX, SlackRig
+from tests.channels.slack.conftest import SlackRig, rig_with_model
 from tests.conftest import SettingsFactory
-from tests.support.fake_openai import FakeOpenAI, fake_openai
+from tests.support.fake_openai import FakeOpenAI
 from tests.support.fake_slack import FakeSlack, dm
-from tests.support.server import running_server
-
-ROUTES = ("support", "sales", "lookup")
-
-
-@pytest.fixture
-async def openai() -> AsyncIterator[FakeOpenAI]:
-    async with fake_openai() as state:
-        yield state
 
 
 @pytest.fixture
 async def model_rig(slack_env: None, api: FakeSlack, openai: FakeOpenAI, make_settings: SettingsFactory) -> AsyncIterator[SlackRig]:
-    # The fake model answers "echo: <the customer's message>", so a long message gets a long answer.
-    settings = make_settings(
-        slack={"api_base_url": api.base_url},
-        outbox=FAST_OUTBOX,
-        limits={"max_text_chars": 12_000},
-        models={"echo": {"provider": "openai", "base_url": openai.base_url, "model": "echo", "max_tokens": 4096}},
-        routes={route: {"chain": ["echo"]} for route in ROUTES},
-    )
-    async with running_server(settings) as (base_url, app):
-        async with aiohttp.ClientSession() as http:
-            yield SlackRig(api, base_url, app, settings, http)
+    # The fake model echoes the customer's message, so a long message gets a long answer.
+    async with rig_with_model(api, openai, make_settings, "echo", limits={"max_text_chars": 12_000}) as rig:
+        yield rig
 
 
 def paragraph(i: int) -> str:
