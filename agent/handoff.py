@@ -10,6 +10,7 @@ to the customer's conversation (their live chat) and to every staff console.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
@@ -64,6 +65,23 @@ def _refusal(snapshot: Snapshot, staff: StaffMember, action: str) -> HandoffErro
     return HandoffConflict("not_escalated", "The bot has this conversation; nobody asked for a person.")
 
 
+@dataclass(frozen=True, slots=True)
+class HandoffNotices:
+    """What the customer is told when a person joins, resolves or hands back; None says nothing.
+
+    `{staff}` stands for the staff member's display name. The notices go out on the customer's
+    own channel like any message (live on the web, through the outbox for Slack and SMS).
+    """
+
+    joined: str | None = None
+    resolved: str | None = None
+    handed_back: str | None = None
+
+    @staticmethod
+    def fill(text: str | None, staff: StaffMember) -> str | None:
+        return text.replace("{staff}", staff.display_name) if text else None
+
+
 class Handoff:
     """The staff side of the manager; the staff console calls it and nothing else."""
 
@@ -74,12 +92,14 @@ class Handoff:
         bus: EventBus,
         max_text_chars: int = 4000,
         summarizer: ModelSummarizer | None = None,
+        notices: HandoffNotices = HandoffNotices(),
     ) -> None:
         self.store = store
         self.locks = locks
         self.bus = bus
         self.max_text_chars = max_text_chars
         self.summarizer = summarizer
+        self.notices = notices
 
     async def queue(self) -> list[QueueItem]:
         return [
@@ -162,7 +182,8 @@ class Handoff:
 
     async def claim(self, conversation_id: str, staff: StaffMember) -> ConversationState:
         with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, staff=staff.username):
-            snapshot = await self._locked(conversation_id, lambda: self.store.claim(conversation_id, staff.id))
+            joined = self.notices.fill(self.notices.joined, staff)
+            snapshot = await self._locked(conversation_id, lambda: self.store.claim(conversation_id, staff.id, joined))
             if not snapshot.changed:
                 holder = snapshot.holder
                 if snapshot.state is ConversationState.WITH_HUMAN and holder is not None:
@@ -179,7 +200,8 @@ class Handoff:
         if staff.role is not StaffRole.ADMIN:
             raise HandoffForbidden("admins_only", "Only an admin can take over a conversation someone else holds.")
         with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, staff=staff.username):
-            snapshot = await self._locked(conversation_id, lambda: self.store.take_over(conversation_id, staff.id))
+            joined = self.notices.fill(self.notices.joined, staff)
+            snapshot = await self._locked(conversation_id, lambda: self.store.take_over(conversation_id, staff.id, joined))
             if not snapshot.changed:
                 if snapshot.state is ConversationState.WAITING:
                     return await self.claim(conversation_id, staff)
@@ -221,14 +243,17 @@ class Handoff:
         return view
 
     async def resolve(self, conversation_id: str, staff: StaffMember) -> ConversationState:
-        return await self._release(conversation_id, staff, ConversationState.RESOLVED, RESOLVED, "resolve it")
+        notice = self.notices.fill(self.notices.resolved, staff)
+        return await self._release(conversation_id, staff, ConversationState.RESOLVED, RESOLVED, "resolve it", notice)
 
     async def hand_back(self, conversation_id: str, staff: StaffMember) -> ConversationState:
-        return await self._release(conversation_id, staff, ConversationState.BOT, HANDED_BACK, "hand it back")
+        notice = self.notices.fill(self.notices.handed_back, staff)
+        return await self._release(conversation_id, staff, ConversationState.BOT, HANDED_BACK, "hand it back", notice)
 
     async def reopen(self, conversation_id: str, staff: StaffMember) -> ConversationState:
         with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, staff=staff.username):
-            snapshot = await self._locked(conversation_id, lambda: self.store.reopen(conversation_id, staff.id))
+            joined = self.notices.fill(self.notices.joined, staff)
+            snapshot = await self._locked(conversation_id, lambda: self.store.reopen(conversation_id, staff.id, joined))
             if not snapshot.changed:
                 if snapshot.escalation is None:
                     raise HandoffConflict("not_escalated", "This conversation was never handed to a person.")
@@ -264,10 +289,18 @@ class Handoff:
     # -- helpers ------------------------------------------------------------------------
 
     async def _release(
-        self, conversation_id: str, staff: StaffMember, state: ConversationState, status: str, action: str
+        self,
+        conversation_id: str,
+        staff: StaffMember,
+        state: ConversationState,
+        status: str,
+        action: str,
+        notice: str | None,
     ) -> ConversationState:
         with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, staff=staff.username):
-            snapshot = await self._locked(conversation_id, lambda: self.store.release(conversation_id, staff.id, state, status))
+            snapshot = await self._locked(
+                conversation_id, lambda: self.store.release(conversation_id, staff.id, state, status, notice)
+            )
             if not snapshot.changed:
                 raise _refusal(snapshot, staff, action)
             log.info("handoff_released", state=state.value, status=status)
@@ -292,6 +325,10 @@ class Handoff:
 
     async def _state_changed(self, conversation_id: str, snapshot: Snapshot, staff: StaffMember) -> None:
         state = snapshot.state.value
+        if snapshot.notice is not None:
+            view = to_view(snapshot.notice).to_json()
+            await self._publish(conversation_id, "message", {"message": view})
+            await self._publish_staff("message", conversation_id, {"message": view})
         await self._publish(conversation_id, "state", {"state": state})
         holder = staff_view(snapshot.holder).to_json() if snapshot.holder else None
         await self._publish_staff("queue", conversation_id, {"state": state, "claimed_by": holder, "by": staff.to_json()})

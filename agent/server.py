@@ -23,7 +23,7 @@ from agent.escalation import EscalationPolicy, Triggers
 from agent.escalation.hours import BusinessHours
 from agent.escalation.webhook import EscalationWebhook
 from agent.events import EventBus, InProcessEventBus
-from agent.handoff import Handoff
+from agent.handoff import Handoff, HandoffNotices
 from agent.locks import ConversationLocks, InProcessLocks
 from agent.model_setup import build_gateway
 from agent.models import ChatMessage, ChatRequest, Gateway, ManagedModel, ModelChain
@@ -162,8 +162,10 @@ def build_handoff(
     summarizer: ModelSummarizer | None = None,
 ) -> Handoff:
     """The staff side shares the manager's locks and event bus: one order of events per conversation."""
+    persona = manager.persona
+    notices = HandoffNotices(persona.staff_joined or None, persona.staff_resolved or None, persona.handed_back or None)
     return Handoff(
-        HandoffStore(database, outbox), manager.locks, manager.bus, settings.limits.max_text_chars, summarizer
+        HandoffStore(database, outbox), manager.locks, manager.bus, settings.limits.max_text_chars, summarizer, notices
     )
 
 

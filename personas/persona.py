@@ -42,6 +42,11 @@ class Persona(BaseModel):
         "back to you as soon as we're open; your messages are kept."
     )
     clarify: str = "Sorry, I didn't quite follow. Could you say a little more about what you need?"
+    # Told to the customer as a person takes, resolves or hands back the conversation; `{staff}`
+    # is that person's name. Empty says nothing.
+    staff_joined: str = "{staff} from our team has joined and will reply here."
+    staff_resolved: str = "{staff} has marked this as resolved. If you need anything else, just write here."
+    handed_back: str = "You're back with our assistant. Ask for a person again any time."
     # The SMS answer to START after an opt-out.
     resubscribed: str = "You're subscribed again and can message us here. Reply HELP for help, STOP to opt out."
     routes: dict[str, str] = {}

@@ -34,6 +34,7 @@ class Snapshot:
     escalation: Escalation | None
     holder: StaffUser | None
     changed: bool
+    notice: Message | None = None  # what the customer was told of the change, in the same transaction
 
     @property
     def state(self) -> ConversationState:
@@ -74,10 +75,10 @@ def _current_escalation(session: Session, conversation_id: str) -> Escalation | 
     ).first()
 
 
-def _snapshot(session: Session, conversation: Conversation, changed: bool) -> Snapshot:
+def _snapshot(session: Session, conversation: Conversation, changed: bool, notice: Message | None = None) -> Snapshot:
     escalation = _current_escalation(session, conversation.id)
     holder = session.get(StaffUser, escalation.claimed_by) if escalation and escalation.claimed_by else None
-    return Snapshot(conversation, escalation, holder, changed)
+    return Snapshot(conversation, escalation, holder, changed, notice)
 
 
 def _holds(snapshot: Snapshot, staff_id: int) -> bool:
@@ -166,7 +167,7 @@ class HandoffStore:
 
         return await self.database.run(work)
 
-    async def claim(self, conversation_id: str, staff_id: int) -> Snapshot | None:
+    async def claim(self, conversation_id: str, staff_id: int, notice: str | None = None) -> Snapshot | None:
         """waiting → with_human, held by `staff_id`; None when there is no such conversation."""
 
         def change(session: Session, conversation: Conversation, before: Snapshot) -> bool:
@@ -177,9 +178,9 @@ class HandoffStore:
             _set_state(conversation, ConversationState.WITH_HUMAN)
             return True
 
-        return await self._transition(conversation_id, change)
+        return await self._transition(conversation_id, change, notice)
 
-    async def take_over(self, conversation_id: str, staff_id: int) -> Snapshot | None:
+    async def take_over(self, conversation_id: str, staff_id: int, notice: str | None = None) -> Snapshot | None:
         """with_human held by someone else → held by `staff_id` (an admin's reassignment)."""
 
         def change(session: Session, conversation: Conversation, before: Snapshot) -> bool:
@@ -192,10 +193,10 @@ class HandoffStore:
             conversation.updated_at = utcnow()
             return True
 
-        return await self._transition(conversation_id, change)
+        return await self._transition(conversation_id, change, notice)
 
     async def release(
-        self, conversation_id: str, staff_id: int, new_state: ConversationState, status: str
+        self, conversation_id: str, staff_id: int, new_state: ConversationState, status: str, notice: str | None = None
     ) -> Snapshot | None:
         """with_human (held by `staff_id`) → `new_state`, closing the escalation with `status`."""
 
@@ -207,9 +208,9 @@ class HandoffStore:
             _set_state(conversation, new_state)
             return True
 
-        return await self._transition(conversation_id, change)
+        return await self._transition(conversation_id, change, notice)
 
-    async def reopen(self, conversation_id: str, staff_id: int) -> Snapshot | None:
+    async def reopen(self, conversation_id: str, staff_id: int, notice: str | None = None) -> Snapshot | None:
         """resolved (or back with the bot) → with_human, under a new escalation held by `staff_id`."""
 
         def change(session: Session, conversation: Conversation, before: Snapshot) -> bool:
@@ -230,12 +231,13 @@ class HandoffStore:
             _set_state(conversation, ConversationState.WITH_HUMAN)
             return True
 
-        return await self._transition(conversation_id, change)
+        return await self._transition(conversation_id, change, notice)
 
-    async def _transition(self, conversation_id: str, change: Transition) -> Snapshot | None:
+    async def _transition(self, conversation_id: str, change: Transition, notice: str | None = None) -> Snapshot | None:
         """Lock the conversation, let `change` apply itself if the state allows, and report the outcome.
 
         None when there is no such conversation; an unchanged snapshot when `change` declined.
+        A `notice` for the customer is stored (and queued for their channel) only with the change.
         """
 
         def work(session: Session) -> Snapshot | None:
@@ -245,10 +247,19 @@ class HandoffStore:
             before = _snapshot(session, conversation, changed=False)
             if not change(session, conversation, before):
                 return before
+            message = None
+            if notice:
+                message = Message(conversation_id=conversation_id, role=Role.SYSTEM.value, text=notice)
+                session.add(message)
+                session.flush()
+                enqueue(session, self.outbox, conversation, message)
             session.commit()
-            return _snapshot(session, conversation, changed=True)
+            return _snapshot(session, conversation, changed=True, notice=message)
 
-        return await self.database.run(work)
+        snapshot = await self.database.run(work)
+        if snapshot is not None and snapshot.notice is not None:
+            self.outbox.ring()
+        return snapshot
 
     async def staff_message(
         self, conversation_id: str, staff_id: int, author: str, text: str, client_message_id: str | None

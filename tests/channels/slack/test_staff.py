@@ -8,11 +8,13 @@ from typing import Any
 
 from agent.store import Database
 from agent.store.slack import SlackStore
+from personas import load_persona
 from tests.channels.slack.conftest import STAFF_CHANNEL, SlackRig
 from tests.support.fake_slack import Call, block_action, dm, signed
 from tests.support.staff import add_staff, staff_client
 
 ALICE = "U0ALICE01"
+JOINED = load_persona("demo").staff_joined.replace("{staff}", "{}")
 
 
 async def link(rig: SlackRig, username: str, name: str, slack_user: str) -> None:
@@ -89,21 +91,24 @@ async def test_a_slack_customer_escalates_and_is_answered_from_the_staff_thread(
     await rig.post_event(answer, event_id="Ev2", retry=1)
     for _ in range(100):
         to_customer = [c for c in rig.api.posts if c.params["channel"] == "D0DM00001"]
-        if any("Alice Ng" in c.params["text"] for c in to_customer):
+        if any(c.params["text"].startswith("*Alice Ng:*") for c in to_customer):
             break
         await asyncio.sleep(0.05)
     assert to_customer[-1].params["text"] == "*Alice Ng:* Hi, I'm looking at *your order* now."  # still bold
+    # Before her answer the customer was told she joined (in Slack's mrkdwn like every message).
+    assert to_customer[-2].params["text"] == JOINED.format("Alice Ng")
 
     # The customer's next message shows up in the staff thread (and the bot stays quiet).
     await rig.post_event(dm("thanks, it's NW-10482", ts="1700002200.000100"), event_id="Ev3")
     for _ in range(100):
         mirrored = [c for c in staff_posts(rig) if c.params.get("thread_ts") == ts]
-        if mirrored:
+        if any(c.params["text"].startswith("*Customer:*") for c in mirrored):
             break
         await asyncio.sleep(0.05)
-    assert [c.params["text"] for c in mirrored] == ["*Customer:* thanks, it's NW-10482"]
+    assert [c.params["text"] for c in mirrored][-1] == "*Customer:* thanks, it's NW-10482"
     await asyncio.sleep(0.3)
-    assert len([c for c in rig.api.posts if c.params["channel"] == "D0DM00001"]) == 2  # escalation notice + Alice
+    # The escalation notice, that Alice joined, and Alice.
+    assert len([c for c in rig.api.posts if c.params["channel"] == "D0DM00001"]) == 3
 
     assert await press(rig, "switchboard_resolve", conversation.id, ALICE, ts) == 200
     updates = await rig.api.wait_for("chat.update", 2)
@@ -169,12 +174,13 @@ async def test_a_customer_who_asked_in_a_dm_thread_is_answered_there_by_staff_to
     await rig.post_event(answer, event_id="Ev3")
     for _ in range(100):
         to_customer = [c for c in rig.api.posts if c.params["channel"] == "D0DM00001"]
-        if len(to_customer) == 3:
+        if len(to_customer) == 4:
             break
         await asyncio.sleep(0.05)
-    assert (to_customer[-1].params["text"], to_customer[-1].params.get("thread_ts")) == (
-        "*Alice Ng:* Alice here.", "1700002500.000100"
-    )
+    assert [(c.params["text"], c.params.get("thread_ts")) for c in to_customer[-2:]] == [
+        (JOINED.format("Alice Ng"), "1700002500.000100"),
+        ("*Alice Ng:* Alice here.", "1700002500.000100"),
+    ]
 
 
 async def test_a_staff_thread_reply_reaches_a_web_chat_customer(rig: SlackRig) -> None:
@@ -210,10 +216,11 @@ async def test_a_staff_thread_reply_reaches_a_web_chat_customer(rig: SlackRig) -
         assert status == 200
     for _ in range(100):
         mirrored = [c.params["text"] for c in staff_posts(rig) if c.params.get("thread_ts") == ts]
-        if mirrored:
+        if any("(console)" in text for text in mirrored):
             break
         await asyncio.sleep(0.05)
-    assert mirrored == ["*Alice Ng* (console): Sent from the console"]
+    assert mirrored[-1] == "*Alice Ng* (console): Sent from the console"
+    assert mirrored[:-1] == ["_Told the customer:_ " + JOINED.format("Alice Ng")]  # the claim's notice
 
 
 async def test_the_staff_channel_catches_up_after_a_slack_outage(rig: SlackRig) -> None:

@@ -16,9 +16,11 @@ from agent.settings import Settings
 from tests.conftest import SettingsFactory
 from tests.support.client import Visitor, new_visitor
 from tests.support.server import running_server
+from personas import load_persona
 from tests.support.staff import add_staff, staff_client
 
 ESCALATE = "can I talk to a human please"
+PERSONA = load_persona("demo")
 
 
 @dataclass
@@ -206,7 +208,10 @@ async def test_escalate_claim_reply_resolve_and_the_bot_answers_again(site: Site
         assert status == 201 and note["note"]["author"] == "Alice Ng"
 
         history = await visitor.history()
-        assert [m["role"] for m in history["messages"]] == ["customer", "bot", "customer", "system", "staff", "customer"]
+        roles = [m["role"] for m in history["messages"]]
+        assert roles == ["customer", "bot", "customer", "system", "system", "staff", "customer"]
+        # The customer was told who joined, on their own conversation.
+        assert history["messages"][4]["text"] == PERSONA.staff_joined.replace("{staff}", "Alice Ng")
         assert "ticket 42" not in str(history)
 
         status, body = await alice.act(cid, "resolve")
@@ -262,7 +267,7 @@ async def test_claim_conflicts_and_who_may_act(site: Site, http: aiohttp.ClientS
         status, body = await winner.act(cid, "reply", text="   ")
         assert status == 400
         history = await visitor.history()
-        assert [m["role"] for m in history["messages"]] == ["customer", "bot"]
+        assert [m["role"] for m in history["messages"]] == ["customer", "bot", "system"]  # one claim, one notice
 
 
 async def test_a_retried_reply_is_stored_and_delivered_once(site: Site, http: aiohttp.ClientSession) -> None:
@@ -278,7 +283,7 @@ async def test_a_retried_reply_is_stored_and_delivered_once(site: Site, http: ai
         await alice.act(cid, "reply", text="Done.", client_message_id="r-2")
     staff_texts = []
     while len(staff_texts) < 2:
-        event = await next_event(customer_socket, lambda e: e["type"] == "message")
+        event = await next_event(customer_socket, lambda e: e["type"] == "message" and e["message"]["role"] == "staff")
         staff_texts.append(event["message"]["text"])
     assert staff_texts == ["On it.", "Done."]
     history = await visitor.history()
@@ -307,6 +312,17 @@ async def test_hand_back_and_reopen(site: Site, http: aiohttp.ClientSession) -> 
         status, body = await bob.act(cid, "resolve")
         assert status == 409 and body["error"]["code"] == "resolved"
         assert await alice.act(cid, "reopen") == (200, {"state": "with_human"})
+
+    # Each change the customer should know of told them once, naming who; refusals told nothing.
+    told = [m["text"] for m in (await visitor.history())["messages"] if m["role"] == "system"]
+    joined = PERSONA.staff_joined.replace("{staff}", "{}")
+    assert told[-5:] == [
+        joined.format("Alice Ng"),
+        PERSONA.handed_back,
+        joined.format("Bob Ray"),
+        PERSONA.staff_resolved.replace("{staff}", "Bob Ray"),
+        joined.format("Alice Ng"),
+    ]
 
 
 async def test_canned_responses_come_from_config(make_settings: SettingsFactory) -> None:

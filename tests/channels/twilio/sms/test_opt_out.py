@@ -73,8 +73,8 @@ async def test_a_staff_reply_to_an_opted_out_customer_fails_permanently(twilio_s
             status, body = await staff.act(conversation.id, "reply", text="Hi, Alice here. Still there?")
             assert status == 200, body
         rows = await site.settled_outbox(conversation.id)
-        assert [row.status for row in rows] == ["inline", "failed"]
-        assert rows[-1].last_error == f"not sent: {CUSTOMER} has opted out of SMS (replied STOP)"
+        assert [row.status for row in rows] == ["inline", "failed", "failed"]  # the notice that Alice joined, her reply
+        assert all(row.last_error == f"not sent: {CUSTOMER} has opted out of SMS (replied STOP)" for row in rows[1:])
         assert site.fake.attempts == []
 
 
@@ -86,6 +86,7 @@ async def test_a_staff_reply_reaches_a_subscribed_customer_through_the_rest_api(
         async with staff_client(site.base_url, "alice") as staff:
             await staff.act(conversation.id, "claim")
             await staff.act(conversation.id, "reply", text="Hi, Alice here. How can I help?")
-        [sent] = await site.fake.wait_for(1)
+        joined, sent = await site.fake.wait_for(2)
+        assert joined["Body"] == PERSONA.staff_joined.replace("{staff}", "Alice Ng")  # told first, in order
         assert sent["To"] == CUSTOMER and sent["MessagingServiceSid"] == "MG" + "a" * 32 and "From" not in sent
         assert sent["Body"] == "Hi, Alice here. How can I help?"
