@@ -192,7 +192,8 @@ class ChannelSessions(Protocol):
         """Record that the channel's session ended (`note` goes into the transcript) and close it.
 
         A conversation the bot had is resolved; one waiting for or held by a person stays so
-        that staff can follow up. None when there is no such conversation.
+        that staff can follow up. None when there is no such conversation, or when the same note
+        was recorded already (a repeated callback).
         """
         ...
 
