@@ -419,10 +419,19 @@ class VoiceSettings(_Strict):
     filler_text: str = "One moment while I check that."
     reprompt_text: str = "Are you still there? Tell me what you need, or press 0 to talk to a person."
     goodbye_text: str = "I didn't hear anything, so I'll end the call now. Thanks for calling. Goodbye."
+    still_waiting_text: str = "Still checking, thanks for waiting."
+    lost_text: str = "Sorry, I lost track of that. Could you say it again?"
     transfer_text: str = "Connecting you to a member of our team now. Please hold."
+    # Said when there is nowhere to transfer to, and when a dialled transfer is not answered.
+    callback_text: str = (
+        "I've passed this to our team, and someone will call you back at this number. Thanks for calling. Goodbye."
+    )
+    unavailable_text: str = "Sorry, nobody could take your call just now. Someone from our team will call you back. Goodbye."
     # Where a transfer goes: a staff number to <Dial>, or a queue to <Enqueue> (not both).
     transfer_number: str | None = None
     transfer_queue: str | None = None
+    # How long a dialled staff number rings before the caller hears unavailable_text.
+    transfer_timeout_s: Annotated[int, Field(ge=5, le=600)] = 30
     relay: RelaySettings = RelaySettings()
 
     @model_validator(mode="after")

@@ -226,3 +226,21 @@ async def test_with_conversation_relay_the_call_is_connected_to_the_socket(twili
         assert relay.attrib["url"] == "wss://switchboard.example.com/twilio/relay"
         assert relay.attrib["welcomeGreeting"] == to_speech(PERSONA.greeting)
         assert (relay.attrib["dtmfDetection"], relay.attrib["interruptible"]) == ("true", "any")
+
+
+async def test_what_a_transfer_says_and_how_long_it_rings_come_from_the_config(twilio_site: SiteFactory) -> None:
+    voice = {
+        "transfer_number": STAFF_NUMBER,
+        "transfer_timeout_s": 12,
+        "unavailable_text": "Nobody is free; we will ring you back.",
+    }
+    async with twilio_site(voice=voice) as site:
+        sid, greeting = await start_call(site)
+        transfer = await say(site, sid, gather_action(greeting), digits="0")
+        assert transfer.find("Dial").attrib["timeout"] == "12"
+        nobody = await site.client.voice("/twilio/voice/transfer-done", sid, DialCallStatus="no-answer")
+        assert nobody.said() == ["Nobody is free; we will ring you back."]
+    async with twilio_site(voice={"callback_text": "We will call you back soon. Bye."}) as site:
+        sid, greeting = await start_call(site)
+        answer = await say(site, sid, gather_action(greeting), digits="0")
+        assert answer.said() == ["We will call you back soon. Bye."]
