@@ -450,7 +450,7 @@ def create_app(settings: Settings) -> web.Application:
     console = build_staff_console(settings, handoff, store.database)
     if settings.escalation.unclaimed_after_s:
         app.cleanup_ctx.append(unclaimed_notices_ctx(settings, handoff, manager.persona))
-    slack = build_slack(settings, database, manager, handoff)
+    slack = build_slack(settings, database, manager, handoff, persona=manager.persona)
     if slack is not None:
         # Slack answers always leave through the outbox: Slack has its 200 before the turn runs.
         outbound.add(slack.outbound, inline_hold_s=0)

@@ -21,6 +21,7 @@ from agent.store.slack import SlackStore, oauth_stores
 from channels.slack import (
     Background,
     InstalledTokens,
+    Notes,
     SlackChannel,
     SlackInbound,
     SlackOutbound,
@@ -29,6 +30,7 @@ from channels.slack import (
     StaticToken,
 )
 from channels.slack.outbound import CHANNEL, BotTokens
+from personas import Persona
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,7 @@ def build_slack(
     service: ConversationService,
     handoff: HandoffService,
     credentials: SlackCredentials | None = None,
+    persona: Persona | None = None,
 ) -> SlackParts | None:
     """The Slack channel, or None when no Slack credentials are in the environment."""
     credentials = credentials or slack_credentials(settings.slack)
@@ -103,7 +106,13 @@ def build_slack(
         )
     channel = SlackChannel(
         bolt,
-        SlackInbound(service, store, background, settings.limits.max_text_chars),
+        SlackInbound(
+            service,
+            store,
+            background,
+            settings.limits.max_text_chars,
+            Notes(persona.no_text, persona.too_long) if persona else None,
+        ),
         background,
         staff,
         http_events=credentials.signing_secret is not None,

@@ -47,6 +47,9 @@ class Persona(BaseModel):
     staff_joined: str = "{staff} from our team has joined and will reply here."
     staff_resolved: str = "{staff} has marked this as resolved. If you need anything else, just write here."
     handed_back: str = "You're back with our assistant. Ask for a person again any time."
+    # Said (best effort) when a message cannot be taken: a file with no text, or too long a message.
+    no_text: str = "I can only read text for now. Could you type your question instead?"
+    too_long: str = "That message is too long for me to take in one go. Could you send it in shorter parts?"
     # The SMS answer to START after an opt-out.
     resubscribed: str = "You're subscribed again and can message us here. Reply HELP for help, STOP to opt out."
     routes: dict[str, str] = {}

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 
+from personas import load_persona
 from tests.channels.slack.conftest import SlackRig, rig_with_model
 from tests.conftest import SettingsFactory
 from tests.support.fake_openai import FakeOpenAI
@@ -165,6 +166,6 @@ async def test_a_file_without_text_gets_a_polite_note(rig: SlackRig) -> None:
     upload = dm("", ts="1700000700.000100", subtype="file_share", files=[{"id": "F1", "name": "receipt.pdf"}])
     assert (await rig.post_event(upload)).status == 200
     [note] = await rig.api.wait_for("chat.postMessage")
-    assert note.params["channel"] == "D0DM00001" and "only read text" in note.params["text"]
+    assert (note.params["channel"], note.params["text"]) == ("D0DM00001", load_persona("demo").no_text)
     assert await rig.conversations() == []
 
