@@ -338,7 +338,8 @@ class ConversationManager:
                 latency_ms=a.latency_ms,
                 input_tokens=a.result.input_tokens if a.result else 0,
                 output_tokens=a.result.output_tokens if a.result else 0,
-                cost_usd=a.result.cost_usd if a.result else 0.0,
+                # An answer nobody could price has an unknown cost (NULL), not a free one.
+                cost_usd=(a.result.cost_usd if a.priced else None) if a.result else 0.0,
                 error=a.error,
                 ttft_ms=a.ttft_ms,
                 error_class=a.error_class,

@@ -39,6 +39,7 @@ class Attempt:
     deployment: str | None = None
     retry: int = 0  # 0 for the first try at this model, 1 for the first retry, ...
     reason: str | None = None  # why a cascade check turned an answer down
+    priced: bool = True  # False when no price is known: its cost is unknown, not zero
 
     @property
     def error_class(self) -> str | None:
@@ -198,10 +199,13 @@ class ManagedModel:
         def done(outcome: Outcome, error: str | None = None, result: ChatResult | None = None, retry_after: float | None = None) -> float | None:
             latency = (time.perf_counter() - started) * 1000
             ttft = result.ttft_ms if result is not None else None
-            attempts.append(Attempt(self.name, model.provider, outcome, latency, result, error, ttft, deployment.label, retry))
+            priced = self._priced(deployment)
+            attempts.append(
+                Attempt(self.name, model.provider, outcome, latency, result, error, ttft, deployment.label, retry, priced=priced)
+            )
             if self.metrics is not None:
                 tokens = (result.input_tokens, result.output_tokens, result.cached_tokens, result.reasoning_tokens) if result else (0, 0, 0, 0)
-                cost = result.cost_usd if result is not None and self._priced(deployment) else (None if result else 0.0)
+                cost = result.cost_usd if result is not None and priced else (None if result else 0.0)
                 self.metrics.record(self.name, outcome.value, latency, ttft, tokens, cost)
             return retry_after
 

@@ -30,7 +30,7 @@ class CallRecord:
     latency_ms: float
     input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0  # None: the model has no known price
     error: str | None = None
     ttft_ms: float | None = None
     error_class: str | None = None

@@ -75,7 +75,9 @@ class ModelCall(SQLModel, table=True):
     latency_ms: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: float = 0.0
+    # Null: the model has no known price (unpriced, not free). No column default, which the ORM
+    # would write in place of an explicit None.
+    cost_usd: float | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     # Added with the model gateway: where the time and the tokens went.
     ttft_ms: float | None = None

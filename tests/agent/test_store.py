@@ -99,3 +99,26 @@ async def test_context_returns_the_latest_messages_oldest_first(store: Store) ->
     conversation, recent = await store.context(saved.conversation.id, limit=3)
     assert conversation.id == saved.conversation.id
     assert [m.text for m in recent] == ["m2", "m3", "m4"]
+
+
+
+async def test_the_migrations_make_exactly_the_tables_the_code_declares(database: Database, database_url: str) -> None:
+    """A column changed in tables.py but not in a migration (or the reverse) shows up here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    from agent.store.engine import create_engine
+
+    ours = set(SQLModel.metadata.tables)
+    # slack_sdk's installation and state tables are declared by slack_sdk, not here.
+    only_ours = {"include_name": lambda name, kind, _parents: kind != "table" or name in ours, "compare_type": True}
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            differences = await connection.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync, opts=only_ours), SQLModel.metadata)
+            )
+    finally:
+        await engine.dispose()
+    assert differences == []
