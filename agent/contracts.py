@@ -119,6 +119,8 @@ class OutboundMessage:
     channel_user_id: str
     message: MessageView
     attempt: int  # 1 on the first try
+    # The channel's id of the customer message this one answers, for channels that thread replies.
+    in_reply_to: str | None = None
 
 
 class DeliveryError(Exception):

@@ -88,6 +88,7 @@ class OutboxSender:
                 channel_user_id=row.conversation.channel_user_id,
                 message=to_view(row.message),
                 attempt=item.attempts,
+                in_reply_to=row.in_reply_to,
             )
             try:
                 provider_id = await channel.send(outbound)

@@ -129,6 +129,6 @@ def build_slack(
             await oauth_engine.dispose()
 
         contexts.insert(0, slack_oauth_engine_ctx)
-    outbound = SlackOutbound(send_client, tokens, slack.max_message_chars, answered=store)
+    outbound = SlackOutbound(send_client, tokens, slack.max_message_chars)
     assert outbound.name == CHANNEL
     return SlackParts(channel, outbound, store, contexts)

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from agent.contracts import Role, utcnow
 from agent.store.database import Database
-from agent.store.tables import Conversation, Message, OutboxItem
+from agent.store.tables import Conversation, Message, OutboxItem, Turn
 
 PENDING = "pending"
 SENDING = "sending"
@@ -89,6 +89,28 @@ class Claimed:
     item: OutboxItem
     conversation: Conversation
     message: Message
+    in_reply_to: str | None = None  # the channel's id of the customer message this one answers
+
+
+def _in_reply_to(session: Session, message: Message) -> str | None:
+    """The channel id of the customer message `message` answers: its turn's message for a bot
+    answer, else the customer's latest message before it (a staff reply, a notice). Read in the
+    claim's own unit of work, so a sender that threads replies costs no extra round trip."""
+    inbound = session.exec(
+        select(Message.channel_message_id)
+        .join(Turn, col(Turn.inbound_message_id) == col(Message.id))
+        # The conversation's index finds its few turns; reply_message_id has none.
+        .where(Turn.conversation_id == message.conversation_id, Turn.reply_message_id == message.id)
+    ).first()
+    if inbound is not None:
+        return inbound
+    return session.exec(
+        select(Message.channel_message_id)
+        .where(Message.conversation_id == message.conversation_id, Message.role == Role.CUSTOMER.value)
+        .where(col(Message.id) < message.id)
+        .order_by(col(Message.id).desc())
+        .limit(1)
+    ).first()
 
 
 class OutboxStore:
@@ -129,7 +151,7 @@ class OutboxStore:
                 item.attempts += 1
                 item.available_at = lease_until
                 session.add(item)
-                claimed.append(Claimed(item, conversation, message))
+                claimed.append(Claimed(item, conversation, message, _in_reply_to(session, message)))
             session.commit()
             return claimed
 

@@ -29,7 +29,6 @@ from agent.store.tables import (
     SlackStaffLink,
     SlackStaffThread,
     StaffUser,
-    Turn,
 )
 from agent.store.views import as_utc, staff_view, to_view
 
@@ -79,26 +78,6 @@ class SlackStore:
     async def has_conversation(self, channel: str, conversation_key: str) -> bool:
         query = select(Conversation.id).where(Conversation.channel == channel, Conversation.conversation_key == conversation_key)
         return await self.database.run(lambda session: session.exec(query).first() is not None)
-
-    async def answered_id(self, conversation_id: str, message_id: int) -> str | None:
-        """The channel id of the customer message that message `message_id` answers: its turn's
-        message for a bot answer, else the customer's latest message before it (a staff reply, a notice)."""
-
-        def work(session: Session) -> str | None:
-            inbound_id = session.exec(select(Turn.inbound_message_id).where(Turn.reply_message_id == message_id)).first()
-            query = select(Message.channel_message_id)
-            if inbound_id is not None:
-                query = query.where(Message.id == inbound_id)
-            else:
-                query = (
-                    query.where(Message.conversation_id == conversation_id, Message.role == Role.CUSTOMER.value)
-                    .where(col(Message.id) < message_id)
-                    .order_by(col(Message.id).desc())
-                    .limit(1)
-                )
-            return session.exec(query).first()
-
-        return await self.database.run(work)
 
     async def conversation_for_thread(self, channel_id: str, ts: str) -> str | None:
         query = select(SlackStaffThread.conversation_id).where(

@@ -90,12 +90,6 @@ def thread_of(stored: str | None) -> str | None:
     return (stored or "").partition(_IN_THREAD)[2] or None
 
 
-class AnsweredMessages(Protocol):
-    """Which customer message a stored message answers (agent.store.slack.SlackStore)."""
-
-    async def answered_id(self, conversation_id: str, message_id: int) -> str | None: ...
-
-
 def delivery_error(exc: Exception) -> DeliveryError:
     """What a failed Slack call means for the outbox: retry (when), or give up."""
     if isinstance(exc, SlackApiError):
@@ -131,13 +125,10 @@ class SlackOutbound:
 
     name = CHANNEL
 
-    def __init__(
-        self, client: AsyncWebClient, tokens: BotTokens, max_chars: int = 3000, answered: AnsweredMessages | None = None
-    ) -> None:
+    def __init__(self, client: AsyncWebClient, tokens: BotTokens, max_chars: int = 3000) -> None:
         self.client = client
         self.tokens = tokens
         self.max_chars = max_chars
-        self.answered = answered
         self._posted: dict[int, int] = {}  # outbox id → pieces already posted
 
     async def send(self, message: OutboundMessage) -> str | None:
@@ -148,9 +139,7 @@ class SlackOutbound:
         token = await self.tokens.for_team(place.team_id)
         if token is None:
             raise DeliveryError(f"no_installation for team {place.team_id}", permanent=True)
-        thread_ts = place.thread_ts
-        if thread_ts is None and self.answered is not None:
-            thread_ts = thread_of(await self.answered.answered_id(message.conversation_id, message.message.id))
+        thread_ts = place.thread_ts or thread_of(message.in_reply_to)
         pieces = split_text(to_slack_text(message), self.max_chars)
         done = self._posted.get(message.outbox_id, 0)
         first_ts: str | None = None
