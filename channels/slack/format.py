@@ -9,7 +9,9 @@ import re
 _SLACK_LINK = re.compile(r"<((?:https?|mailto):[^<>\s|]+(?:\|[^<>]*)?)>")
 _MD_LINK = re.compile(r"\[([^\]\n]+)\]\(((?:https?|mailto):[^)\s]+)\)")
 _MD_CODE = re.compile(r"```(?:[\w+#.-]*\n)?(.*?)```|`[^`\n]+`", re.DOTALL)
-_BARE_URL = re.compile(r"(?:https?|mailto):[^\s<>]+")
+# A URL's last character is never punctuation or an emphasis mark: "see https://x.com/a." and
+# "**https://x.com/a**" keep their "." and "**" outside it.
+_BARE_URL = re.compile(r"(?:https?|mailto):[^\s<>]*[^\s<>.,;:!?)*_~]")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _MD_BULLET = re.compile(r"^(\s*)[-*+]\s+", re.MULTILINE)
 # Emphasis opens before a non-space and closes after one, never inside a word (snake_case, 2*3*4).
@@ -80,8 +82,18 @@ def _emphasis(text: str, headings: bool = False) -> str:
 
 
 def from_mrkdwn(text: str) -> str:
-    """Slack's *bold* as Markdown's **bold**: what a person writes in Slack, stored as every channel reads it."""
-    return _MRKDWN_BOLD.sub(lambda m: f"**{m.group(1)}**", text)
+    """Slack's *bold* as Markdown's **bold**: what a person writes in Slack, stored as every channel reads it.
+
+    Code is left as written.
+    """
+    codes: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        codes.append(match.group(0))
+        return f"{_SLOT}{len(codes) - 1}{_SLOT}"
+
+    text = _MRKDWN_BOLD.sub(lambda m: f"**{m.group(1)}**", _MD_CODE.sub(keep, text))
+    return re.sub(f"{_SLOT}(\\d+){_SLOT}", lambda m: codes[int(m.group(1))], text)
 
 
 def split_text(text: str, limit: int) -> list[str]:

@@ -38,9 +38,18 @@ def test_what_only_looks_like_emphasis_is_left_alone() -> None:
     assert to_mrkdwn("```x = *1*```") == "```x = *1*```"
 
 
+def test_a_bare_url_ends_before_the_punctuation_and_emphasis_around_it() -> None:
+    assert to_mrkdwn("**Track it: https://x.test/a**") == "*Track it: https://x.test/a*"
+    assert to_mrkdwn("Details: **https://x.test/returns**.") == "Details: *https://x.test/returns*."
+    assert to_mrkdwn("see https://x.test/a_b, or *https://x.test/c*") == "see https://x.test/a_b, or _https://x.test/c_"
+
+
 def test_bold_a_person_writes_in_slack_is_stored_as_markdown() -> None:
     assert from_mrkdwn("*order* shipped, _soon_, 2*3*4") == "**order** shipped, _soon_, 2*3*4"
     assert to_mrkdwn(from_mrkdwn("*order* shipped")) == "*order* shipped"
+    # Code a person writes in Slack is kept as written.
+    assert from_mrkdwn("run `*x*` then *go*") == "run `*x*` then **go**"
+    assert from_mrkdwn("```a *b* c```") == "```a *b* c```"
 
 
 WORDS = st.lists(st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=6), min_size=1, max_size=3).map(" ".join)
@@ -49,7 +58,7 @@ WORDS = st.lists(st.text(alphabet=string.ascii_letters + string.digits, min_size
 @st.composite
 def segment(draw: st.DrawFn) -> tuple[str, str]:
     """A piece of Markdown and the mrkdwn it must become."""
-    kind = draw(st.sampled_from(["plain", "bold", "bold_", "italic", "italic_", "nested", "code", "link"]))
+    kind = draw(st.sampled_from(["plain", "bold", "bold_", "italic", "italic_", "nested", "code", "link", "url", "bold_url"]))
     p, q = draw(WORDS), draw(WORDS)
     return {
         "plain": (p, p),
@@ -60,6 +69,8 @@ def segment(draw: st.DrawFn) -> tuple[str, str]:
         "nested": (f"**{p} *{q}* {p}**", f"*{p} _{q}_ {p}*"),
         "code": (f"`**{p}** *{q}* _{q}_`", f"`**{p}** *{q}* _{q}_`"),
         "link": (f"[{p}](https://x.test/{q.replace(' ', '_')}_)", f"<https://x.test/{q.replace(' ', '_')}_|{p}>"),
+        "url": (f"https://x.test/{q.replace(' ', '_')}", f"https://x.test/{q.replace(' ', '_')}"),
+        "bold_url": (f"**{p} https://x.test/{q.replace(' ', '/')}**", f"*{p} https://x.test/{q.replace(' ', '/')}*"),
     }[kind]
 
 
