@@ -45,6 +45,7 @@ from channels.staff import ConsoleOptions, StaffConsole
 from channels.twilio.signature import TwilioSignature
 from channels.twilio.sms import Keywords, SmsOptions, SmsOutbound, SmsSender, SmsWebhook
 from channels.twilio.voice import RelayEndpoint, VoiceOptions, VoiceTwiml, VoiceWebhooks
+from channels.twilio.voice.inbound import CHANNEL as VOICE_CHANNEL
 from channels.webchat import TokenSigner, WebChat, WidgetInfo
 from personas import Persona, load_persona, to_speech
 
@@ -165,7 +166,12 @@ def build_handoff(
     persona = manager.persona
     notices = HandoffNotices(persona.staff_joined or None, persona.staff_resolved or None, persona.handed_back or None)
     return Handoff(
-        HandoffStore(database, outbox), manager.locks, manager.bus, settings.limits.max_text_chars, summarizer, notices
+        HandoffStore(database, outbox, silent_channels=frozenset({VOICE_CHANNEL})),
+        manager.locks,
+        manager.bus,
+        settings.limits.max_text_chars,
+        summarizer,
+        notices,
     )
 
 

@@ -101,9 +101,14 @@ Transition = Callable[[Session, Conversation, Snapshot], bool]
 
 
 class HandoffStore:
-    def __init__(self, database: Database, outbox: OutboxRouting = NO_OUTBOX) -> None:
+    def __init__(
+        self, database: Database, outbox: OutboxRouting = NO_OUTBOX, silent_channels: frozenset[str] = frozenset()
+    ) -> None:
         self.database = database
         self.outbox = outbox
+        # Channels whose customers cannot be told of a handoff change (a phone call that has
+        # moved on to a transfer): no notice is stored there, so no transcript claims one was said.
+        self.silent_channels = silent_channels
 
     async def queue(self) -> list[QueueRow]:
         """Conversations waiting for or held by a person, longest waiting first."""
@@ -248,7 +253,7 @@ class HandoffStore:
             if not change(session, conversation, before):
                 return before
             message = None
-            if notice:
+            if notice and conversation.channel not in self.silent_channels:
                 message = Message(conversation_id=conversation_id, role=Role.SYSTEM.value, text=notice)
                 session.add(message)
                 session.flush()

@@ -244,3 +244,18 @@ async def test_what_a_transfer_says_and_how_long_it_rings_come_from_the_config(t
         sid, greeting = await start_call(site)
         answer = await say(site, sid, gather_action(greeting), digits="0")
         assert answer.said() == ["We will call you back soon. Bye."]
+
+
+async def test_a_caller_is_not_sent_notices_a_call_cannot_carry(twilio_site: SiteFactory) -> None:
+    async with twilio_site(voice={"transfer_number": STAFF_NUMBER}) as site:
+        sid, greeting = await start_call(site)
+        await say(site, sid, gather_action(greeting), digits="0")
+        await add_staff(site.settings, "alice", "Alice Ng")
+        async with staff_client(site.base_url, "alice") as staff:
+            [item] = await staff.queue()
+            assert (await staff.act(item["conversation_id"], "claim"))[0] == 200
+            assert (await staff.act(item["conversation_id"], "resolve"))[0] == 200
+            detail = await staff.detail(item["conversation_id"])
+        # The transcript shows what the caller heard; "Alice Ng has joined" was never said to them.
+        assert not any("Alice Ng" in m["text"] for m in detail["messages"] if m["role"] == "system")
+        assert detail["state"] == "resolved"
