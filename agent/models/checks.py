@@ -37,7 +37,9 @@ class AnswerChecks:
     def failed(self, result: ChatResult, confidence: float | None = None) -> str | None:
         """The name of the first check the answer fails, or None if it passes them all."""
         text = result.text.strip().lower()
-        if self.empty and not text and not result.tool_calls:
+        # Nothing left to send (an answer that was only its "Confidence:" line, say) never
+        # passes; with `empty` off, a raw empty answer is the model's bad_response before this.
+        if not text and not result.tool_calls:
             return "empty"
         if self.cut_off and result.finish_reason == "length":
             return "cut_off"

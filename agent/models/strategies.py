@@ -121,7 +121,8 @@ class Parallel:
         rated = [take_confidence(r) for r in results if r is not None]
         good = [r for r, confidence in rated if self.checks.failed(r, confidence) is None]
         if len(good) <= 1:
-            return ChainResult(good[0] if good else next((r for r, _ in rated), None), attempts)
+            sendable = (r for r, confidence in rated if self.checks.failed(r, confidence) != "empty")
+            return ChainResult(good[0] if good else next(sendable, None), attempts)
         choice = await self._ask_judge(request, good, attempts, deadline)
         return ChainResult(good[choice], attempts)
 
@@ -138,9 +139,11 @@ class Parallel:
             if result is None:
                 continue
             result, confidence = take_confidence(result)
-            if self.checks.failed(result, confidence) is None:
+            failed = self.checks.failed(result, confidence)
+            if failed is None:
                 return result
-            fallback = fallback or result
+            if failed != "empty":  # nothing to send, even as a last resort
+                fallback = fallback or result
         return fallback
 
     async def _ask_judge(self, request: ChatRequest, answers: list[ChatResult], attempts: list[Attempt], deadline: float | None) -> int:

@@ -180,6 +180,19 @@ async def test_the_empty_check_of_a_cascade_is_configurable(make_model: MakeMode
     assert nothing.result is None  # an empty answer is never sent, not even as the last resort
 
 
+async def test_an_answer_that_is_only_its_rating_is_never_sent(make_model: MakeModel) -> None:
+    checks = AnswerChecks(empty=False, min_confidence=0.5)
+    only_rating = "reply-Confidence:_0.9"
+    cascade = Cascade([make_model(only_rating, name="cheap"), make_model("error-500", name="strong")], checks)
+    assert (await cascade.run(REQUEST)).result is None
+    parallel = Parallel([make_model(only_rating, name="a"), make_model("error-500", name="b")], checks=checks)
+    assert (await parallel.run(REQUEST)).result is None
+    judged = Parallel(
+        [make_model(only_rating, name="a"), make_model("error-500", name="b")], judge=make_model("reply-1", name="judge"), checks=checks
+    )
+    assert (await judged.run(REQUEST)).result is None
+
+
 async def test_a_full_cache_drops_the_least_recently_used_answer(make_model: MakeModel, fake: FakeProviders) -> None:
     cache = ResponseCache(CacheSettings(ttl_s=60, max_entries=2))
     route = CachedRoute(ModelChain([make_model("ok")]), cache)
