@@ -28,12 +28,22 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class EscalationWebhook:
-    def __init__(self, url: str, secret: str, client: httpx.AsyncClient, attempts: int = 4, backoff_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        client: httpx.AsyncClient,
+        attempts: int = 4,
+        backoff_s: float = 0.5,
+        max_in_flight: int = 16,
+    ) -> None:
         self.url = url
         self._secret = secret
         self._client = client
         self._attempts = attempts
         self._backoff_s = backoff_s
+        # A burst of escalations waits its turn rather than opening a connection each.
+        self._in_flight = asyncio.Semaphore(max_in_flight)
 
     async def run(self, events: EventStream) -> None:
         """Post every escalation on the staff topic until cancelled.
@@ -58,7 +68,8 @@ class EscalationWebhook:
 
     async def _deliver_logged(self, payload: dict[str, Any]) -> bool:
         try:
-            return await self.deliver(payload)
+            async with self._in_flight:
+                return await self.deliver(payload)
         except Exception:  # noqa: BLE001 - one bad delivery must not stop the webhook for good
             log.exception("webhook_crashed", conversation_id=payload.get("conversation_id"))
             return False
