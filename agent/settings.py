@@ -225,7 +225,7 @@ class BusinessHoursSettings(_Strict):
             try:
                 parse_span(span)
             except ValueError as exc:
-                raise ValueError(f"{day}: expected HH:MM-HH:MM (24:00 for midnight), not {span!r}") from exc
+                raise ValueError(f"{day}: {exc} (write HH:MM-HH:MM, 24:00 for midnight)") from exc
         return days
 
 

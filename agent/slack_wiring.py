@@ -30,7 +30,7 @@ from channels.slack import (
     StaticToken,
 )
 from channels.slack.outbound import CHANNEL, BotTokens
-from personas import Persona
+from personas import Persona, load_persona
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +54,7 @@ def build_slack(
     if credentials is None:
         return None
     slack = settings.slack
+    persona = persona or load_persona(settings.persona)
     # Bolt's client keeps slack_sdk's retry of a dropped connection; the outbox client retries
     # nothing itself, so the outbox alone decides when to try again (and honours Retry-After).
     bolt_client = AsyncWebClient(base_url=slack.api_base_url, token=credentials.bot_token)
@@ -111,7 +112,7 @@ def build_slack(
             store,
             background,
             settings.limits.max_text_chars,
-            Notes(persona.no_text, persona.too_long) if persona else None,
+            Notes(persona.no_text, persona.too_long),
         ),
         background,
         staff,

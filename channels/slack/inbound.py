@@ -118,10 +118,10 @@ class Background:
 
 @dataclass(frozen=True, slots=True)
 class Notes:
-    """What a customer is told when a message cannot be taken."""
+    """What a customer is told when a message cannot be taken (the persona's wording); empty says nothing."""
 
-    files_only: str = "I can only read text for now. Could you type your question instead?"
-    too_long: str = "That message is too long for me to take in one go. Could you send it in shorter parts?"
+    files_only: str
+    too_long: str
 
 
 class SlackInbound:
@@ -133,13 +133,13 @@ class SlackInbound:
         conversations: Conversations,
         background: Background,
         max_text_chars: int,
-        notes: "Notes | None" = None,
+        notes: Notes,
     ) -> None:
         self.service = service
         self.conversations = conversations
         self.background = background
         self.max_text_chars = max_text_chars
-        self.notes = notes or Notes()
+        self.notes = notes
 
     async def on_event(
         self, event: dict[str, Any], body: dict[str, Any], context: Any, client: AsyncWebClient, request: Any
@@ -187,6 +187,8 @@ class SlackInbound:
 
     async def _note(self, client: AsyncWebClient, parsed: CustomerEvent, text: str) -> None:
         """A polite word about a message we cannot take; best effort, nothing of the customer's is lost."""
+        if not text:
+            return
         try:
             await client.chat_postMessage(channel=parsed.place.channel_id, thread_ts=parsed.reply_thread_ts, text=text)
         except Exception as exc:  # noqa: BLE001 - a courtesy, not a delivery

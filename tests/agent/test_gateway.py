@@ -190,7 +190,7 @@ async def test_a_self_hosted_model_is_unpriced_not_priced_as_the_cloud_one(make_
         async with session.get(f"{base_url}/api/metrics/models", headers=METRICS_AUTH) as response:
             r1 = (await response.json())["models"]["r1"]
         assert (r1["calls"], r1["cost_usd"], r1["unpriced_calls"]) == (1, 0.0, 1)
-    # Stored as an unknown cost, not as a free call; the local model is free and says so.
+    # Stored as an unknown cost, not as a free call.
     [call] = await calls_of(settings, visitor.conversation_id)
     assert (call.model, call.cost_usd, call.input_tokens > 0) == ("r1", None, True)
 
