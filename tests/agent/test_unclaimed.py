@@ -74,18 +74,9 @@ async def test_an_unclaimed_customer_is_told_once(make_settings: SettingsFactory
         assert (await _system_texts(visitor)).count(persona.unclaimed) == 1
 
 
-async def test_out_of_hours_the_wording_says_so(make_settings: SettingsFactory) -> None:
-    persona = load_persona("demo")
-    never_open = {"timezone": "UTC", "days": {}}
-    settings = make_settings(escalation={"unclaimed_after_s": 0.5, "business_hours": never_open})
-    async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
-        visitor = await new_visitor(session, base_url)
-        await visitor.send(ESCALATE)
-        await _wait_for_system_text(visitor, persona.after_hours)
-        assert persona.unclaimed not in await _system_texts(visitor)
-
-
-async def test_out_of_hours_a_waiting_customer_hears_so_without_the_full_wait(make_settings: SettingsFactory) -> None:
+async def test_out_of_hours_a_waiting_customer_hears_so_in_those_words_without_the_full_wait(
+    make_settings: SettingsFactory,
+) -> None:
     persona = load_persona("demo")
     never_open = {"timezone": "UTC", "days": {}}
     # In hours this customer would wait 20 s for a notice; out of hours nobody is coming.
@@ -96,3 +87,4 @@ async def test_out_of_hours_a_waiting_customer_hears_so_without_the_full_wait(ma
         started = asyncio.get_running_loop().time()
         await _wait_for_system_text(visitor, persona.after_hours, seconds=15)
         assert asyncio.get_running_loop().time() - started < 20
+        assert persona.unclaimed not in await _system_texts(visitor)
