@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
@@ -26,6 +28,20 @@ def verify(request_body: bytes, timestamp: str, signature: str) -> bool:
     return hmac.compare_digest(expected, signature) and abs(time.time() - int(timestamp)) < 300
 
 
+@asynccontextmanager
+async def webhook_site(
+    receive: Callable[[web.Request], Awaitable[web.Response]], make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[str, aiohttp.ClientSession]]:
+    """A receiver answering with `receive`, and the real server posting escalations to it."""
+    receiver = web.Application()
+    receiver.router.add_post("/hook", receive)
+    monkeypatch.setenv("SWITCHBOARD_WEBHOOK_SECRET", SECRET)
+    async with running_app(receiver) as receiver_url:
+        settings = make_settings(escalation={"webhook_url": f"{receiver_url}/hook"})
+        async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
+            yield base_url, session
+
+
 async def test_an_escalation_reaches_the_webhook_signed_even_after_a_failure(
     make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -43,16 +59,11 @@ async def test_an_escalation_reaches_the_webhook_signed_even_after_a_failure(
             arrived.set()
         return web.Response(status=status)
 
-    receiver = web.Application()
-    receiver.router.add_post("/hook", receive)
-    monkeypatch.setenv("SWITCHBOARD_WEBHOOK_SECRET", SECRET)
-    async with running_app(receiver) as receiver_url:
-        settings = make_settings(escalation={"webhook_url": f"{receiver_url}/hook"})
-        async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
-            visitor = await new_visitor(session, base_url)
-            await visitor.send("what is your return policy")  # not an escalation: nothing posted
-            await visitor.send("can I talk to a human please")
-            await asyncio.wait_for(arrived.wait(), timeout=10)
+    async with webhook_site(receive, make_settings, monkeypatch) as (base_url, session):
+        visitor = await new_visitor(session, base_url)
+        await visitor.send("what is your return policy")  # not an escalation: nothing posted
+        await visitor.send("can I talk to a human please")
+        await asyncio.wait_for(arrived.wait(), timeout=10)
     assert len(received) == 1
     assert received[0]["type"] == "escalation"
     assert received[0]["conversation_id"] == visitor.conversation_id
@@ -82,21 +93,16 @@ async def test_a_receiver_slow_on_one_escalation_does_not_hold_up_the_next(
         received.append(body["conversation_id"])
         return web.Response(status=200)
 
-    receiver = web.Application()
-    receiver.router.add_post("/hook", receive)
-    monkeypatch.setenv("SWITCHBOARD_WEBHOOK_SECRET", SECRET)
-    async with running_app(receiver) as receiver_url:
-        settings = make_settings(escalation={"webhook_url": f"{receiver_url}/hook"})
-        async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
-            slow, quick = await new_visitor(session, base_url), await new_visitor(session, base_url)
-            await slow.send("can I talk to a human please")
-            await asyncio.wait_for(first.wait(), timeout=10)
-            await quick.send("can I talk to a human please")
-            async with asyncio.timeout(5):
-                while quick.conversation_id not in received:
-                    await asyncio.sleep(0.05)
-            assert received == [quick.conversation_id]
-            release.set()
-            async with asyncio.timeout(5):
-                while slow.conversation_id not in received:
-                    await asyncio.sleep(0.05)
+    async with webhook_site(receive, make_settings, monkeypatch) as (base_url, session):
+        slow, quick = await new_visitor(session, base_url), await new_visitor(session, base_url)
+        await slow.send("can I talk to a human please")
+        await asyncio.wait_for(first.wait(), timeout=10)
+        await quick.send("can I talk to a human please")
+        async with asyncio.timeout(5):
+            while quick.conversation_id not in received:
+                await asyncio.sleep(0.05)
+        assert received == [quick.conversation_id]
+        release.set()
+        async with asyncio.timeout(5):
+            while slow.conversation_id not in received:
+                await asyncio.sleep(0.05)
