@@ -112,6 +112,16 @@ async def test_a_cascade_route_and_its_cache(
         assert metrics["models"]["cheap"]["rejections"] == {"dont_know": 1}
 
 
+async def timed_turn(settings: Any, limit_s: float) -> tuple[dict[str, Any], list[Any]]:
+    """One order question through the running server, answered within `limit_s`; the reply and its calls."""
+    async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
+        visitor = await new_visitor(session, base_url)
+        started = time.perf_counter()
+        body = await visitor.send("where is my order NW-10482")
+        assert time.perf_counter() - started < limit_s
+        return body, await calls_of(settings, visitor.conversation_id)
+
+
 @pytest.mark.parametrize("fault", ["hang", "first-token-30", "chunk-delay-5+reply-a_long_slow_answer", "drop", "garbage"])
 async def test_a_provider_that_hangs_or_breaks_still_leaves_an_answer_within_the_deadline(make_settings: SettingsFactory, fake: FakeProviders, fault: str) -> None:
     settings = make_settings(
@@ -119,15 +129,10 @@ async def test_a_provider_that_hangs_or_breaks_still_leaves_an_answer_within_the
         routes={r: {"chain": ["bad", "local"]} for r in ROUTES},
         turn_timeout_s=1.0,
     )
-    async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
-        visitor = await new_visitor(session, base_url)
-        started = time.perf_counter()
-        body = await visitor.send("where is my order NW-10482")
-        assert time.perf_counter() - started < 1.5
-        assert body["reply"]["model"] == "local" and "NW-10482" in body["reply"]["text"] and not body["reply"]["escalated"]
-        calls = await calls_of(settings, visitor.conversation_id)
-        assert calls[0].model == "bad" and calls[0].outcome in ("timeout", "connection_error", "bad_response")
-        assert calls[-1].model == "local" and calls[-1].outcome == "ok"
+    body, calls = await timed_turn(settings, 1.5)
+    assert body["reply"]["model"] == "local" and "NW-10482" in body["reply"]["text"] and not body["reply"]["escalated"]
+    assert calls[0].model == "bad" and calls[0].outcome in ("timeout", "connection_error", "bad_response")
+    assert calls[-1].model == "local" and calls[-1].outcome == "ok"
 
 
 async def test_a_hanging_cheap_model_in_a_cascade_still_leaves_the_local_model_time(make_settings: SettingsFactory, fake: FakeProviders) -> None:
@@ -136,15 +141,10 @@ async def test_a_hanging_cheap_model_in_a_cascade_still_leaves_the_local_model_t
         routes={r: {"chain": ["cheap", "local"], "strategy": "cascade"} for r in ROUTES},
         turn_timeout_s=1.0,
     )
-    async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
-        visitor = await new_visitor(session, base_url)
-        started = time.perf_counter()
-        body = await visitor.send("where is my order NW-10482")
-        assert time.perf_counter() - started < 1.4
-        assert body["reply"]["model"] == "local" and "NW-10482" in body["reply"]["text"] and not body["reply"]["escalated"]
-        calls = await calls_of(settings, visitor.conversation_id)
-        assert [(c.model, c.outcome) for c in calls] == [("cheap", "timeout"), ("local", "ok")]
-        assert sum(c.latency_ms for c in calls) < 1000  # both inside the route's deadline
+    body, calls = await timed_turn(settings, 1.4)
+    assert body["reply"]["model"] == "local" and "NW-10482" in body["reply"]["text"] and not body["reply"]["escalated"]
+    assert [(c.model, c.outcome) for c in calls] == [("cheap", "timeout"), ("local", "ok")]
+    assert sum(c.latency_ms for c in calls) < 1000  # both inside the route's deadline
 
 
 async def test_a_hanging_parallel_candidate_still_leaves_the_judge_time(make_settings: SettingsFactory, fake: FakeProviders) -> None:
@@ -156,15 +156,11 @@ async def test_a_hanging_parallel_candidate_still_leaves_the_judge_time(make_set
         routes={r: {"chain": ["stuck", "local", "other"], "strategy": "parallel", "judge": "judge"} for r in ROUTES},
         turn_timeout_s=1.0,
     )
-    async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
-        visitor = await new_visitor(session, base_url)
-        started = time.perf_counter()
-        body = await visitor.send("where is my order NW-10482")
-        assert time.perf_counter() - started < 1.4
-        assert body["reply"]["model"] == "other" and body["reply"]["text"] == "Your order is on its way."  # the judge's pick
-        calls = {c.model: c for c in await calls_of(settings, visitor.conversation_id)}
-        assert {name: c.outcome for name, c in calls.items()} == {"stuck": "timeout", "local": "ok", "other": "ok", "judge": "ok"}
-        assert calls["stuck"].latency_ms + calls["judge"].latency_ms < 1000  # the judge answered inside the route's deadline
+    body, attempts = await timed_turn(settings, 1.4)
+    assert body["reply"]["model"] == "other" and body["reply"]["text"] == "Your order is on its way."  # the judge's pick
+    calls = {c.model: c for c in attempts}
+    assert {name: c.outcome for name, c in calls.items()} == {"stuck": "timeout", "local": "ok", "other": "ok", "judge": "ok"}
+    assert calls["stuck"].latency_ms + calls["judge"].latency_ms < 1000  # the judge answered inside the route's deadline
 
 
 async def test_the_local_model_is_priced_at_nothing(make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch) -> None:
