@@ -100,7 +100,7 @@ def _progress(items: Iterable[T], label: str) -> Iterator[T]:
 @config_option
 @click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON object of the results.")
-@click.option("--max-accuracy-drop", default=0.005, show_default=True, help="In-scope accuracy the out-of-scope threshold may cost on val.")
+@click.option("--max-accuracy-drop", default=0.01, show_default=True, help="In-scope accuracy the out-of-scope threshold may cost on val.")
 @click.option("--classifier", "name", type=click.Choice(sorted(CLASSIFIERS)), default="linear", show_default=True)
 def eval_command(config_path: Path | None, data_path: Path, as_json: bool, max_accuracy_drop: float, name: str) -> None:
     """Train on the train split, tune the threshold on val, report on test."""

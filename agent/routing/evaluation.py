@@ -111,7 +111,7 @@ def evaluate(
     examples: list[Example],
     make_classifier: Callable[[], Classifier],
     name: str,
-    max_accuracy_drop: float = 0.005,
+    max_accuracy_drop: float = 0.01,
     progress: Progress[Any] = _plain,
 ) -> Report:
     train = [(e.text, e.intent) for e in examples if e.split == "train" and e.in_scope]

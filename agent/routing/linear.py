@@ -37,7 +37,10 @@ class LinearIntentClassifier:
         self.intents: list[str] = []
 
     def _vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        counts = Counter(t for t in terms(text) if t in self.index)
+        return self._weigh(Counter(t for t in terms(text) if t in self.index))
+
+    def _weigh(self, counts: Counter[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Normalised sublinear TF-IDF of counts whose every term is in the index."""
         if not counts:
             return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
         columns = np.fromiter((self.index[t] for t in counts), dtype=np.intp, count=len(counts))
@@ -59,8 +62,8 @@ class LinearIntentClassifier:
             [math.log((1 + n) / (1 + frequency[t])) + 1 for t in sorted(frequency)], dtype=np.float32
         )
         rows, cols, vals = [], [], []
-        for row, (text, _) in enumerate(examples):
-            columns, values = self._vector(text)
+        for row, doc in enumerate(documents):  # every training term is indexed: no second split
+            columns, values = self._weigh(doc)
             rows.extend([row] * len(columns))
             cols.extend(columns.tolist())
             vals.extend(values.tolist())

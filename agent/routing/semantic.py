@@ -10,6 +10,7 @@ call. Its confidence is the top softmax probability of `network logits + svm_wei
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,19 +92,25 @@ class SemanticIntentClassifier:
         return self.linear.intents
 
     def fit(self, examples: list[tuple[str, str]]) -> "SemanticIntentClassifier":
-        require_extra()  # before the SVM's seconds of training, not after
-        self.linear.fit(examples)
-        words = sorted({word for text, _ in examples for word in basic_words(text)})
-        distilled = distill(words, self.cache_dir)
-        self.embedder = StaticEmbedder(distilled)
-        position = {intent: i for i, intent in enumerate(self.linear.intents)}
-        # Each token is read as both its distilled vector and the transformer's input embedding:
-        # they disagree on different pairs of intents.
-        table = np.concatenate([distilled.tokens, distilled.embeddings], axis=1)
-        self.student = train_student(
-            [(text, position[intent]) for text, intent in examples], len(position), table,
-            self.embedder.read, self.settings.student, Gibberish(distilled.vocabulary, self.settings.student.seed),
-        )
+        require_extra()  # before any of the training's seconds, not after
+        # liblinear lets go of the GIL: the SVM trains on a thread beside the transformer and the
+        # network, which leave a core idle whenever Python prepares their next batch.
+        with ThreadPoolExecutor(1) as pool:
+            svm = pool.submit(self.linear.fit, examples)
+            words = sorted({word for text, _ in examples for word in basic_words(text)})
+            distilled = distill(words, self.cache_dir)
+            self.embedder = StaticEmbedder(distilled)
+            intents = sorted({intent for _, intent in examples})  # the SVM's classes_, in its order
+            position = {intent: i for i, intent in enumerate(intents)}
+            # Each token is read as both its distilled vector and the transformer's input
+            # embedding: they disagree on different pairs of intents.
+            table = np.concatenate([distilled.tokens, distilled.embeddings], axis=1)
+            self.student = train_student(
+                [(text, position[intent]) for text, intent in examples], len(position), table,
+                self.embedder.read, self.settings.student, Gibberish(distilled.vocabulary, self.settings.student.seed),
+            )
+            svm.result()
+        assert self.linear.intents == intents, "the SVM and the network must count intents alike"
         return self
 
     def _probabilities(self, text: str) -> np.ndarray:

@@ -19,8 +19,9 @@ DATA = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "clinc150" 
 # tuned on val, out-of-scope recall); the floors sit a little below.
 # linear: 91.2% (92.1% before the threshold), 64.8% oos recall.
 LINEAR_FLOORS = (0.90, 0.55)
-# semantic: 93.4% (94.4% before the threshold), 63.0% oos recall.
-SEMANTIC_FLOORS = (0.925, 0.55)
+# semantic: 94.3% (95.3% before the threshold), 71.4% oos recall; seeds 1 and 2 of the network
+# gave 94.1% / 94.8% (95.1% / 95.5%), 74.6% / 68.0%.
+SEMANTIC_FLOORS = (0.935, 0.60)
 
 
 def _clinc150() -> list[Example]:
@@ -52,4 +53,4 @@ def test_clinc150_semantic_meets_the_measured_floor() -> None:
     report = evaluate(_clinc150(), SemanticIntentClassifier, "semantic")
     _meets(report, SEMANTIC_FLOORS)
     # The semantic model must beat the linear one it contains, or it is not worth its install.
-    assert report.unthresholded_accuracy >= 0.935, report.unthresholded_accuracy
+    assert report.unthresholded_accuracy >= 0.945, report.unthresholded_accuracy
