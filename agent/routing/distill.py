@@ -91,6 +91,8 @@ def distill(words: list[str], cache_dir: Path | None = None, batch_size: int = 1
     they are computed once per model version and read back on every later training.
     """
     teacher = _load_teacher()
+    import torch
+
     tokenizer = teacher.tokenizer
     vocabulary = [token for token, _ in sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])]
     cached = cache_dir / f"minilm-tokens-{version(MODEL_PACKAGE.replace('_', '-'))}.npy" if cache_dir else None
@@ -98,8 +100,6 @@ def distill(words: list[str], cache_dir: Path | None = None, batch_size: int = 1
     if tokens is None:
         tokens = _token_vectors(teacher, vocabulary, batch_size)
         _write_tokens(cached, tokens)
-    import torch
-
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bfloat16()):
         word_vectors = (
             teacher.encode(words, batch_size=512, normalize_embeddings=True, convert_to_numpy=True).astype(np.float32)

@@ -5,7 +5,9 @@ seen in the examples) and trains a small convolutional network (`agent.routing.s
 utterance's token vectors in order, with two pooled views beside them: the mean of its word
 vectors and the mean of its token vectors. A decision is the SVM's lean path, a WordPiece split,
 a few numpy lookups and three small products: no transformer, torch or tokenizer library per
-call. Its confidence is the top softmax probability of `network logits + svm_weight * svm margins`.
+call. Its confidence is the top softmax probability of `network logits + svm_weight * svm margins`,
+times the network's belief that the text is an intent at all (it also learns gibberish as one
+more class, so text unlike any example scores near 0 instead of being guessed at).
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from agent.routing.augment import Gibberish
 from agent.routing.classifier import Scored
 from agent.routing.distill import Distilled, distill, require_extra
-from agent.routing.augment import Gibberish
 from agent.routing.linear import LinearIntentClassifier, LinearSettings
 from agent.routing.student import ConvStudent
 from agent.routing.student_training import StudentSettings, train_student
