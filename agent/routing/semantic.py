@@ -23,7 +23,7 @@ from agent.routing.classifier import Scored
 from agent.routing.distill import Distilled, distill, require_extra
 from agent.routing.linear import LinearIntentClassifier, LinearSettings
 from agent.routing.student import ConvStudent
-from agent.routing.student_training import StudentSettings, train_student
+from agent.routing.student_training import StudentSettings, export, fit_network
 from agent.routing.wordpiece import WordPiece, basic_words
 
 # Longer messages are read up to here: an intent shows in its first sentences.
@@ -107,10 +107,12 @@ class SemanticIntentClassifier:
             # Each token is read as both its distilled vector and the transformer's input
             # embedding: they disagree on different pairs of intents.
             table = np.concatenate([distilled.tokens, distilled.embeddings], axis=1)
-            self.student = train_student(
+            settings = self.settings.student
+            network = fit_network(
                 [(text, position[intent]) for text, intent in examples], len(position), table,
-                self.embedder.read, self.settings.student, Gibberish(distilled.vocabulary, self.settings.student.seed),
+                self.embedder.read, settings, Gibberish(distilled.vocabulary, settings.seed),
             )
+            self.student = export(network, settings)
             svm.result()
         assert self.linear.intents == intents, "the SVM and the network must count intents alike"
         return self

@@ -86,21 +86,6 @@ def _batches(rows: list[tuple[str, int]], size: int, rng: random.Random) -> list
     return batches
 
 
-def train_student(
-    examples: list[tuple[str, int]],
-    classes: int,
-    table: np.ndarray,
-    featurize: Featurize,
-    settings: StudentSettings,
-    gibberish: Gibberish | None = None,
-) -> ConvStudent:
-    """Train on (text, label index) pairs over `table` (vocabulary x 768); return numpy arrays.
-
-    With `gibberish`, the network has one more output, last: the score of "no intent at all".
-    """
-    return export(fit_network(examples, classes, table, featurize, settings, gibberish), settings)
-
-
 def fit_network(
     examples: list[tuple[str, int]],
     classes: int,
@@ -109,7 +94,11 @@ def fit_network(
     settings: StudentSettings,
     gibberish: Gibberish | None = None,
 ) -> Any:
-    """The trained torch network, in eval mode; its forward takes (ids, mask, pooled) tensors."""
+    """Train on (text, label index) pairs over `table` (vocabulary x 768); `export` makes it numpy.
+
+    Returned in eval mode; its forward takes (ids, mask, pooled) tensors. With `gibberish`, the
+    network has one more output, last: the score of "no intent at all".
+    """
     import torch
 
     if max(settings.widths) > WINDOW:
