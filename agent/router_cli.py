@@ -145,9 +145,13 @@ def _print_report(report: Report) -> None:
 @click.option("--out", "-o", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def convert_clinc150(data_full: Path, out_path: Path) -> None:
     """Convert CLINC150's data_full.json (domains.json beside it names the routes) to JSONL."""
+    try:  # all of it read before the output is touched: a bad input leaves no empty file behind
+        examples = list(clinc150_examples(data_full, data_full.parent / "domains.json"))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise click.ClickException(f"cannot read CLINC150 from {data_full}: {exc}") from exc
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        count = write_examples(clinc150_examples(data_full, data_full.parent / "domains.json"), out_path)
+        count = write_examples(examples, out_path)
     except OSError as exc:
-        raise click.ClickException(f"cannot write {out_path}: {exc.strerror}") from exc
+        raise click.ClickException(f"cannot write {out_path}: {exc.strerror or exc}") from exc
     click.echo(f"wrote {count} examples to {out_path}")

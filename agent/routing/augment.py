@@ -58,12 +58,15 @@ class Gibberish:
     otherwise extrapolate with confidence.
     """
 
-    def __init__(self, vocabulary: list[str], seed: int = 0) -> None:
-        self.tokens = [t.removeprefix("##") for t in vocabulary if not (t.startswith("[") and t.endswith("]"))]
+    def __init__(self, vocabulary: list[str], known_words: set[str], seed: int = 0) -> None:
+        # Not the examples' own words, and nothing with a digit: "order" or "10482" alone is a
+        # customer's message, not gibberish.
+        pieces = (t.removeprefix("##") for t in vocabulary if not (t.startswith("[") and t.endswith("]")))
+        self.tokens = [p for p in pieces if p not in known_words and not any(c.isdigit() for c in p)]
         self.random = random.Random(seed)
 
     def __call__(self) -> str:
-        pick, count = self.random, self.random.randint(1, 8)
+        pick, count = self.random, self.random.randint(2, 8)
         kind = pick.randrange(3)
         if kind == 0:  # random pieces of the transformer's vocabulary: every script it knows
             joiner = pick.choice(["", " "])

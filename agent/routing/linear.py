@@ -27,6 +27,13 @@ class LinearSettings:
     sharpness: float = 3.0
 
 
+def require_two_intents(examples: list[tuple[str, str]]) -> None:
+    """A classifier tells intents apart: with fewer than two there is nothing to learn."""
+    intents = {intent for _, intent in examples}
+    if len(intents) < 2:
+        raise ValueError(f"the router needs examples of at least two intents, not {len(intents)}")
+
+
 class LinearIntentClassifier:
     def __init__(self, settings: LinearSettings = LinearSettings()) -> None:
         self.settings = settings
@@ -52,6 +59,7 @@ class LinearIntentClassifier:
         from scipy.sparse import csr_matrix
         from sklearn.svm import LinearSVC
 
+        require_two_intents(examples)
         documents = [Counter(terms(text)) for text, _ in examples]
         frequency: Counter[str] = Counter()
         for doc in documents:
@@ -69,7 +77,7 @@ class LinearIntentClassifier:
             vals.extend(values.tolist())
         matrix = csr_matrix((vals, (rows, cols)), shape=(n, len(self.index)), dtype=np.float32)
         labels = [intent for _, intent in examples]
-        model = LinearSVC(C=self.settings.C, loss=self.settings.loss).fit(matrix, labels)
+        model = LinearSVC(C=self.settings.C, loss=self.settings.loss, random_state=0).fit(matrix, labels)
         self.intents = [str(c) for c in model.classes_]
         coef = model.coef_ if len(self.intents) > 2 else np.vstack([-model.coef_[0], model.coef_[0]])
         intercept = model.intercept_ if len(self.intents) > 2 else np.array([-model.intercept_[0], model.intercept_[0]])

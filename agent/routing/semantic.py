@@ -21,12 +21,13 @@ import numpy as np
 from agent.routing.augment import Gibberish
 from agent.routing.classifier import Scored
 from agent.routing.distill import Distilled, distill, require_extra
-from agent.routing.linear import LinearIntentClassifier, LinearSettings
+from agent.routing.linear import LinearIntentClassifier, LinearSettings, require_two_intents
 from agent.routing.student import ConvStudent
 from agent.routing.student_training import StudentSettings, export, fit_network
 from agent.routing.wordpiece import WordPiece, basic_words
 
-# Longer messages are read up to here: an intent shows in its first sentences.
+# The convolution reads a message up to here (an intent shows in its first sentences); the
+# pooled vectors and the SVM read all of it.
 MAX_TOKENS = 64
 
 
@@ -72,9 +73,9 @@ class StaticEmbedder:
 
 @dataclass(frozen=True, slots=True)
 class SemanticSettings:
-    # How much the SVM's margins count against the network's logits, and the SVM's C (a looser
-    # fit than the linear classifier's own, as the network corrects it); both chosen on
-    # CLINC150's val split.
+    # How much the SVM's margins count against the network's logits, and the SVM's C (less
+    # regularised than the linear classifier's own: beside the network, a closer fit helps);
+    # both chosen on CLINC150's val split.
     svm_weight: float = 1.0
     svm_c: float = 3.0
     student: StudentSettings = field(default_factory=StudentSettings)
@@ -94,7 +95,8 @@ class SemanticIntentClassifier:
         return self.linear.intents
 
     def fit(self, examples: list[tuple[str, str]]) -> "SemanticIntentClassifier":
-        require_extra()  # before any of the training's seconds, not after
+        require_two_intents(examples)  # before any of the training's seconds, not after
+        require_extra()
         # liblinear lets go of the GIL: the SVM trains on a thread beside the transformer and the
         # network, which leave a core idle whenever Python prepares their next batch.
         with ThreadPoolExecutor(1) as pool:
@@ -110,7 +112,7 @@ class SemanticIntentClassifier:
             settings = self.settings.student
             network = fit_network(
                 [(text, position[intent]) for text, intent in examples], len(position), table,
-                self.embedder.read, settings, Gibberish(distilled.vocabulary, settings.seed),
+                self.embedder.read, settings, Gibberish(distilled.vocabulary, set(words), settings.seed + 2),
             )
             self.student = export(network, settings)
             svm.result()

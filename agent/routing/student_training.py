@@ -104,8 +104,8 @@ def fit_network(
     if max(settings.widths) > WINDOW:
         raise ValueError(f"filters are at most {WINDOW} tokens wide")
     torch.manual_seed(settings.seed)
-    rng = random.Random(settings.seed)
-    augment = Augmenter(seed=settings.seed)
+    rng = random.Random(settings.seed)  # batches; the noise has streams of its own
+    augment = Augmenter(seed=settings.seed + 1)
     cache: dict[str, tuple[list[int], np.ndarray]] = {}
 
     def tensors(texts: list[str]) -> tuple[Any, Any, Any]:

@@ -100,6 +100,21 @@ def test_a_trained_router_is_cached_and_reloaded(tmp_path: Path) -> None:
     assert [round(first.classify(t).confidence, 4) for t in rows] == [round(second.classify(t).confidence, 4) for t in rows]
 
 
+def test_a_truncated_cache_file_is_trained_again(tmp_path: Path) -> None:
+    from agent.routing.cache import cache_path
+
+    settings = load_settings(data_dir=str(tmp_path))
+    build_router(settings)
+    path = cache_path(tmp_path / "cache", settings.resolve(settings.routing.intents_file))
+    whole = path.read_bytes()
+    for spoilt in (whole[: len(whole) // 2], b""):  # a crash mid-write elsewhere, a full disk
+        path.write_bytes(spoilt)
+        router = build_router(settings)
+        assert router.classify("where is my order").name == "order_status"
+        assert path.read_bytes() != spoilt and len(path.read_bytes()) == len(whole)
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary left behind
+
+
 def test_editing_the_intents_trains_afresh(tmp_path: Path) -> None:
     from agent.routing.cache import cache_path
 

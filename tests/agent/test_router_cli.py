@@ -80,12 +80,21 @@ def test_clinc150_converter(tmp_path: Path) -> None:
         "oos_val": [["who won the game", "oos"]], "oos_test": [["what is love", "oos"]],
     }))
     (tmp_path / "domains.json").write_text(json.dumps({"banking": ["freeze_account"]}))
-    out = tmp_path / "clinc.jsonl"
+    out = tmp_path / "new" / "folder" / "clinc.jsonl"  # made if missing
     result = run("clinc150", str(source), "-o", str(out))
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert rows[0] == {"text": "freeze my account", "intent": "freeze_account", "split": "train", "route": "banking"}
     assert [(r["intent"], r["split"]) for r in rows[3:]] == [("oos", "train"), ("oos", "val"), ("oos", "test")]
+
+
+def test_clinc150_converter_refuses_a_bad_input_and_writes_nothing(tmp_path: Path) -> None:
+    source = tmp_path / "data_full.json"
+    source.write_text(json.dumps({"train": [["freeze my account", "freeze_account"]]}))  # no val, test…
+    out = tmp_path / "clinc.jsonl"
+    result = run("clinc150", str(source), "-o", str(out))
+    assert result.returncode != 0 and "cannot read CLINC150" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
 
 
 def test_train_caches_the_model(tmp_path: Path) -> None:

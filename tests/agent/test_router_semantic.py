@@ -93,7 +93,14 @@ def test_scores_are_probabilities_in_order(router: Router) -> None:
 
 @pytest.mark.parametrize("text", ["asdf qwer zxcv", "我的订单在哪里", "???"])
 def test_gibberish_is_mostly_no_intent(router: Router, text: str) -> None:
-    assert sum(s.score for s in router.classifier.scores(text)) < 0.5
+    scores = router.classifier.scores(text)
+    assert scores[0].score < router.threshold, scores[:3]
+    assert sum(s.score for s in scores) < 0.5, scores[:3]  # most of the belief is "no intent"
+
+
+@pytest.mark.parametrize("text", ["order", "refund", "help", "10482"])
+def test_one_word_of_the_examples_is_not_gibberish(router: Router, text: str) -> None:
+    assert sum(s.score for s in router.classifier.scores(text)) > 0.5
 
 
 def test_the_cached_model_decides_without_torch(router: Router, data_dir: Path) -> None:
@@ -139,7 +146,19 @@ def test_a_kept_token_table_is_read_not_recomputed(tmp_path: Path) -> None:
     planted = np.full((vocabulary, 384), 0.25, dtype=np.float32)
     np.save(tmp_path / f"minilm-tokens-{model_version}.npy", planted)
     assert (distill(["order"], tmp_path).tokens == 0.25).all()
-    np.save(tmp_path / f"minilm-tokens-{model_version}.npy", planted[:10])  # the wrong shape: computed again, rewritten
-    tokens = distill([], tmp_path).tokens
-    assert tokens.shape == (vocabulary, 384) and not (tokens == 0.25).all()
-    assert np.load(tmp_path / f"minilm-tokens-{model_version}.npy").shape == (vocabulary, 384)
+    for spoilt in (planted[:10], None):  # the wrong shape, then an empty file: computed again, rewritten
+        table = tmp_path / f"minilm-tokens-{model_version}.npy"
+        if spoilt is None:
+            table.write_bytes(b"")
+        else:
+            np.save(table, spoilt)
+        tokens = distill([], tmp_path).tokens
+        assert tokens.shape == (vocabulary, 384) and not (tokens == 0.25).all()
+        assert np.load(table).shape == (vocabulary, 384)
+    assert [p.name for p in tmp_path.iterdir()] == [f"minilm-tokens-{model_version}.npy"]  # no temporary left
+
+
+def test_one_intent_is_refused_before_any_training(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="at least two intents"):
+        SemanticIntentClassifier(cache_dir=tmp_path).fit([("where is my order", "order_status")])
+    assert not list(tmp_path.iterdir())  # refused before the transformer was even loaded
