@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -111,7 +112,7 @@ def eval_command(config_path: Path | None, data_path: Path, as_json: bool, max_a
     make = CLASSIFIERS[name]
     if name == "semantic":  # the transformer's token vectors are kept with the router's cache
         cache_dir = _settings(config_path).data_dir / "cache"
-        make = lambda: SemanticIntentClassifier(cache_dir=cache_dir)  # noqa: E731
+        make = partial(SemanticIntentClassifier, cache_dir=cache_dir)
     try:
         report = evaluate(examples, make, name, max_accuracy_drop, progress=_progress)
     except SemanticUnavailable as exc:

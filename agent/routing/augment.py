@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+from string import ascii_lowercase
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +31,7 @@ class Augmenter:
         if kind == 0:
             return word[:at] + word[at + 1:]  # a letter left out
         if kind == 1:
-            return word[:at] + self.random.choice(_LETTERS) + word[at + 1:]  # a wrong letter
+            return word[:at] + self.random.choice(ascii_lowercase) + word[at + 1:]  # a wrong letter
         return word[:at] + word[at] + word[at:]  # a letter doubled
 
     def __call__(self, text: str) -> str:
@@ -72,7 +71,7 @@ class Gibberish:
             joiner = pick.choice(["", " "])
             return joiner.join(pick.choice(self.tokens) for _ in range(count))
         if kind == 1:  # keyboard mashing
-            return " ".join("".join(pick.choice(_LETTERS) for _ in range(pick.randint(2, 7))) for _ in range(count))
+            return " ".join("".join(pick.choice(ascii_lowercase) for _ in range(pick.randint(2, 7))) for _ in range(count))
         symbols = "!?.,;:-*#@&%$+=~^()[]{}<>/\\|'\" "  # no digits: a bare number may be an order's
         if pick.random() < 0.5:  # "!!!", "???"
             return pick.choice(symbols) * count

