@@ -41,6 +41,7 @@ from agent.store import AccountStore, Database, HandoffStore, OptOutStore, Store
 from agent.store.migrate import ensure_current
 from agent.store.outbox import NO_OUTBOX, OutboxBell, OutboxRouting, OutboxStore
 from channels.http import json_error, json_errors
+from channels.slack.outbound import CHANNEL as SLACK_CHANNEL
 from channels.staff import ConsoleOptions, StaffConsole
 from channels.twilio.signature import TwilioSignature
 from channels.twilio.sms import Keywords, SmsOptions, SmsOutbound, SmsSender, SmsWebhook
@@ -263,7 +264,8 @@ def build_outbox_sender(settings: Settings, database: Database, outbound: Outbou
         backoff_base_s=o.backoff_base_s,
         backoff_max_s=o.backoff_max_s,
     )
-    return OutboxSender(OutboxStore(database, bell), outbound.channels, policy, bell)
+    store = OutboxStore(database, bell, threaded_channels=frozenset({SLACK_CHANNEL}))
+    return OutboxSender(store, outbound.channels, policy, bell)
 
 
 def unclaimed_notices_ctx(

@@ -114,9 +114,14 @@ def _in_reply_to(session: Session, message: Message) -> str | None:
 
 
 class OutboxStore:
-    def __init__(self, database: Database, bell: OutboxBell | None = None) -> None:
+    def __init__(
+        self, database: Database, bell: OutboxBell | None = None, threaded_channels: frozenset[str] = frozenset()
+    ) -> None:
         self.database = database
         self.bell = bell
+        # Only these channels answer in the thread of the customer's message: the others'
+        # claims skip the lookup of the message they answer.
+        self.threaded_channels = threaded_channels
 
     async def claim_due(self, limit: int, lease_s: float, now: datetime | None = None) -> list[Claimed]:
         """Lease up to `limit` due rows, the oldest unsent one of each conversation only."""
@@ -151,7 +156,8 @@ class OutboxStore:
                 item.attempts += 1
                 item.available_at = lease_until
                 session.add(item)
-                claimed.append(Claimed(item, conversation, message, _in_reply_to(session, message)))
+                threaded = conversation.channel in self.threaded_channels
+                claimed.append(Claimed(item, conversation, message, _in_reply_to(session, message) if threaded else None))
             session.commit()
             return claimed
 
