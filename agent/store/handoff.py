@@ -238,6 +238,17 @@ class HandoffStore:
 
         return await self._transition(conversation_id, change, notice)
 
+    def _tell(self, session: Session, conversation: Conversation, text: str) -> Message | None:
+        """Store a notice for the customer and queue it for their channel, in the caller's unit of
+        work; nothing on a channel that cannot carry it, so no transcript claims it was said."""
+        if conversation.channel in self.silent_channels:
+            return None
+        message = Message(conversation_id=conversation.id, role=Role.SYSTEM.value, text=text)
+        session.add(message)
+        session.flush()
+        enqueue(session, self.outbox, conversation, message)
+        return message
+
     async def _transition(self, conversation_id: str, change: Transition, notice: str | None = None) -> Snapshot | None:
         """Lock the conversation, let `change` apply itself if the state allows, and report the outcome.
 
@@ -252,12 +263,7 @@ class HandoffStore:
             before = _snapshot(session, conversation, changed=False)
             if not change(session, conversation, before):
                 return before
-            message = None
-            if notice and conversation.channel not in self.silent_channels:
-                message = Message(conversation_id=conversation_id, role=Role.SYSTEM.value, text=notice)
-                session.add(message)
-                session.flush()
-                enqueue(session, self.outbox, conversation, message)
+            message = self._tell(session, conversation, notice) if notice else None
             session.commit()
             return _snapshot(session, conversation, changed=True, notice=message)
 
@@ -342,11 +348,9 @@ class HandoffStore:
             escalation = _current_escalation(session, conversation_id)
             if escalation is None or escalation.status != OPEN or escalation.unclaimed_notice_at is not None:
                 return None
-            escalation.unclaimed_notice_at = utcnow()
-            message = Message(conversation_id=conversation_id, role=Role.SYSTEM.value, text=text)
-            session.add_all([escalation, message])
-            session.flush()
-            enqueue(session, self.outbox, conversation, message)
+            escalation.unclaimed_notice_at = utcnow()  # once, even where the channel cannot carry it
+            session.add(escalation)
+            message = self._tell(session, conversation, text)
             session.commit()
             return message
 

@@ -259,3 +259,17 @@ async def test_a_caller_is_not_sent_notices_a_call_cannot_carry(twilio_site: Sit
         # The transcript shows what the caller heard; "Alice Ng has joined" was never said to them.
         assert not any("Alice Ng" in m["text"] for m in detail["messages"] if m["role"] == "system")
         assert detail["state"] == "resolved"
+
+
+async def test_a_caller_nobody_claims_is_not_sent_the_waiting_notice(twilio_site: SiteFactory) -> None:
+    async with twilio_site(voice={"transfer_number": STAFF_NUMBER}, escalation={"unclaimed_after_s": 0.3}) as site:
+        sid, greeting = await start_call(site)
+        await say(site, sid, gather_action(greeting), digits="0")
+        await add_staff(site.settings, "alice", "Alice Ng")
+        await asyncio.sleep(2.5)  # several sweeps past the wait
+        async with staff_client(site.base_url, "alice") as staff:
+            [item] = await staff.queue()
+            detail = await staff.detail(item["conversation_id"])
+        persona = load_persona(site.settings.persona)
+        assert not any(persona.unclaimed in m["text"] for m in detail["messages"] if m["role"] == "system")
+        assert detail["state"] == "waiting"
