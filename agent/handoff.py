@@ -228,8 +228,7 @@ class Handoff:
             view = to_view(result.message)
             if not result.duplicate:
                 log.info("staff_replied", message_id=view.id)
-                await self._publish(conversation_id, "message", {"message": view.to_json()})
-                await self._publish_staff("message", conversation_id, {"message": view.to_json()})
+                await self._publish_message(conversation_id, view.to_json())
             return StaffReply(view, result.snapshot.state, duplicate=result.duplicate)
 
     async def add_note(self, conversation_id: str, staff: StaffMember, text: str) -> NoteView:
@@ -279,8 +278,7 @@ class Handoff:
             told += 1
             view = to_view(message)
             log.info("unclaimed_notice", conversation_id=conversation_id)
-            await self._publish(conversation_id, "message", {"message": view.to_json()})
-            await self._publish_staff("message", conversation_id, {"message": view.to_json()})
+            await self._publish_message(conversation_id, view.to_json())
         return told
 
     def staff_events(self) -> EventStream:
@@ -326,12 +324,15 @@ class Handoff:
     async def _state_changed(self, conversation_id: str, snapshot: Snapshot, staff: StaffMember) -> None:
         state = snapshot.state.value
         if snapshot.notice is not None:
-            view = to_view(snapshot.notice).to_json()
-            await self._publish(conversation_id, "message", {"message": view})
-            await self._publish_staff("message", conversation_id, {"message": view})
+            await self._publish_message(conversation_id, to_view(snapshot.notice).to_json())
         await self._publish(conversation_id, "state", {"state": state})
         holder = staff_view(snapshot.holder).to_json() if snapshot.holder else None
         await self._publish_staff("queue", conversation_id, {"state": state, "claimed_by": holder, "by": staff.to_json()})
+
+    async def _publish_message(self, conversation_id: str, message: dict[str, object]) -> None:
+        """A new message on the customer's page and in the staff console alike."""
+        await self._publish(conversation_id, "message", {"message": message})
+        await self._publish_staff("message", conversation_id, {"message": message})
 
     async def _publish(self, conversation_id: str, kind: str, data: dict[str, object]) -> None:
         await self.bus.publish(ConversationEvent(kind, conversation_id, data))

@@ -165,7 +165,7 @@ def build_handoff(
 ) -> Handoff:
     """The staff side shares the manager's locks and event bus: one order of events per conversation."""
     persona = manager.persona
-    notices = HandoffNotices(persona.staff_joined or None, persona.staff_resolved or None, persona.handed_back or None)
+    notices = HandoffNotices(persona.staff_joined, persona.staff_resolved, persona.handed_back)  # empty says nothing
     return Handoff(
         HandoffStore(database, outbox, silent_channels=frozenset({VOICE_CHANNEL})),
         manager.locks,

@@ -30,7 +30,7 @@ from channels.slack import (
     StaticToken,
 )
 from channels.slack.outbound import CHANNEL, BotTokens
-from personas import Persona, load_persona
+from personas import Persona
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +46,14 @@ def build_slack(
     database: Database,
     service: ConversationService,
     handoff: HandoffService,
+    persona: Persona,
     credentials: SlackCredentials | None = None,
-    persona: Persona | None = None,
 ) -> SlackParts | None:
     """The Slack channel, or None when no Slack credentials are in the environment."""
     credentials = credentials or slack_credentials(settings.slack)
     if credentials is None:
         return None
     slack = settings.slack
-    persona = persona or load_persona(settings.persona)
     # Bolt's client keeps slack_sdk's retry of a dropped connection; the outbox client retries
     # nothing itself, so the outbox alone decides when to try again (and honours Retry-After).
     bolt_client = AsyncWebClient(base_url=slack.api_base_url, token=credentials.bot_token)
