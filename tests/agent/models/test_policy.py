@@ -262,12 +262,16 @@ def test_the_breaker_judges_a_call_by_when_it_was_let_through() -> None:
     assert probe is not None
     breaker.record_success(probe)
     assert breaker.state is BreakerState.CLOSED
-    breaker.record_success(probe)  # a ticket counts once
     later = breaker.admit()
     assert later is not None
     breaker.record_failure(early[0])  # from two states ago: not a failure of the closed breaker
     breaker.record_failure(later)
     assert breaker.state is BreakerState.CLOSED
+    breaker.record_success(probe)  # a ticket counts once: this must not clear later's failure
+    another = breaker.admit()
+    assert another is not None
+    breaker.record_failure(another)
+    assert breaker.state is BreakerState.OPEN
 
 
 def test_latency_and_time_to_first_token_have_p50_p95_and_p99() -> None:
