@@ -41,11 +41,16 @@ class CircuitBreaker:
         self.cooldown_s = cooldown_s
         self._clock = clock
         self._recent: deque[float] = deque(maxlen=max(1, failures))
+        # HALF_OPEN here only while the probe is out; `state` reports an OPEN breaker whose
+        # cooldown is over as HALF_OPEN too, ready to let one through.
         self._state = BreakerState.CLOSED
         self._opened_at = 0.0
-        self._probing = False
         self._epoch = 0  # moves on at every change of state: older tickets no longer count
         self.times_opened = 0
+
+    @property
+    def _probing(self) -> bool:
+        return self._state is BreakerState.HALF_OPEN
 
     @property
     def state(self) -> BreakerState:
@@ -61,7 +66,7 @@ class CircuitBreaker:
             return Ticket(self._epoch)
         if state is BreakerState.OPEN or self._probing:
             return None
-        self._state, self._probing = BreakerState.HALF_OPEN, True
+        self._state = BreakerState.HALF_OPEN
         self._epoch += 1  # the probe's verdict is the only one that counts from here
         return Ticket(self._epoch, probe=True)
 
@@ -74,7 +79,7 @@ class CircuitBreaker:
         if ticket.epoch != self._epoch:
             return
         if ticket.probe:
-            self._state, self._probing = BreakerState.CLOSED, False
+            self._state = BreakerState.CLOSED
             self._recent.clear()
             self._epoch += 1
 
@@ -94,11 +99,11 @@ class CircuitBreaker:
         if it was the probe, the next call may probe instead."""
         if ticket.epoch != self._epoch or not ticket.probe:
             return
-        self._state, self._opened_at, self._probing = BreakerState.OPEN, self._clock() - self.cooldown_s, False
+        self._state, self._opened_at = BreakerState.OPEN, self._clock() - self.cooldown_s
         self._epoch += 1
 
     def _open(self, now: float) -> None:
-        self._state, self._opened_at, self._probing = BreakerState.OPEN, now, False
+        self._state, self._opened_at = BreakerState.OPEN, now
         self._recent.clear()
         self._epoch += 1
         self.times_opened += 1
