@@ -55,6 +55,12 @@ class AnswerChecks:
         return None
 
 
+def last_resort(failed: str | None) -> bool:
+    """Whether an answer that failed `failed` may still go out when nothing better came: any
+    answer but an empty one, which has nothing to send."""
+    return failed != "empty"
+
+
 def ask_for_confidence(request: ChatRequest) -> ChatRequest:
     return replace(request, messages=[*request.messages[:-1], ChatMessage("system", CONFIDENCE_INSTRUCTION), request.messages[-1]])
 

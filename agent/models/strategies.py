@@ -14,7 +14,7 @@ import structlog
 from agent.models.base import ChatMessage, ChatModel, ChatRequest, ChatResult, Outcome
 from agent.models.cache import ResponseCache
 from agent.models.chain import ChainResult, OnReset, RouteStrategy, deadline_at, link_deadline, managed
-from agent.models.checks import AnswerChecks, ask_for_confidence, take_confidence
+from agent.models.checks import AnswerChecks, ask_for_confidence, last_resort, take_confidence
 from agent.models.managed import Attempt, ManagedModel, OnDelta
 from agent.models.metrics import GatewayMetrics
 
@@ -58,7 +58,7 @@ class Cascade:
             attempts[-1] = replace(attempts[-1], outcome=Outcome.REJECTED, reason=failed, result=result)
             if self.metrics is not None:
                 self.metrics.record_rejection(model.name, failed)
-            if failed != "empty":  # nothing to send, even as a last resort
+            if last_resort(failed):
                 turned_down = result
         return ChainResult(turned_down, attempts)
 
@@ -119,9 +119,10 @@ class Parallel:
         if self.judge is None:
             return ChainResult(winner, attempts)
         rated = [take_confidence(r) for r in results if r is not None]
-        good = [r for r, confidence in rated if self.checks.failed(r, confidence) is None]
+        judged = [(r, self.checks.failed(r, confidence)) for r, confidence in rated]  # each checked once
+        good = [r for r, failed in judged if failed is None]
         if len(good) <= 1:
-            sendable = (r for r, confidence in rated if self.checks.failed(r, confidence) != "empty")
+            sendable = (r for r, failed in judged if last_resort(failed))
             return ChainResult(good[0] if good else next(sendable, None), attempts)
         choice = await self._ask_judge(request, good, attempts, deadline)
         return ChainResult(good[choice], attempts)
@@ -142,7 +143,7 @@ class Parallel:
             failed = self.checks.failed(result, confidence)
             if failed is None:
                 return result
-            if failed != "empty":  # nothing to send, even as a last resort
+            if last_resort(failed):
                 fallback = fallback or result
         return fallback
 
