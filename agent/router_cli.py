@@ -101,9 +101,15 @@ def _progress(items: Iterable[T], label: str) -> Iterator[T]:
 @config_option
 @click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON object of the results.")
-@click.option("--max-accuracy-drop", default=0.01, show_default=True, help="In-scope accuracy the out-of-scope threshold may cost on val.")
+@click.option(
+    "--max-accuracy-drop", type=float, default=None,
+    help="Tune the out-of-scope threshold to cost at most this much in-scope accuracy on val "
+    "(e.g. 0.01), instead of answering the most val rows right.",
+)
 @click.option("--classifier", "name", type=click.Choice(sorted(CLASSIFIERS)), default="linear", show_default=True)
-def eval_command(config_path: Path | None, data_path: Path, as_json: bool, max_accuracy_drop: float, name: str) -> None:
+def eval_command(
+    config_path: Path | None, data_path: Path, as_json: bool, max_accuracy_drop: float | None, name: str
+) -> None:
     """Train on the train split, tune the threshold on val, report on test."""
     try:
         examples = read_examples(data_path)
@@ -124,7 +130,8 @@ def eval_command(config_path: Path | None, data_path: Path, as_json: bool, max_a
 
 def _print_report(report: Report) -> None:
     oos = "n/a (no oos rows)" if report.oos_recall is None else f"{report.oos_recall:.1%}"
-    click.echo(f"classifier        {report.classifier}  ({report.train_examples} train, {report.test_examples} test)")
+    trained = f"{report.train_examples} train + {report.out_of_scope_train_examples} out-of-scope train"
+    click.echo(f"classifier        {report.classifier}  ({trained}, {report.test_examples} test)")
     click.echo(f"in-scope accuracy {report.accuracy:.1%}  (without threshold {report.unthresholded_accuracy:.1%})")
     click.echo(f"macro-F1          {report.macro_f1:.3f}")
     key = "routing.semantic_threshold" if report.classifier == "semantic" else "routing.confidence_threshold"

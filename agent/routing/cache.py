@@ -63,7 +63,7 @@ def _cached_or_trained(
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # a truncated file too
             log.warning("router_cache_unreadable", path=str(path), error=str(exc))
     classifier = (SemanticIntentClassifier(cache_dir=cache_dir) if kind == "semantic" else LinearIntentClassifier())
-    classifier.fit(catalog_examples(catalog))
+    classifier.fit(catalog_examples(catalog), catalog.out_of_scope)
     try:
         with replaced_atomically(path) as temporary:
             classifier.save(temporary)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agent.routing.features import TfidfVectorizer, Vector, normalize
@@ -23,7 +24,8 @@ class CentroidClassifier:
         # term -> [(intent, weight)]: scoring touches only the query's terms.
         self._postings: dict[str, list[tuple[str, float]]] = {}
 
-    def fit(self, examples: list[tuple[str, str]]) -> "CentroidClassifier":
+    def fit(self, examples: list[tuple[str, str]], out_of_scope: Sequence[str] = ()) -> "CentroidClassifier":
+        """Train on (text, intent) pairs. A centroid has no negatives: `out_of_scope` is not used."""
         self.vectorizer.fit(text for text, _ in examples)
         sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         for text, intent in examples:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -15,7 +15,7 @@ T = TypeVar("T")
 
 
 class Classifier(Protocol):
-    def fit(self, examples: list[tuple[str, str]]) -> Any: ...
+    def fit(self, examples: list[tuple[str, str]], out_of_scope: Sequence[str] = ()) -> Any: ...
 
     def predict(self, text: str) -> tuple[str, float]: ...
 
@@ -31,6 +31,7 @@ class RouteScore:
 class Report:
     classifier: str
     train_examples: int
+    out_of_scope_train_examples: int
     test_examples: int
     accuracy: float
     macro_f1: float
@@ -62,12 +63,31 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def choose_threshold(scored: list[tuple[Example, str, float]], max_accuracy_drop: float) -> float:
-    """The highest confidence threshold that costs in-scope accuracy at most `max_accuracy_drop`.
+def choose_threshold(scored: list[tuple[Example, str, float]], max_accuracy_drop: float | None = None) -> float:
+    """The confidence threshold below which a turn is out of scope, from scored val rows.
 
-    Everything below the threshold is out of scope; the higher it is, the more out-of-scope
-    turns are caught and the more in-scope ones are lost, so this caps the loss.
+    By default, the one that answers most val rows right, out-of-scope counted as one more
+    class: a threshold pays for each out-of-scope turn it catches with the in-scope turns it
+    loses, one for one. With `max_accuracy_drop`, instead the highest threshold that costs
+    in-scope accuracy at most that much.
     """
+    if max_accuracy_drop is not None:
+        return _capped_threshold(scored, max_accuracy_drop)
+    # Sweep the thresholds from low to high: passing a row's confidence turns it out of scope,
+    # which is right for an out-of-scope row and wrong for an in-scope one it had right.
+    changes = sorted((confidence, (1 if not e.in_scope else -1 if predicted == e.intent else 0))
+                     for e, predicted, confidence in scored)
+    best_gain, best, gain = 0, 0.0, 0
+    for i, (confidence, change) in enumerate(changes):
+        gain += change
+        following = changes[i + 1][0] if i + 1 < len(changes) else math.inf
+        if gain > best_gain and following > confidence:  # rows tied at a confidence go together
+            # Halfway to the next confidence: val's rows are a sample, not the edge itself.
+            best_gain, best = gain, (confidence + following) / 2 if math.isfinite(following) else math.nextafter(confidence, math.inf)
+    return best
+
+
+def _capped_threshold(scored: list[tuple[Example, str, float]], max_accuracy_drop: float) -> float:
     in_scope = [(predicted == e.intent, confidence) for e, predicted, confidence in scored if e.in_scope]
     if not in_scope:
         return 0.0
@@ -111,7 +131,7 @@ def evaluate(
     examples: list[Example],
     make_classifier: Callable[[], Classifier],
     name: str,
-    max_accuracy_drop: float = 0.01,
+    max_accuracy_drop: float | None = None,
     progress: Progress[Any] = _plain,
 ) -> Report:
     train = [(e.text, e.intent) for e in examples if e.split == "train" and e.in_scope]
@@ -123,7 +143,8 @@ def evaluate(
 
     started = time.perf_counter()
     classifier = make_classifier()
-    classifier.fit(train)
+    out_of_scope_train = [e.text for e in examples if e.split == "train" and not e.in_scope]
+    classifier.fit(train, out_of_scope_train)
     train_s = time.perf_counter() - started
 
     val_scored = [(e, *classifier.predict(e.text)) for e in progress(val, "tuning on val")]
@@ -146,6 +167,7 @@ def evaluate(
     return Report(
         classifier=name,
         train_examples=len(train),
+        out_of_scope_train_examples=len(out_of_scope_train),
         test_examples=len(test),
         accuracy=sum(p == e.intent for e, p in in_scope) / len(in_scope) if in_scope else 0.0,
         macro_f1=_macro_f1([(e.intent, p) for e, p in rows]),

@@ -33,6 +33,9 @@ class IntentSpec:
 class IntentCatalog:
     intents: dict[str, IntentSpec]
     rules: tuple[Rule, ...] = field(default=())
+    # Messages the business does not handle ("what's the weather"): the classifier learns them
+    # as no intent at all, so turns like them fall below the threshold to `unknown`.
+    out_of_scope: tuple[str, ...] = ()
 
     def route_of(self, intent: str) -> str | None:
         spec = self.intents.get(intent)
@@ -42,7 +45,8 @@ class IntentCatalog:
 
 
 def load_intents(path: Path, routes: set[str]) -> IntentCatalog:
-    """Read an intents file; an unknown route or an intent without examples is an error."""
+    """Read an intents file; an unknown route, an intent without examples or a malformed
+    `out_of_scope` list is an error."""
     data = yaml.safe_load(path.read_text()) or {}
     intents: dict[str, IntentSpec] = {}
     for name, body in (data.get("intents") or {}).items():
@@ -64,4 +68,7 @@ def load_intents(path: Path, routes: set[str]) -> IntentCatalog:
             raise ValueError(f"{path}: rules.{i}.regex: {exc}") from exc
         phrases = tuple(p.lower() for p in body.get("phrases") or ())
         rules.append(Rule(body["intent"], body["route"], phrases, regex))
-    return IntentCatalog(intents, tuple(rules))
+    out_of_scope = data.get("out_of_scope") or []
+    if not isinstance(out_of_scope, list) or not all(isinstance(e, str) for e in out_of_scope):
+        raise ValueError(f"{path}: out_of_scope: a list of example messages is needed")
+    return IntentCatalog(intents, tuple(rules), tuple(out_of_scope))

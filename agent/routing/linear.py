@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,10 @@ class LinearSettings:
     # Margins are squashed to a 0-1 confidence, sigmoid(sharpness * margin): 0.5 is the
     # SVM's own decision boundary, and thresholds in config read as confidences.
     sharpness: float = 3.0
+
+
+# The label out-of-scope examples train under; no intent can be named so.
+_NO_INTENT = "\x00no intent"
 
 
 def require_two_intents(examples: list[tuple[str, str]]) -> None:
@@ -55,11 +59,17 @@ class LinearIntentClassifier:
         values = tf * self.idf[columns]
         return columns, values / np.linalg.norm(values)
 
-    def fit(self, examples: list[tuple[str, str]]) -> "LinearIntentClassifier":
+    def fit(self, examples: list[tuple[str, str]], out_of_scope: Sequence[str] = ()) -> "LinearIntentClassifier":
+        """Train on (text, intent) pairs; `out_of_scope` texts are no intent at all.
+
+        One-vs-rest, each out-of-scope text is one more negative for every intent, so text
+        like them gets low margins everywhere; their own class is dropped after training.
+        """
         from scipy.sparse import csr_matrix
         from sklearn.svm import LinearSVC
 
         require_two_intents(examples)
+        examples = list(examples) + [(text, _NO_INTENT) for text in out_of_scope]
         documents = [Counter(terms(text)) for text, _ in examples]
         frequency: Counter[str] = Counter()
         for doc in documents:
@@ -78,11 +88,13 @@ class LinearIntentClassifier:
         matrix = csr_matrix((vals, (rows, cols)), shape=(n, len(self.index)), dtype=np.float32)
         labels = [intent for _, intent in examples]
         model = LinearSVC(C=self.settings.C, loss=self.settings.loss, random_state=0).fit(matrix, labels)
-        self.intents = [str(c) for c in model.classes_]
-        coef = model.coef_ if len(self.intents) > 2 else np.vstack([-model.coef_[0], model.coef_[0]])
-        intercept = model.intercept_ if len(self.intents) > 2 else np.array([-model.intercept_[0], model.intercept_[0]])
-        self.weights = np.ascontiguousarray(coef.T, dtype=np.float32)  # (features, intents)
-        self.bias = intercept.astype(np.float32)
+        classes = [str(c) for c in model.classes_]
+        coef = model.coef_ if len(classes) > 2 else np.vstack([-model.coef_[0], model.coef_[0]])
+        intercept = model.intercept_ if len(classes) > 2 else np.array([-model.intercept_[0], model.intercept_[0]])
+        kept = [i for i, c in enumerate(classes) if c != _NO_INTENT]
+        self.intents = [classes[i] for i in kept]
+        self.weights = np.ascontiguousarray(coef[kept].T, dtype=np.float32)  # (features, intents)
+        self.bias = intercept[kept].astype(np.float32)
         return self
 
     def _decision(self, text: str) -> np.ndarray:

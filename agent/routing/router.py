@@ -31,7 +31,7 @@ def catalog_examples(catalog: IntentCatalog) -> list[tuple[str, str]]:
 
 
 def train_classifier(catalog: IntentCatalog) -> LinearIntentClassifier:
-    return LinearIntentClassifier().fit(catalog_examples(catalog))
+    return LinearIntentClassifier().fit(catalog_examples(catalog), catalog.out_of_scope)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ more class, so text unlike any example scores near 0 instead of being guessed at
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,14 +95,16 @@ class SemanticIntentClassifier:
     def intents(self) -> list[str]:
         return self.linear.intents
 
-    def fit(self, examples: list[tuple[str, str]]) -> "SemanticIntentClassifier":
+    def fit(self, examples: list[tuple[str, str]], out_of_scope: Sequence[str] = ()) -> "SemanticIntentClassifier":
+        """Train on (text, intent) pairs; `out_of_scope` texts are taught as no intent at all."""
         require_two_intents(examples)  # before any of the training's seconds, not after
         require_extra()
         # liblinear lets go of the GIL: the SVM trains on a thread beside the transformer and the
         # network, which leave a core idle whenever Python prepares their next batch.
         with ThreadPoolExecutor(1) as pool:
-            svm = pool.submit(self.linear.fit, examples)
-            words = sorted({word for text, _ in examples for word in basic_words(text)})
+            svm = pool.submit(self.linear.fit, examples, out_of_scope)
+            texts = [text for text, _ in examples] + list(out_of_scope)
+            words = sorted({word for text in texts for word in basic_words(text)})
             distilled = distill(words, self.cache_dir)
             self.embedder = StaticEmbedder(distilled)
             intents = sorted({intent for _, intent in examples})  # the SVM's classes_, in its order
@@ -113,6 +116,7 @@ class SemanticIntentClassifier:
             network = fit_network(
                 [(text, position[intent]) for text, intent in examples], len(position), table,
                 self.embedder.read, settings, Gibberish(distilled.vocabulary, set(words), settings.seed + 2),
+                list(out_of_scope),
             )
             self.student = export(network, settings)
             svm.result()

@@ -93,11 +93,13 @@ def fit_network(
     featurize: Featurize,
     settings: StudentSettings,
     gibberish: Gibberish | None = None,
+    out_of_scope: list[str] | None = None,
 ) -> Any:
     """Train on (text, label index) pairs over `table` (vocabulary x 768); `export` makes it numpy.
 
-    Returned in eval mode; its forward takes (ids, mask, pooled) tensors. With `gibberish`, the
-    network has one more output, last: the score of "no intent at all".
+    Returned in eval mode; its forward takes (ids, mask, pooled) tensors. With `gibberish` or
+    `out_of_scope` texts, the network has one more output, last: the score of "no intent at
+    all", which both teach (the texts with noisy copies, like the examples).
     """
     import torch
 
@@ -118,20 +120,22 @@ def fit_network(
             mask[row, :len(token_ids)] = True
         return ids, mask, torch.from_numpy(np.stack([p for _, p in read]))
 
-    for text, _ in examples:
+    none = [(text, classes) for text in out_of_scope or []]
+    taught = examples + none
+    for text, _ in taught:
         cache[text] = featurize(text)
     pooled = len(next(iter(cache.values()))[1])
-    outputs = classes + 1 if gibberish else classes
+    outputs = classes + 1 if gibberish or none else classes
     net = _network(torch.from_numpy(table), pooled, outputs, settings)
     optimizer = torch.optim.AdamW(net.parameters(), lr=settings.learning_rate)
     junk = math.ceil(settings.gibberish_share * len(examples)) if gibberish else 0
-    per_epoch = math.ceil((len(examples) * (1 + settings.noisy_copies) + junk) / settings.batch_size)
+    per_epoch = math.ceil((len(taught) * (1 + settings.noisy_copies) + junk) / settings.batch_size)
     epochs = max(settings.epochs, math.ceil(settings.min_steps / per_epoch))
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, settings.learning_rate, total_steps=epochs * per_epoch)
     bfloat16 = native_bfloat16()  # a tenth faster where the CPU has it, as accurate on CLINC150
     net.train()
     for _ in range(epochs):
-        rows = list(examples) + [(augment(t), label) for t, label in examples for _ in range(settings.noisy_copies)]
+        rows = list(taught) + [(augment(t), label) for t, label in taught for _ in range(settings.noisy_copies)]
         rows += [(gibberish(), classes) for _ in range(junk)] if gibberish else []
         for batch in _batches(rows, settings.batch_size, rng):
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):

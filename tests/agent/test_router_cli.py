@@ -25,8 +25,9 @@ def run(*args: str, data_dir: Path | None = None) -> subprocess.CompletedProcess
 
 def demo_eval_file(tmp_path: Path) -> Path:
     """The demo intents as train/val, the held-out demo set as test, plus a few out-of-scope rows."""
-    intents = yaml.safe_load((PACKAGE_DIR / "demo" / "intents.yaml").read_text())["intents"]
-    rows = []
+    demo = yaml.safe_load((PACKAGE_DIR / "demo" / "intents.yaml").read_text())
+    intents = demo["intents"]
+    rows = [{"text": text, "intent": "oos", "split": "train"} for text in demo["out_of_scope"]]
     for name, body in intents.items():
         for i, text in enumerate(body["examples"]):
             rows.append({"text": text, "intent": name, "split": "val" if i % 5 == 0 else "train", "route": body["route"]})
@@ -50,6 +51,17 @@ def test_eval_reports_and_ends_with_json(tmp_path: Path) -> None:
     assert report["oos_recall"] is not None
     assert set(report["per_route"]) == {"support", "sales", "lookup"}
     assert "in-scope accuracy" in result.stdout and "worst confusions" in result.stdout
+    assert report["out_of_scope_train_examples"] == 40 and "40 out-of-scope train" in result.stdout
+
+
+def test_eval_can_cap_what_the_threshold_costs(tmp_path: Path) -> None:
+    data = str(demo_eval_file(tmp_path))
+    thresholds = []
+    for drop in ("0", "0.5"):
+        result = run("eval", "--data", data, "--json", "--max-accuracy-drop", drop)
+        assert result.returncode == 0, result.stderr
+        thresholds.append(json.loads(result.stdout.strip().splitlines()[-1])["threshold"])
+    assert thresholds[0] < thresholds[1]  # half the in-scope answers may go: a far higher bar
 
 
 def test_eval_without_oos_rows_reports_null(tmp_path: Path) -> None:

@@ -17,11 +17,11 @@ DATA = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "clinc150" 
 
 # Measured with `switchboard router eval` on this machine (in-scope accuracy with the threshold
 # tuned on val, out-of-scope recall); the floors sit a little below.
-# linear: 91.2% (92.1% before the threshold), 64.8% oos recall.
-LINEAR_FLOORS = (0.90, 0.55)
-# semantic: 94.3% (95.3% before the threshold), 74.9% oos recall; seeds 1 and 2 of the network
-# gave 94.4% / 93.8% (95.1% / 95.1%), 72.6% / 72.0%.
-SEMANTIC_FLOORS = (0.935, 0.60)
+# linear: 91.7% (92.2% before the threshold), 48.7% oos recall.
+LINEAR_FLOORS = (0.905, 0.44)
+# semantic: 94.8% (95.3% before the threshold), 64.3% oos recall; seeds 1 and 2 of the network
+# gave 95.0% / 94.9% (95.3% / 95.3%), 63.5% / 61.1%.
+SEMANTIC_FLOORS = (0.94, 0.55)
 
 
 def _clinc150() -> list[Example]:
@@ -37,6 +37,7 @@ def _meets(report: Report, floors: tuple[float, float]) -> None:
     assert report.accuracy >= accuracy, report.accuracy
     assert report.oos_recall is not None and report.oos_recall >= oos_recall, report.oos_recall
     assert report.test_examples == 5_500 and report.train_examples == 15_000
+    assert report.out_of_scope_train_examples == 100
     assert len(report.per_route) == 10  # the ten CLINC150 domains
 
 
@@ -53,4 +54,4 @@ def test_clinc150_semantic_meets_the_measured_floor() -> None:
     report = evaluate(_clinc150(), SemanticIntentClassifier, "semantic")
     _meets(report, SEMANTIC_FLOORS)
     # The semantic model must beat the linear one it contains, or it is not worth its install.
-    assert report.unthresholded_accuracy >= 0.945, report.unthresholded_accuracy
+    assert report.unthresholded_accuracy >= 0.948, report.unthresholded_accuracy
