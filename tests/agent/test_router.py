@@ -103,7 +103,11 @@ def test_a_clear_new_intent_switches_route(router: Router) -> None:
     assert intent.route == "lookup"
 
 
-@pytest.mark.parametrize("text", ["¿Dónde está mi pedido?", "我的订单在哪里", "asdf qwer zxcv", "🙂🙂🙂", "!!!"])
+@pytest.mark.parametrize(
+    "text",
+    ["¿Dónde está mi pedido?", "我的订单在哪里", "Wo ist meine Bestellung?", "Где мой заказ?", "注文はどこですか",
+     "مرحبا أين طلبي", "asdf qwer zxcv", "🙂🙂🙂", "!!!"],
+)
 def test_unplaceable_text_is_unknown_and_goes_to_the_default_route(router: Router, text: str) -> None:
     intent = router.classify(text)
     assert intent.name == UNKNOWN and intent.tier == "fallback" and intent.route == "support"

@@ -86,7 +86,11 @@ def test_held_out_off_topic_messages_are_mostly_unknown(router: Router) -> None:
     assert sum(name == UNKNOWN for name in placed.values()) >= OUT_OF_SCOPE_FLOOR, placed
 
 
-@pytest.mark.parametrize("text", ["¿Dónde está mi pedido?", "我的订单在哪里", "asdf qwer zxcv", "🙂🙂🙂", "!!!"])
+@pytest.mark.parametrize(
+    "text",
+    ["¿Dónde está mi pedido?", "我的订单在哪里", "Wo ist meine Bestellung?", "Где мой заказ?", "注文はどこですか",
+     "مرحبا أين طلبي", "asdf qwer zxcv", "🙂🙂🙂", "!!!"],
+)
 def test_unplaceable_text_is_unknown(router: Router, text: str) -> None:
     intent = router.classify(text)
     assert (intent.name, intent.tier, intent.route) == (UNKNOWN, "fallback", "support")
