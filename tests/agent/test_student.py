@@ -89,3 +89,29 @@ def test_noisy_copies_are_repeatable_and_never_empty() -> None:
     assert all(copy.split() for copy in first)
     assert len(set(first[:20])) > 5, first[:20]  # copies differ from the example and each other
     assert Augmenter(seed=3)("") == ""
+
+
+def test_noisy_copies_are_taught_partly_by_the_mean_teacher(trained: tuple[object, StudentSettings]) -> None:
+    import torch
+
+    from agent.routing.student_training import _targets
+
+    teacher, settings = trained
+    texts = [("refund please", 2, False), ("refnd pls", 2, True), ("where my order", 0, True)]
+    read = [_featurize(t) for t, _, _ in texts]
+    longest = max(len(ids) for ids, _ in read)
+    ids = torch.zeros(len(read), longest, dtype=torch.long)
+    mask = torch.zeros(len(read), longest, dtype=torch.bool)
+    for row, (token_ids, _) in enumerate(read):
+        ids[row, :len(token_ids)], mask[row, :len(token_ids)] = torch.tensor(token_ids), True
+    inputs = (ids, mask, torch.from_numpy(np.stack([p for _, p in read])))
+    target = _targets(texts, inputs, teacher, 3, settings, bfloat16=False)
+    smoothed = torch.full((3,), settings.label_smoothing / 3) + torch.eye(3) * (1 - settings.label_smoothing)
+    torch.testing.assert_close(target[0], smoothed[2])  # a clean example: its label alone
+    with torch.inference_mode():
+        believed = teacher(*inputs).softmax(-1)
+    share = settings.teacher_share
+    for row, label in ((1, 2), (2, 0)):
+        torch.testing.assert_close(target[row], (1 - share) * smoothed[label] + share * believed[row])
+    torch.testing.assert_close(target.sum(-1), torch.ones(3))
+    assert _targets(texts, inputs, teacher, 3, StudentSettings(teacher_share=0.0), False)[1].tolist() == pytest.approx(smoothed[2].tolist())
