@@ -19,9 +19,9 @@ DATA = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "clinc150" 
 # tuned on val, out-of-scope recall); the floors sit a little below.
 # linear: 91.7% (92.2% before the threshold), 48.7% oos recall.
 LINEAR_FLOORS = (0.905, 0.44)
-# semantic: 94.8% (95.3% before the threshold), 64.3% oos recall; seeds 1 and 2 of the network
-# gave 95.0% / 94.9% (95.3% / 95.3%), 63.5% / 61.1%.
-SEMANTIC_FLOORS = (0.94, 0.55)
+# semantic: 95.2% (95.5% before the threshold), 62.9% oos recall; seeds 1-3 of the network
+# gave 95.3 / 95.0 / 95.2% (95.8 / 95.4 / 95.4%), 70.2 / 59.9 / 58.4%.
+SEMANTIC_FLOORS = (0.945, 0.55)
 
 
 def _clinc150() -> list[Example]:
@@ -54,4 +54,4 @@ def test_clinc150_semantic_meets_the_measured_floor() -> None:
     report = evaluate(_clinc150(), SemanticIntentClassifier, "semantic")
     _meets(report, SEMANTIC_FLOORS)
     # The semantic model must beat the linear one it contains, or it is not worth its install.
-    assert report.unthresholded_accuracy >= 0.948, report.unthresholded_accuracy
+    assert report.unthresholded_accuracy >= 0.95, report.unthresholded_accuracy
