@@ -8,6 +8,7 @@ if (EMBED) document.documentElement.classList.add('embed');
 
 const STORAGE_KEY = 'switchboard.conversation';
 const PING_INTERVAL_MS = 25000;
+const SOCKET_WAIT_MS = 2000;
 const MAX_BACKOFF_MS = 10000;
 const MAX_SERVER_RETRIES = 5;
 const SUBTITLES = {
@@ -26,10 +27,12 @@ let conv = null;               // { conversation_id, token }
 let creating = null;           // in-flight conversation creation, shared by concurrent sends
 let highestId = 0;
 let convState = 'bot';
+let stateChanges = 0;   // counts setState calls, so a slow history read cannot undo a newer state
 let sending = false;
 let awaitingReply = false;
 let botTyping = false;
 let ws = null;
+let socketSettled = Promise.resolve();   // the newest socket's handshake: opened or failed
 let wsAttempt = 0;
 let reconnectTimer = 0;
 let pingTimer = 0;
@@ -229,6 +232,7 @@ function scrollToBottom() {
 
 function setState(state) {
   if (typeof state !== 'string' || !state) return;
+  stateChanges += 1;
   convState = state;
   document.body.dataset.state = state;
   ui.subtitle.textContent = SUBTITLES[state] || '';
@@ -263,7 +267,9 @@ function ensureConversation() {
         conv = { conversation_id: String(d.conversation_id), token: String(d.token) };
         saveConversation(conv);
         connect();
-        return conv;
+        // The first message waits for the live socket (a moment, at most), so the first words
+        // of a streamed answer are not published before anyone listens.
+        return Promise.race([socketSettled, pause(SOCKET_WAIT_MS)]).then(() => conv);
       })
       .finally(() => { creating = null; });
   }
@@ -290,11 +296,14 @@ async function sync() {
   const c = conv;
   if (!c) return;
   const query = highestId ? `?after=${highestId}` : '';
+  const changes = stateChanges;
   try {
     const data = await api(convPath(c, `/messages${query}`), { auth: c });
     if (conv !== c) return;
     (data.messages || []).forEach(addMessage);
-    setState(data.state);
+    // An escalation answered (or announced on the socket) while this read was under way is
+    // newer than the state it read.
+    if (stateChanges === changes) setState(data.state);
   } catch (err) {
     if (isGone(err) && conv === c) resetConversation();
   }
@@ -310,10 +319,13 @@ function connect() {
   const sock = new WebSocket(
     `${scheme}//${location.host}${convPath(c, '/ws')}?token=${encodeURIComponent(c.token)}`);
   let opened = false;
+  let settle;
+  socketSettled = new Promise((resolve) => { settle = resolve; });
   ws = sock;
 
   sock.onopen = () => {
     opened = true;
+    settle();
     wsAttempt = 0;
     setConnected(true);
     clearInterval(pingTimer);
@@ -333,6 +345,7 @@ function connect() {
     else if (ev.type === 'delta_reset') dropDraft();   // that model broke off; another answers
   };
   sock.onclose = () => {
+    settle();
     if (ws !== sock) return;              // closed on purpose by disconnect()
     ws = null;
     clearInterval(pingTimer);
@@ -548,6 +561,7 @@ async function init() {
 
   const widgetReq = api('/api/widget').catch(() => null);
   const c = conv = loadConversation();
+  const changes = stateChanges;
   const historyReq = c
     ? api(convPath(c, '/messages'), { auth: c }).then((data) => ({ data }), (err) => ({ err }))
     : null;
@@ -560,7 +574,7 @@ async function init() {
   if (isGone(err)) { resetConversation(); return; }
   if (data) {
     (data.messages || []).forEach(addMessage);
-    setState(data.state);
+    if (stateChanges === changes) setState(data.state);
   }
   connect();                            // a failed history load is retried by the socket's sync
 }
