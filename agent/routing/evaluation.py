@@ -75,15 +75,18 @@ def choose_threshold(scored: list[tuple[Example, str, float]], max_accuracy_drop
         return _capped_threshold(scored, max_accuracy_drop)
     # Sweep the thresholds from low to high: passing a row's confidence turns it out of scope,
     # which is right for an out-of-scope row and wrong for an in-scope one it had right.
-    changes = sorted((confidence, (1 if not e.in_scope else -1 if predicted == e.intent else 0))
-                     for e, predicted, confidence in scored)
+    changes = sorted(
+        (confidence, 1 if not e.in_scope else -1 if predicted == e.intent else 0)
+        for e, predicted, confidence in scored
+    )
     best_gain, best, gain = 0, 0.0, 0
     for i, (confidence, change) in enumerate(changes):
         gain += change
         following = changes[i + 1][0] if i + 1 < len(changes) else math.inf
         if gain > best_gain and following > confidence:  # rows tied at a confidence go together
+            best_gain = gain
             # Halfway to the next confidence: val's rows are a sample, not the edge itself.
-            best_gain, best = gain, (confidence + following) / 2 if math.isfinite(following) else math.nextafter(confidence, math.inf)
+            best = (confidence + following) / 2 if math.isfinite(following) else math.nextafter(confidence, math.inf)
     return best
 
 

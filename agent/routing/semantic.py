@@ -6,8 +6,9 @@ utterance's token vectors in order, with two pooled views beside them: the mean 
 vectors and the mean of its token vectors. A decision is the SVM's lean path, a WordPiece split,
 a few numpy lookups and three small products: no transformer, torch or tokenizer library per
 call. Its confidence is the top softmax probability of `network logits + svm_weight * svm margins`,
-times the network's belief that the text is an intent at all (it also learns gibberish as one
-more class, so text unlike any example scores near 0 instead of being guessed at).
+times the network's belief that the text is an intent at all (it also learns the out-of-scope
+examples and gibberish as one more class, so text unlike any example scores near 0 instead of
+being guessed at).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 Needs the `semantic` extra. Each epoch sees every example once as written and once as a noisy
 copy (`agent.routing.augment`), so the network learns the typos and dropped words customers
 type. A noisy copy may have lost the words that made its intent plain, so its target is partly
-its label and partly what a moving average of the network itself makes of it (a mean teacher). Nothing here runs per decision: `export` folds the token projection into one table and
-every filter into one kernel, the arrays `agent.routing.student.ConvStudent` decides with.
+its label and partly what a moving average of the network itself makes of it (a mean teacher).
+Nothing here runs per decision: `export` folds the token projection into one table and every
+filter into one kernel, the arrays `agent.routing.student.ConvStudent` decides with.
 """
 
 from __future__ import annotations
@@ -163,8 +164,10 @@ def fit_network(
     return net.eval()
 
 
-def _targets(batch: list[tuple[str, int, bool]], inputs: tuple[Any, Any, Any], teacher: Any, outputs: int,
-             settings: StudentSettings, bfloat16: bool) -> Any:
+def _targets(
+    batch: list[tuple[str, int, bool]], inputs: tuple[Any, Any, Any], teacher: Any, outputs: int,
+    settings: StudentSettings, bfloat16: bool,
+) -> Any:
     """Each row's target distribution: its smoothed label, mixed with the teacher's on noisy copies."""
     import torch
 
