@@ -102,7 +102,7 @@ def _progress(items: Iterable[T], label: str) -> Iterator[T]:
 @click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON object of the results.")
 @click.option(
-    "--max-accuracy-drop", type=float, default=None,
+    "--max-accuracy-drop", type=click.FloatRange(0, 1), default=None,
     help="Tune the out-of-scope threshold to cost at most this much in-scope accuracy on val "
     "(e.g. 0.01), instead of answering the most val rows right.",
 )

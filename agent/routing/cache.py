@@ -23,7 +23,10 @@ from agent.routing.semantic import SemanticIntentClassifier
 
 log = structlog.get_logger(__name__)
 ClassifierKind = Literal["linear", "semantic"]
-FORMAT_VERSIONS: dict[str, bytes] = {"linear": b"linear-1", "semantic": b"semantic-2"}
+# Bumped whenever training changes what a file's model would be, so models trained the old way
+# are not loaded (linear-2 and semantic-3: out-of-scope examples, which older versions skipped
+# in a file that has them; semantic-3 also the mean teacher).
+FORMAT_VERSIONS: dict[str, bytes] = {"linear": b"linear-2", "semantic": b"semantic-3"}
 _CLASSES: dict[str, type[LinearIntentClassifier] | type[SemanticIntentClassifier]] = {
     "linear": LinearIntentClassifier,
     "semantic": SemanticIntentClassifier,

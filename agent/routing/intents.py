@@ -68,7 +68,21 @@ def load_intents(path: Path, routes: set[str]) -> IntentCatalog:
             raise ValueError(f"{path}: rules.{i}.regex: {exc}") from exc
         phrases = tuple(p.lower() for p in body.get("phrases") or ())
         rules.append(Rule(body["intent"], body["route"], phrases, regex))
-    out_of_scope = data.get("out_of_scope") or []
-    if not isinstance(out_of_scope, list) or not all(isinstance(e, str) for e in out_of_scope):
+    return IntentCatalog(intents, tuple(rules), _out_of_scope(path, data.get("out_of_scope"), intents))
+
+
+def _out_of_scope(path: Path, body: object, intents: dict[str, IntentSpec]) -> tuple[str, ...]:
+    """The out-of-scope examples: plain values (`- 911` too), none of them an intent's example."""
+    if body is None:
+        return ()
+    if not isinstance(body, list) or any(isinstance(e, (list, dict)) or e is None for e in body):
         raise ValueError(f"{path}: out_of_scope: a list of example messages is needed")
-    return IntentCatalog(intents, tuple(rules), tuple(out_of_scope))
+    examples = tuple(str(e) for e in body)
+    taught = {e.strip().lower(): spec.name for spec in intents.values() for e in spec.examples}
+    for example in examples:
+        if example.strip().lower() in taught:
+            # Taught both ways, it would only blur that intent.
+            raise ValueError(
+                f"{path}: out_of_scope: {example!r} is also an example of intents.{taught[example.strip().lower()]}"
+            )
+    return examples

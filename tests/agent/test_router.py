@@ -168,3 +168,17 @@ def test_a_malformed_out_of_scope_list_is_refused(tmp_path: Path, body: str) -> 
     path.write_text(f"intents:\n  hello:\n    route: sales\n    examples: [hi]\nout_of_scope: {body}\n")
     with pytest.raises(ValueError, match="out_of_scope: a list of example messages"):
         load_intents(path, {"sales"})
+
+
+def test_out_of_scope_examples_are_plain_values_and_never_an_intents_example(tmp_path: Path) -> None:
+    from agent.routing.intents import load_intents
+
+    path = tmp_path / "intents.yaml"
+    head = "intents:\n  hello:\n    route: sales\n    examples: [hi there, hey]\n"
+    path.write_text(head + "out_of_scope: [911, what's the weather]\n")
+    assert load_intents(path, {"sales"}).out_of_scope == ("911", "what's the weather")
+    path.write_text(head + "out_of_scope:\n")
+    assert load_intents(path, {"sales"}).out_of_scope == ()
+    path.write_text(head + "out_of_scope: ['Hi there ']\n")
+    with pytest.raises(ValueError, match="'Hi there ' is also an example of intents.hello"):
+        load_intents(path, {"sales"})

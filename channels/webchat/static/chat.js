@@ -265,11 +265,17 @@ function ensureConversation() {
     creating = api('/api/conversations', { method: 'POST' })
       .then((d) => {
         conv = { conversation_id: String(d.conversation_id), token: String(d.token) };
-        saveConversation(conv);
+        const created = conv;
+        saveConversation(created);
         connect();
         // The first message waits for the live socket (a moment, at most), so the first words
-        // of a streamed answer are not published before anyone listens.
-        return Promise.race([socketSettled, pause(SOCKET_WAIT_MS)]).then(() => conv);
+        // of a streamed answer are not published before anyone listens. Not `pause`: that is
+        // the send-retry pause, which the 'online' event cuts short.
+        let timer;
+        const waited = new Promise((resolve) => { timer = setTimeout(resolve, SOCKET_WAIT_MS); });
+        // `created`, not `conv`: if the conversation was reset meanwhile, the send finds it
+        // gone and starts over the usual way.
+        return Promise.race([socketSettled, waited]).then(() => { clearTimeout(timer); return created; });
       })
       .finally(() => { creating = null; });
   }
