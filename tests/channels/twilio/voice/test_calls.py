@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import re
 
+from sqlmodel import select
+
 from agent.contracts import Role
+from agent.store.tables import Escalation
 from personas import load_persona, to_speech
 from tests.channels.twilio.conftest import Site, SiteFactory, slow_model
 from tests.support.fake_openai import FakeOpenAI
@@ -266,7 +269,14 @@ async def test_a_caller_nobody_claims_is_not_sent_the_waiting_notice(twilio_site
         sid, greeting = await start_call(site)
         await say(site, sid, gather_action(greeting), digits="0")
         await add_staff(site.settings, "alice", "Alice Ng")
-        await asyncio.sleep(2.5)  # several sweeps past the wait
+        # The sweep marks the escalation as told even on a call: until it has, the absence of
+        # a notice below would prove nothing.
+        for _ in range(100):
+            [escalation] = await site.database.run(lambda session: list(session.exec(select(Escalation)).all()))
+            if escalation.unclaimed_notice_at is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert escalation.unclaimed_notice_at is not None, "the sweep never reached the call"
         async with staff_client(site.base_url, "alice") as staff:
             [item] = await staff.queue()
             detail = await staff.detail(item["conversation_id"])
