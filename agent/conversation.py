@@ -31,11 +31,21 @@ from agent.contracts import (
 )
 from agent.escalation import EscalationDecision, EscalationPolicy, History
 from agent.events import EventBus
-from agent.locks import ConversationLocks
+from agent.locks import ConversationLocks, Place
 from agent.models import ChainResult, ChatMessage, ChatRequest, RouteStrategy
 from agent.routing import UNKNOWN, Intent, Router
 from agent.routing.model_tier import ModelIntentTier
-from agent.store import CallRecord, SavedInbound, Store, TurnRecord, UnknownConversation, to_view
+from agent.store import (
+    as_utc,
+    CallRecord,
+    SavedInbound,
+    Store,
+    TurnAlreadyDone,
+    TurnContext,
+    TurnRecord,
+    UnknownConversation,
+    to_view,
+)
 from agent.store.outbox import OutboxStore
 from agent.store.tables import Conversation, Message, Turn
 from personas import Persona, complete_sentences, fit_to_channel, system_prompt, to_speech
@@ -84,6 +94,8 @@ class ConversationManager:
         self.settings = settings
         self.model_tier = model_tier
         self._prompts: dict[tuple[str, str], str] = {}
+        # Messages `accept`ed and waiting in line for `handle` to run their turn.
+        self._accepted: dict[tuple[str, str, str], tuple[SavedInbound, Place]] = {}
 
     # -- the service channels see ---------------------------------------------------------
 
@@ -141,28 +153,52 @@ class ConversationManager:
         return state
 
     async def accept(self, inbound: InboundMessage) -> MessageView:
-        """Store the message and show it live, without running its turn (`handle` does that next)."""
-        saved = await self._save(inbound)
+        """Store the message, take its place in the conversation's line and show it live, without
+        running its turn: `handle` with the same message does that next, in that place."""
+        saved, place = await self._store(inbound)
         view = to_view(saved.message)
-        if not saved.duplicate:
-            await self._publish(saved.conversation.id, "message", {"message": view.to_json()})
+        if saved.duplicate:
+            await place.leave()
+            return view
+        key = _accepted_key(inbound)
+        if key is None:
+            await place.leave()  # nothing to find it by again: `handle` will store and queue it anew
+        else:
+            self._accepted[key] = (saved, place)
+        await self._publish(saved.conversation.id, "message", {"message": view.to_json()})
         return view
 
-    async def _save(self, inbound: InboundMessage) -> SavedInbound:
-        text = inbound.text.strip()
+    async def _store(self, inbound: InboundMessage) -> tuple[SavedInbound, Place]:
+        """Save the message between `arrive` and `queue`: its place in line is its stored id."""
+        text = self._checked_text(inbound.text)
+        conversation_id = inbound.conversation_id
+        try:
+            if conversation_id is None:
+                conversation_id = (await self.store.open_conversation_for(inbound)).id
+            place = await self.locks.arrive(conversation_id)
+            try:
+                saved = await self.store.save_inbound(replace(inbound, text=text, conversation_id=conversation_id))
+                assert saved.message.id is not None
+                await place.queue(saved.message.id)
+            except BaseException:
+                await place.leave()
+                raise
+        except UnknownConversation as exc:
+            raise ConversationNotFound(str(exc)) from exc
+        return saved, place
+
+    def _checked_text(self, text: str) -> str:
+        text = text.strip()
         if not text:
             raise InvalidMessage("text must not be empty")
         if len(text) > self.settings.max_text_chars:
             raise InvalidMessage(f"text is longer than {self.settings.max_text_chars} characters")
-        try:
-            return await self.store.save_inbound(inbound)
-        except UnknownConversation as exc:
-            raise ConversationNotFound(str(exc)) from exc
+        return text
 
     async def unanswered(self, channel: str, older_than_s: float, newer_than_s: float) -> list[InboundMessage]:
         """Stored messages whose turn never ran (the process stopped after storing them), to hand to `handle`."""
         now = utcnow()
-        rows = await self.store.unanswered(channel, now - timedelta(seconds=newer_than_s), now - timedelta(seconds=older_than_s))
+        rows = await self.store.unanswered([channel], now - timedelta(seconds=older_than_s))
         return [
             InboundMessage(
                 channel=conversation.channel,
@@ -174,29 +210,45 @@ class ConversationManager:
                 received_at=message.created_at,
             )
             for conversation, message in rows
-            if message.channel_message_id  # without one, handling it again would store it twice
+            if message.channel_message_id and as_utc(message.created_at) >= now - timedelta(seconds=newer_than_s)
         ]
 
     async def handle(self, inbound: InboundMessage) -> Reply:
-        saved = await self._save(inbound)
-        conversation_id = saved.conversation.id
-        inbound_view = to_view(saved.message)
-        with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, turn_id=inbound_view.id):
-            if not saved.duplicate:
-                await self._publish(conversation_id, "message", {"message": inbound_view.to_json()})
-            async with self.locks.hold(conversation_id):
-                if saved.duplicate:
-                    done = await self.store.turn_for(inbound_view.id)
-                    if done is not None:
-                        log.info("duplicate_message", channel_message_id=inbound.provider_message_id)
-                        return await self._replay(conversation_id, inbound_view, *done)
-                return await self._run_turn(inbound, conversation_id, inbound_view)
+        key = _accepted_key(inbound)
+        accepted = self._accepted.pop(key, None) if key is not None else None
+        if accepted is not None:
+            saved, place = accepted
+        else:
+            saved, place = await self._store(inbound)
+        try:
+            conversation_id = saved.conversation.id
+            inbound_view = to_view(saved.message)
+            with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, turn_id=inbound_view.id):
+                if not saved.duplicate and accepted is None:
+                    await self._publish(conversation_id, "message", {"message": inbound_view.to_json()})
+                await place.reached()
+                return await self._take_turn(inbound, conversation_id, inbound_view)
+        finally:
+            await place.leave()
+
+    async def _take_turn(self, inbound: InboundMessage, conversation_id: str, inbound_view: MessageView) -> Reply:
+        """In the message's place in line: its turn, unless one already ran (a retry, a recovery)."""
+        context = await self.store.context(conversation_id, inbound_view.id, self.settings.history_messages)
+        if context.done is not None:
+            log.info("duplicate_message", channel_message_id=inbound.provider_message_id)
+            return await self._replay(conversation_id, inbound_view, *context.done)
+        try:
+            return await self._run_turn(inbound, context, inbound_view)
+        except TurnAlreadyDone as done:
+            log.warning("turn_raced", channel_message_id=inbound.provider_message_id)
+            return await self._replay(conversation_id, inbound_view, done.turn, done.reply)
 
     # -- one turn -----------------------------------------------------------------------
 
-    async def _run_turn(self, inbound: InboundMessage, conversation_id: str, inbound_view: MessageView) -> Reply:
+    async def _run_turn(self, inbound: InboundMessage, context: TurnContext, inbound_view: MessageView) -> Reply:
         started = time.perf_counter()
-        conversation, recent = await self.store.context(conversation_id, self.settings.history_messages)
+        conversation, recent = context.conversation, context.recent
+        conversation_id = conversation.id
         state = ConversationState(conversation.state)
         if state in (ConversationState.WAITING, ConversationState.WITH_HUMAN):
             return await self._relay_to_staff(conversation, recent, inbound_view, started)
@@ -224,8 +276,7 @@ class ConversationManager:
         self, inbound_view: MessageView, inbound: InboundMessage, intent: Intent, unknown_streak: int, recent: list[Message]
     ) -> tuple[str, EscalationDecision, ChainResult]:
         """Escalate on request → clarify → the route's models → escalate when they all fail."""
-        # What was said before this message (a later one may already be stored behind it).
-        earlier = [m for m in recent if m.id is not None and m.id < inbound_view.id]
+        earlier = [m for m in recent if m.id != inbound_view.id]
         history = History(
             customer=[m.text for m in earlier if m.role == Role.CUSTOMER.value],
             bot=[m.text for m in earlier if m.role == Role.BOT.value],
@@ -490,6 +541,12 @@ class ConversationManager:
     async def _publish_staff(self, kind: str, conversation_id: str, data: dict[str, object]) -> None:
         """Tell every staff console: a new escalation, or a customer message a person should see."""
         await self.bus.publish(ConversationEvent(kind, STAFF_TOPIC, {"conversation_id": conversation_id, **data}))
+
+
+def _accepted_key(inbound: InboundMessage) -> tuple[str, str, str] | None:
+    if not inbound.provider_message_id:
+        return None
+    return inbound.channel, inbound.conversation_id or inbound.conversation_key, inbound.provider_message_id
 
 
 def _told_since_handover(earlier: list[Message]) -> bool:

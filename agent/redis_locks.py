@@ -1,60 +1,271 @@
-"""Per-conversation locks across server processes, held in Redis.
+"""The conversation line of `agent.locks`, shared by every server process through Redis.
 
-A process first queues its own coroutines on an in-process lock, so only one of them at a time
-waits on Redis. The Redis lock has a short lease that a background task keeps renewing while
-the turn runs; a process that dies lets go when the lease runs out.
+Per conversation, four keys (one hash slot): a counter of arrivals, the arrivals whose save is
+in flight (scored by arrival number), the line itself (scored by order) and every entry's lease
+(scored by expiry). Each step is one Lua script, so no two processes see a half-made change.
+A process renews its entries' leases in the background; a process that dies stops renewing,
+and the next look at the line drops its entries once their lease has run out.
+
+Nobody polls: every change is announced on one pub/sub channel, and a waiter looks again when
+its conversation is named, or when the first lease in its way would run out (a dead process
+says nothing).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import time
+import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 
 import structlog
 from redis.asyncio import Redis
-from redis.asyncio.lock import Lock
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import RedisError
 
-from agent.locks import InProcessLocks
+from agent.locks import Place, hold_after_line
 
 log = structlog.get_logger(__name__)
+
+# Keys outlive every lease by far; they only keep a line that nobody finished from lingering.
+KEY_TTL_MS = 3_600_000
+
+_ARRIVE = """
+local n = redis.call('INCR', KEYS[1])
+redis.call('ZADD', KEYS[2], n, ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
+for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
+return n
+"""
+
+_QUEUE = """
+redis.call('ZREM', KEYS[2], ARGV[1])
+local order = tonumber(ARGV[2])
+if order == nil then
+  local last = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
+  order = (tonumber(last[2]) or 0) + 0.001
+end
+redis.call('ZADD', KEYS[3], order, ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+return {tostring(order), tonumber(redis.call('GET', KEYS[1]) or '0')}
+"""
+
+# -> {1} first in line; {0, soonest lease expiry in ms} wait; {-1} this entry was dropped.
+_CHECK = """
+local dead = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[3])
+for _, m in ipairs(dead) do
+  redis.call('ZREM', KEYS[2], m)
+  redis.call('ZREM', KEYS[3], m)
+  redis.call('ZREM', KEYS[4], m)
+end
+if #dead > 0 then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
+if not redis.call('ZSCORE', KEYS[3], ARGV[1]) then return {-1, 0} end
+local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+local saving = redis.call('ZCOUNT', KEYS[2], '-inf', ARGV[2])
+if head == ARGV[1] and saving == 0 then return {1, 0} end
+local soonest = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')[2]
+return {0, tonumber(soonest) or 0}
+"""
+
+_LEAVE = """
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1
+"""
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class _Wakeups:
+    """A version number per conversation, bumped whenever its line may have changed."""
+
+    def __init__(self) -> None:
+        self._versions: dict[str, int] = {}
+        self._changed = asyncio.Condition()
+
+    def version(self, conversation_id: str) -> int:
+        """The current version; from now on, changes to this conversation are counted."""
+        return self._versions.setdefault(conversation_id, 0)
+
+    async def bump(self, conversation_id: str | None = None) -> None:
+        """One conversation, or all of them (after the channel was lost, anything may have changed)."""
+        async with self._changed:
+            # Only conversations someone here waits on are counted: the channel names them all.
+            names = [conversation_id] if conversation_id in self._versions else []
+            for name in names if conversation_id else list(self._versions):
+                self._versions[name] += 1
+            self._changed.notify_all()
+
+    async def wait(self, conversation_id: str, seen: int, timeout_s: float) -> None:
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait_for(lambda: self._versions.get(conversation_id) != seen), timeout_s)
+
+    def forget(self, conversation_id: str) -> None:
+        self._versions.pop(conversation_id, None)
+
+
+class _RedisPlace:
+    def __init__(self, owner: RedisLocks, conversation_id: str, member: str) -> None:
+        self._owner = owner
+        self.conversation_id = conversation_id
+        self.member = member
+        self._order: str | None = None
+        self._horizon = 0
+        self._left = False
+
+    async def queue(self, order: int | None = None) -> None:
+        owner = self._owner
+        placed, horizon = await owner._queue(self.conversation_id, self.member, None if order is None else str(order))
+        self._order, self._horizon = placed.decode() if isinstance(placed, bytes) else str(placed), int(horizon)
+
+    async def reached(self) -> None:
+        owner = self._owner
+        while True:
+            seen = owner._wakeups.version(self.conversation_id)
+            status, soonest = await owner._check(self.conversation_id, self.member, self._horizon)
+            if status == 1:
+                return
+            if status == -1:
+                # Our lease ran out (this process stalled): take the same place again.
+                log.warning("conversation_place_lost", conversation_id=self.conversation_id)
+                await owner._requeue(self.conversation_id, self.member, self._order or "0")
+                continue
+            wait_s = max(0.005, soonest / 1000 - time.time()) if soonest else owner.lease_s
+            await owner._wakeups.wait(self.conversation_id, seen, min(wait_s, owner.lease_s))
+
+    async def leave(self) -> None:
+        if self._left:
+            return
+        self._left = True
+        await self._owner._leave(self)
 
 
 class RedisLocks:
     def __init__(self, client: Redis, prefix: str = "switchboard", lease_s: float = 15.0) -> None:
         self.client = client
-        self.key_prefix = f"{prefix}:lock:"
+        self.prefix = prefix
         self.lease_s = lease_s
-        self._local = InProcessLocks()
+        self.channel = f"{prefix}:lines"
+        self._process = uuid.uuid4().hex[:12]
+        self._numbers = itertools.count()
+        self._mine: dict[str, _RedisPlace] = {}  # member -> place, for the lease renewals
+        self._wakeups = _Wakeups()
+        self._arrive_script = client.register_script(_ARRIVE)
+        self._queue_script = client.register_script(_QUEUE)
+        self._check_script = client.register_script(_CHECK)
+        self._leave_script = client.register_script(_LEAVE)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._listening = asyncio.Event()
 
-    @asynccontextmanager
-    async def hold(self, conversation_id: str) -> AsyncIterator[None]:
-        async with self._local.hold(conversation_id):
-            lock = Lock(self.client, self.key_prefix + conversation_id, timeout=self.lease_s, sleep=0.01, thread_local=False)
-            await lock.acquire()
-            renew = asyncio.create_task(self._renew(lock))
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen for changes and keep leases; returns once subscribed."""
+        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._renew())]
+        await self._listening.wait()
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- the line ---------------------------------------------------------------------------
+
+    async def arrive(self, conversation_id: str) -> Place:
+        member = f"{self._process}:{next(self._numbers)}"
+        place = _RedisPlace(self, conversation_id, member)
+        self._mine[member] = place
+        try:
+            await self._arrive_script(keys=self._keys(conversation_id), args=[member, self._expiry(), KEY_TTL_MS])
+        except BaseException:
+            self._mine.pop(member, None)
+            raise
+        return place
+
+    def hold(self, conversation_id: str) -> AbstractAsyncContextManager[None]:
+        return hold_after_line(self, conversation_id)
+
+    async def _queue(self, conversation_id: str, member: str, order: str | None) -> tuple[object, int]:
+        placed, horizon = await self._queue_script(
+            keys=self._keys(conversation_id),
+            args=[member, order if order is not None else "", self._expiry(), KEY_TTL_MS, self.channel, conversation_id],
+        )
+        return placed, int(horizon)
+
+    async def _requeue(self, conversation_id: str, member: str, order: str) -> None:
+        await self._queue(conversation_id, member, order)
+
+    async def _check(self, conversation_id: str, member: str, horizon: int) -> tuple[int, int]:
+        status, soonest = await self._check_script(
+            keys=self._keys(conversation_id), args=[member, horizon, _now_ms(), self.channel, conversation_id]
+        )
+        return int(status), int(soonest)
+
+    async def _leave(self, place: _RedisPlace) -> None:
+        self._mine.pop(place.member, None)
+        try:
+            await self._leave_script(keys=self._keys(place.conversation_id), args=[place.member, self.channel, place.conversation_id])
+        except RedisError:
+            # The turn is stored; the lease frees the place if Redis did not take the leave.
+            log.warning("conversation_place_leave_failed", conversation_id=place.conversation_id, exc_info=True)
+        await self._wakeups.bump(place.conversation_id)
+        if not any(p.conversation_id == place.conversation_id for p in self._mine.values()):
+            self._wakeups.forget(place.conversation_id)
+
+    def _keys(self, conversation_id: str) -> list[str]:
+        base = f"{self.prefix}:line:{{{conversation_id}}}"
+        return [f"{base}:arrivals", f"{base}:saving", f"{base}:order", f"{base}:leases"]
+
+    def _expiry(self) -> int:
+        return _now_ms() + int(self.lease_s * 1000)
+
+    # -- background -------------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        delay = 0.1
+        while True:
+            pubsub = self.client.pubsub()
             try:
-                yield
+                await pubsub.subscribe(self.channel)  # before anyone looks at a line: no change is missed
+                self._listening.set()
+                await self._wakeups.bump()  # what changed while we were not listening
+                delay = 0.1
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        data = message["data"]
+                        await self._wakeups.bump(data.decode() if isinstance(data, bytes) else str(data))
+            except (RedisError, OSError):
+                log.warning("line_listener_lost", retry_in_s=delay, exc_info=True)
             finally:
-                renew.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renew
-                try:
-                    await lock.release()
-                except (LockError, RedisError):
-                    # The turn is stored; the lease frees the lock if Redis did not take the release.
-                    log.warning("conversation_lock_release_failed", conversation_id=conversation_id, exc_info=True)
+                self._listening.set()  # start-up must not hang on an unreachable Redis
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
-    async def _renew(self, lock: Lock) -> None:
-        """Keep the lease while the turn runs; a Redis blip is retried until the lease is really gone."""
+    async def _renew(self) -> None:
+        """Every entry this process holds keeps its lease while the process lives."""
         while True:
             await asyncio.sleep(self.lease_s / 3)
+            places = list(self._mine.values())
+            if not places:
+                continue
+            expiry = self._expiry()
             try:
-                await lock.reacquire()
-            except LockError:
-                log.warning("conversation_lock_lost")
-                return
+                async with self.client.pipeline(transaction=False) as pipe:
+                    for place in places:
+                        pipe.zadd(self._keys(place.conversation_id)[3], {place.member: expiry}, xx=True)
+                    await pipe.execute()
             except RedisError:
-                log.warning("conversation_lock_renew_failed", exc_info=True)
+                log.warning("conversation_lease_renew_failed", exc_info=True)

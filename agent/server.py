@@ -218,16 +218,19 @@ def build_shared_state(settings: Settings) -> SharedState:
         settings.redis.url, socket_connect_timeout=5, socket_timeout=10, socket_keepalive=True, health_check_interval=30
     )
     bus = RedisEventBus(client, settings.redis.prefix)
+    locks = RedisLocks(client, settings.redis.prefix, settings.redis.lock_lease_s)
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         await client.ping()  # an unreachable Redis stops start-up with its error, not later
         await bus.start()
+        await locks.start()
         log.info("redis_connected", prefix=settings.redis.prefix)
         yield
+        await locks.close()
         await bus.close()
         await client.aclose()
 
-    return SharedState(bus, RedisLocks(client, settings.redis.prefix, settings.redis.lock_lease_s), redis_ctx)
+    return SharedState(bus, locks, redis_ctx)
 
 
 @dataclass(frozen=True, slots=True)

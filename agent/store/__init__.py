@@ -4,7 +4,15 @@ from agent.store.accounts import AccountStore, UsernameTaken
 from agent.store.database import Database
 from agent.store.handoff import HandoffStore
 from agent.store.optouts import OptOutStore
-from agent.store.repository import CallRecord, SavedInbound, Store, TurnRecord, UnknownConversation
+from agent.store.repository import (
+    CallRecord,
+    SavedInbound,
+    Store,
+    TurnAlreadyDone,
+    TurnContext,
+    TurnRecord,
+    UnknownConversation,
+)
 from agent.store.views import as_utc, to_view
 
 __all__ = [
@@ -15,6 +23,8 @@ __all__ = [
     "OptOutStore",
     "SavedInbound",
     "Store",
+    "TurnAlreadyDone",
+    "TurnContext",
     "TurnRecord",
     "UnknownConversation",
     "UsernameTaken",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,6 +19,15 @@ from agent.store.tables import Conversation, Escalation, Message, ModelCall, Tur
 
 class UnknownConversation(LookupError):
     """No conversation with that id (or it belongs to another channel)."""
+
+
+class TurnAlreadyDone(Exception):
+    """Another run of the same message's turn finished first; nothing of this one was written."""
+
+    def __init__(self, turn: Turn, reply: Message | None) -> None:
+        super().__init__(f"turn for message {turn.inbound_message_id} already stored")
+        self.turn = turn
+        self.reply = reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +71,13 @@ class TurnRecord:
     escalation_reason: str | None = None
     escalation_detail: str | None = None
     unknown_streak: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnContext:
+    conversation: Conversation
+    recent: list[Message]  # oldest first, ending with the turn's own message
+    done: tuple[Turn, Message | None] | None  # the turn, when this message's turn already ran
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,30 +160,33 @@ class Store:
 
     async def turn_for(self, inbound_message_id: int) -> tuple[Turn, Message | None] | None:
         """The turn an inbound message started, with its reply, if it finished."""
+        return await self.database.run(lambda session: _turn_for(session, inbound_message_id))
 
-        def work(session: Session) -> tuple[Turn, Message | None] | None:
-            turn = session.exec(select(Turn).where(Turn.inbound_message_id == inbound_message_id)).first()
-            if turn is None:
-                return None
-            reply = session.get(Message, turn.reply_message_id) if turn.reply_message_id else None
-            return turn, reply
+    async def open_conversation_for(self, inbound: InboundMessage) -> Conversation:
+        """The conversation a message belongs to, opened if it is the first (in a transaction of its own)."""
+
+        def work(session: Session) -> Conversation:
+            conversation = _resolve_conversation(session, inbound)
+            session.commit()
+            return conversation
 
         return await self.database.run(work)
 
-    async def context(self, conversation_id: str, limit: int) -> tuple[Conversation, list[Message]]:
-        """The conversation and its last `limit` messages, oldest first."""
+    async def context(self, conversation_id: str, message_id: int, limit: int) -> TurnContext:
+        """What a turn for `message_id` sees: the conversation, its last `limit` messages up to
+        and including that one (never one stored after it), and the turn, if it already ran."""
 
-        def work(session: Session) -> tuple[Conversation, list[Message]]:
+        def work(session: Session) -> TurnContext:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None:
                 raise UnknownConversation(conversation_id)
             rows = session.exec(
                 select(Message)
-                .where(Message.conversation_id == conversation_id)
+                .where(Message.conversation_id == conversation_id, col(Message.id) <= message_id)
                 .order_by(col(Message.id).desc())
                 .limit(limit)
             ).all()
-            return conversation, list(reversed(rows))
+            return TurnContext(conversation, list(reversed(rows)), _turn_for(session, message_id))
 
         return await self.database.run(work)
 
@@ -179,18 +199,18 @@ class Store:
 
     async def finish_turn(self, record: TurnRecord) -> tuple[Turn, Message | None]:
         """Write the turn, its model calls, the reply and any state change atomically."""
-        turn, reply, queued = await self.database.run(lambda session: _finish_turn(session, record, self.outbox))
+        turn, reply, queued = await self.database.run(lambda session: _finish_turn_once(session, record, self.outbox))
         if queued:
             self.outbox.ring()
         return turn, reply
 
-    async def unanswered(self, channel: str, since: datetime, until: datetime, limit: int = 100) -> list[tuple[Conversation, Message]]:
-        """Customer messages on `channel` stored between the two times that no turn ever took up."""
+    async def unanswered(self, channels: Collection[str], until: datetime, limit: int = 1000) -> list[tuple[Conversation, Message]]:
+        """Customer messages on `channels` stored up to `until` that no turn ever took up, oldest first."""
         query = (
             select(Conversation, Message)
             .join(Message, col(Message.conversation_id) == col(Conversation.id))
-            .where(Conversation.channel == channel, Message.role == Role.CUSTOMER.value)
-            .where(col(Message.created_at) >= since, col(Message.created_at) <= until)
+            .where(col(Conversation.channel).in_(list(channels)), Message.role == Role.CUSTOMER.value)
+            .where(col(Message.created_at) <= until)
             .where(~col(Message.id).in_(select(Turn.inbound_message_id)))
             .order_by(col(Message.id))
             .limit(limit)
@@ -216,6 +236,14 @@ class Store:
 
     async def close(self) -> None:
         await self.database.dispose()
+
+
+def _turn_for(session: Session, inbound_message_id: int) -> tuple[Turn, Message | None] | None:
+    turn = session.exec(select(Turn).where(Turn.inbound_message_id == inbound_message_id)).first()
+    if turn is None:
+        return None
+    reply = session.get(Message, turn.reply_message_id) if turn.reply_message_id else None
+    return turn, reply
 
 
 def _conversation_by_key(session: Session, channel: str, key: str) -> Conversation | None:
@@ -283,6 +311,18 @@ def _save_inbound(session: Session, inbound: InboundMessage) -> SavedInbound:
             raise
         return SavedInbound(found, existing, duplicate=True)
     return SavedInbound(conversation, message, duplicate=False)
+
+
+def _finish_turn_once(session: Session, record: TurnRecord, outbox: OutboxRouting) -> tuple[Turn, Message | None, bool]:
+    try:
+        return _finish_turn(session, record, outbox)
+    except IntegrityError:
+        # Only when a turn outlived its place in line (a stalled process): the first one stays.
+        session.rollback()
+        done = _turn_for(session, record.inbound_message_id)
+        if done is None:
+            raise
+        raise TurnAlreadyDone(*done) from None
 
 
 def _finish_turn(session: Session, record: TurnRecord, outbox: OutboxRouting) -> tuple[Turn, Message | None, bool]:

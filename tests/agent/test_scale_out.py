@@ -113,6 +113,8 @@ async def test_one_conversation_runs_one_turn_at_a_time_across_processes() -> No
             await asyncio.sleep(hold_s)
             order.append(f"{name} out")
 
+    await first.start()
+    await second.start()
     try:
         started = asyncio.create_task(turn(first, "a", 1.0))
         await asyncio.sleep(0.1)
@@ -120,6 +122,8 @@ async def test_one_conversation_runs_one_turn_at_a_time_across_processes() -> No
         async with first.hold("conversation-2"), second.hold("conversation-3"):
             pass  # other conversations are not held up
     finally:
+        await first.close()
+        await second.close()
         await first_client.aclose()
         await second_client.aclose()
     assert order[:2] == ["a in", "a out"]

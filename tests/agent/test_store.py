@@ -96,9 +96,20 @@ async def test_a_finished_turn_is_written_whole(store: Store) -> None:
 async def test_context_returns_the_latest_messages_oldest_first(store: Store) -> None:
     for i in range(5):
         saved = await store.save_inbound(inbound(f"m{i}"))
-    conversation, recent = await store.context(saved.conversation.id, limit=3)
-    assert conversation.id == saved.conversation.id
-    assert [m.text for m in recent] == ["m2", "m3", "m4"]
+    assert saved.message.id is not None
+    context = await store.context(saved.conversation.id, saved.message.id, limit=3)
+    assert context.conversation.id == saved.conversation.id
+    assert [m.text for m in context.recent] == ["m2", "m3", "m4"]
+    assert context.done is None
+
+
+async def test_context_ends_at_the_turns_own_message_however_many_came_after(store: Store) -> None:
+    ids = []
+    for i in range(6):
+        saved = await store.save_inbound(inbound(f"m{i}"))
+        ids.append(saved.message.id)
+    context = await store.context(saved.conversation.id, ids[2], limit=10)
+    assert [m.text for m in context.recent] == ["m0", "m1", "m2"]
 
 
 
