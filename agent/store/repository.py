@@ -180,13 +180,17 @@ class Store:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None:
                 raise UnknownConversation(conversation_id)
-            rows = session.exec(
-                select(Message)
-                .where(Message.conversation_id == conversation_id, col(Message.id) <= message_id)
-                .order_by(col(Message.id).desc())
-                .limit(limit)
-            ).all()
-            return TurnContext(conversation, list(reversed(rows)), _turn_for(session, message_id))
+            rows = list(
+                reversed(
+                    session.exec(
+                        select(Message)
+                        .where(Message.conversation_id == conversation_id, col(Message.id) <= message_id)
+                        .order_by(col(Message.id).desc())
+                        .limit(limit)
+                    ).all()
+                )
+            )
+            return TurnContext(conversation, _with_late_replies(session, rows, limit), _turn_for(session, message_id))
 
         return await self.database.run(work)
 
@@ -236,6 +240,33 @@ class Store:
 
     async def close(self) -> None:
         await self.database.dispose()
+
+
+def _with_late_replies(session: Session, rows: list[Message], limit: int) -> list[Message]:
+    """Put back the answers to earlier messages that were stored after the turn's own message
+    (the customer wrote again while they were being written), each right after its question."""
+    if not rows:
+        return rows
+    first, own = rows[0], rows[-1]
+    late = session.exec(
+        select(Turn.inbound_message_id, Message)
+        .join(Message, col(Message.id) == col(Turn.reply_message_id))
+        .where(
+            Turn.conversation_id == own.conversation_id,
+            col(Turn.inbound_message_id) >= first.id,
+            col(Turn.inbound_message_id) < own.id,
+            col(Turn.reply_message_id) > own.id,
+        )
+    ).all()
+    if not late:
+        return rows
+    after = {inbound_id: reply for inbound_id, reply in late}
+    merged: list[Message] = []
+    for message in rows:
+        merged.append(message)
+        if message.id in after:
+            merged.append(after[message.id])
+    return merged[-limit:]
 
 
 def _turn_for(session: Session, inbound_message_id: int) -> tuple[Turn, Message | None] | None:
