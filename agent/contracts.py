@@ -162,10 +162,6 @@ class ConversationService(Protocol):
         self, conversation_id: str, after: int | None = None, limit: int = 200
     ) -> tuple[list[MessageView], ConversationState] | None: ...
 
-    async def unanswered(self, channel: str, older_than_s: float, newer_than_s: float) -> list[InboundMessage]:
-        """Messages `accept`ed between the two ages whose turn never ran (a crash after the acknowledgement)."""
-        ...
-
     def events(self, conversation_id: str) -> "EventStream": ...
 
     async def deliver_inline(self, message_id: int) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 
 import structlog
@@ -56,6 +56,15 @@ log = structlog.get_logger(__name__)
 CHANNEL_STYLE = {"web": "web", "cli": "web", "slack": "slack", "sms": "sms", "voice": "voice"}
 DEADLINE_GRACE_S = 0.5
 MODEL_ROLES = {Role.CUSTOMER.value: "user", Role.BOT.value: "assistant", Role.STAFF.value: "assistant"}
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
+    """A stored message no turn took up, with its place in its conversation's line."""
+
+    conversation: Conversation
+    message: Message
+    place: Place
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,24 +204,6 @@ class ConversationManager:
             raise InvalidMessage(f"text is longer than {self.settings.max_text_chars} characters")
         return text
 
-    async def unanswered(self, channel: str, older_than_s: float, newer_than_s: float) -> list[InboundMessage]:
-        """Stored messages whose turn never ran (the process stopped after storing them), to hand to `handle`."""
-        now = utcnow()
-        rows = await self.store.unanswered([channel], now - timedelta(seconds=older_than_s))
-        return [
-            InboundMessage(
-                channel=conversation.channel,
-                channel_user_id=conversation.channel_user_id,
-                conversation_key=conversation.conversation_key,
-                conversation_id=conversation.id,
-                text=message.text,
-                provider_message_id=message.channel_message_id,
-                received_at=message.created_at,
-            )
-            for conversation, message in rows
-            if message.channel_message_id and as_utc(message.created_at) >= now - timedelta(seconds=newer_than_s)
-        ]
-
     async def handle(self, inbound: InboundMessage) -> Reply:
         key = _accepted_key(inbound)
         accepted = self._accepted.pop(key, None) if key is not None else None
@@ -242,6 +233,78 @@ class ConversationManager:
         except TurnAlreadyDone as done:
             log.warning("turn_raced", channel_message_id=inbound.provider_message_id)
             return await self._replay(conversation_id, inbound_view, done.turn, done.reply)
+
+    # -- messages no turn took up -----------------------------------------------------------
+
+    async def queue_unanswered(self, channels: Collection[str], stored_before_s: float = 0.0) -> list[PendingMessage]:
+        """A place in line, oldest first, for every stored message on `channels` that no turn took
+        up (the process stopped between storing and answering it); `answer_pending` answers each."""
+        rows = await self.store.unanswered(channels, utcnow() - timedelta(seconds=stored_before_s))
+        pending = []
+        for conversation, message in rows:
+            assert message.id is not None
+            place = await self.locks.arrive(conversation.id)
+            await place.queue(message.id)
+            pending.append(PendingMessage(conversation, message, place))
+        return pending
+
+    async def answer_pending(self, pending: PendingMessage, max_age_s: float) -> Reply:
+        """Its turn, in its place; past `max_age_s` an apology and a person instead of a late answer."""
+        conversation, message = pending.conversation, pending.message
+        inbound = InboundMessage(
+            channel=conversation.channel,
+            channel_user_id=conversation.channel_user_id,
+            conversation_key=conversation.conversation_key,
+            conversation_id=conversation.id,
+            text=message.text,
+            provider_message_id=message.channel_message_id,
+            received_at=as_utc(message.created_at),
+        )
+        view = to_view(message)
+        age_s = (utcnow() - inbound.received_at).total_seconds()
+        try:
+            with structlog.contextvars.bound_contextvars(conversation_id=conversation.id, turn_id=view.id):
+                await pending.place.reached()
+                if age_s > max_age_s:
+                    reply = await self._answer_missed(inbound, view, age_s)
+                else:
+                    reply = await self._take_turn(inbound, conversation.id, view)
+                log.info("unanswered_message_answered", channel=conversation.channel, age_s=round(age_s, 1))
+        finally:
+            await pending.place.leave()
+        if reply.message is not None and not reply.duplicate:
+            await self.release_to_outbox(reply.message.id)  # nobody waits to answer it inline any more
+        return reply
+
+    async def _answer_missed(self, inbound: InboundMessage, view: MessageView, age_s: float) -> Reply:
+        started = time.perf_counter()
+        context = await self.store.context(inbound.conversation_id or "", view.id, self.settings.history_messages)
+        if context.done is not None:
+            return await self._replay(context.conversation.id, view, *context.done)
+        conversation = context.conversation
+        state = ConversationState(conversation.state)
+        with_staff = state in (ConversationState.WAITING, ConversationState.WITH_HUMAN)
+        decision = EscalationDecision(not with_staff, "missed_message", f"unanswered for {round(age_s / 60)} minutes")
+        record = TurnRecord(
+            conversation_id=conversation.id,
+            inbound_message_id=view.id,
+            outcome="missed",
+            latency_ms=(time.perf_counter() - started) * 1000,
+            # A conversation already with staff gets no second apology: they have it in front of them.
+            reply_text=None if with_staff else self.persona.missed,
+            reply_role=Role.SYSTEM,
+            new_state=None if with_staff else ConversationState.WAITING,
+            escalation_reason=None if with_staff else decision.reason,
+            escalation_detail=decision.detail,
+        )
+        try:
+            turn, reply_message = await self.store.finish_turn(record)
+        except TurnAlreadyDone as done:
+            return await self._replay(conversation.id, view, done.turn, done.reply)
+        if with_staff:
+            await self._publish_staff("message", conversation.id, {"message": view.to_json()})
+            return Reply(conversation.id, view, None, None, None, None, True, state)
+        return await self._deliver(inbound, conversation.id, view, turn, reply_message, decision, state)
 
     # -- one turn -----------------------------------------------------------------------
 

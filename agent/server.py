@@ -29,6 +29,7 @@ from agent.model_setup import build_gateway
 from agent.models import ChatMessage, ChatRequest, Gateway, ManagedModel, ModelChain
 from agent.outbox import DeliveryPolicy, OutboxSender
 from agent.redis_events import RedisEventBus
+from agent.recovery import Recovery, RecoveryPolicy
 from agent.redis_locks import RedisLocks
 from agent.routing import Router, load_intents
 from agent.routing.cache import trained_classifier
@@ -350,15 +351,8 @@ def build_twilio(settings: Settings, manager: ConversationManager, database: Dat
             ),
         )
 
-        # Past any turn still running in some process: then a stored message with no turn was orphaned.
-        orphaned_after_s = settings.turn_timeout_s + 30
-
         async def sms_ctx(app: web.Application) -> AsyncIterator[None]:
-            recovery = asyncio.create_task(webhook.run_recovery(max(10.0, orphaned_after_s / 2), orphaned_after_s))
             yield
-            recovery.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await recovery
             await webhook.close(app)
             await sms_outbound.close()
 
@@ -404,6 +398,22 @@ def build_twilio(settings: Settings, manager: ConversationManager, database: Dat
         mounted.shutdown.append(relay.close_sockets)
         mounted.routes.extend([*calls.routes(), *relay.routes()])
     return mounted
+
+
+# Channels whose customer still reads a late answer; a call or a terminal chat is over by then.
+RECOVERED_CHANNELS = frozenset({"web", "slack", "sms"})
+
+
+def build_recovery(settings: Settings, manager: ConversationManager) -> Recovery:
+    recovery = settings.recovery
+    policy = RecoveryPolicy(
+        channels=RECOVERED_CHANNELS,
+        max_age_s=recovery.max_age_s,
+        # Past any turn still running in some process: then a stored message with no turn was orphaned.
+        orphaned_after_s=recovery.orphaned_after_s or settings.turn_timeout_s + 30,
+        concurrency=recovery.concurrency,
+    )
+    return Recovery(manager, policy)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -475,6 +485,8 @@ def create_app(settings: Settings) -> web.Application:
         app.on_shutdown.extend(twilio.shutdown)
     if outbound.channels:
         app.cleanup_ctx.append(background_ctx(build_outbox_sender(settings, database, outbound, bell).run))
+    # After the database and the shared line are up, before the first request.
+    app.cleanup_ctx.append(build_recovery(settings, manager).context())
     app.on_shutdown.extend([webchat.close_sockets, console.close_sockets])
     app.add_routes([web.get("/healthz", healthz), *webchat.routes(), *console.routes()])
     metrics_token = os.environ.get(settings.server.metrics_token_env) or None

@@ -292,6 +292,15 @@ class OutboxSettings(_Strict):
     lease_s: Annotated[float, Field(gt=0)] = 60.0
 
 
+class RecoverySettings(_Strict):
+    """Messages stored but never answered (a process stopped in between): answered at start-up,
+    and by a sweep for those another process left behind."""
+
+    max_age_s: Annotated[float, Field(gt=0)] = 3600.0  # older: an apology and a person, not a late answer
+    orphaned_after_s: Annotated[float, Field(gt=0)] | None = None  # default: turn_timeout_s + 30
+    concurrency: Annotated[int, Field(ge=1)] = 8  # conversations answered at once
+
+
 class SlackSettings(_Strict):
     """The Slack channel. Off unless its secrets are in the environment (never in this file):
     a signing secret with a bot token (one workspace) or with OAuth client credentials (any
@@ -472,6 +481,7 @@ class Settings(BaseSettings):
     escalation: EscalationSettings = EscalationSettings()
     staff: StaffSettings = StaffSettings()
     outbox: OutboxSettings = OutboxSettings()
+    recovery: RecoverySettings = RecoverySettings()
     redis: RedisSettings = RedisSettings()
     slack: SlackSettings = SlackSettings()
     twilio: TwilioSettings = TwilioSettings()

@@ -117,8 +117,6 @@ def build_slack(
         staff,
         http_events=credentials.signing_secret is not None,
         app_token=credentials.app_token if slack.socket_mode else None,
-        # Past this age a stored message without a turn has none running anywhere (turns time out).
-        recover_after_s=settings.turn_timeout_s + 30,
     )
     contexts = channel.contexts()
     if engine is not None:

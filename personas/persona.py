@@ -47,6 +47,11 @@ class Persona(BaseModel):
     staff_joined: str = "{staff} from our team has joined and will reply here."
     staff_resolved: str = "{staff} has marked this as resolved. If you need anything else, just write here."
     handed_back: str = "You're back with our assistant. Ask for a person again any time."
+    # To a message that waited too long to be answered (the service was down): a person follows up.
+    missed: str = (
+        "Sorry, your message reached us while our service was down and we couldn't answer it in time. "
+        "I've passed your conversation to our team, and a person will follow up here."
+    )
     # Said (best effort) when a message cannot be taken: a file with no text, or too long a message.
     no_text: str = "I can only read text for now. Could you type your question instead?"
     too_long: str = "That message is too long for me to take in one go. Could you send it in shorter parts?"

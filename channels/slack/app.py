@@ -40,7 +40,6 @@ class SlackChannel:
         staff: SlackStaff | None = None,
         http_events: bool = True,
         app_token: str | None = None,
-        recover_after_s: float = 60.0,
     ) -> None:
         self.bolt = bolt
         self.inbound = inbound
@@ -48,7 +47,6 @@ class SlackChannel:
         self.staff = staff
         self.http_events = http_events
         self.app_token = app_token
-        self.recover_after_s = recover_after_s
         self.socket: AsyncSocketModeHandler | None = None
         self._register()
 
@@ -115,22 +113,9 @@ class SlackChannel:
         return contexts
 
     async def _background_ctx(self, _app: web.Application) -> AsyncIterator[None]:
-        recovery = asyncio.create_task(self._recover())
         yield
-        recovery.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await recovery
         # Turns already started finish (their answers are queued in the outbox) before shutdown.
         await self.background.drain()
-
-    async def _recover(self) -> None:
-        """Now and then, answer messages a stopped process stored and acknowledged but never answered."""
-        while True:
-            try:
-                await self.inbound.recover(self.recover_after_s)
-            except Exception:  # noqa: BLE001 - the database may be briefly away; try at the next round
-                log.exception("slack_recovery_failed")
-            await asyncio.sleep(max(10.0, self.recover_after_s / 2))
 
     async def _staff_ctx(self, _app: web.Application) -> AsyncIterator[None]:
         assert self.staff is not None

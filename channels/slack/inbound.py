@@ -167,15 +167,6 @@ class SlackInbound:
             log.info("slack_message_stored", message_id=stored.id, slack_retry=retry)
             self.background.spawn(self._turn(inbound))
 
-    async def recover(self, older_than_s: float, newer_than_s: float = 900.0) -> int:
-        """Run the turns of messages that were stored and acknowledged but never answered: the
-        process stopped in between. Only messages older than any turn still running elsewhere."""
-        orphans = await self.service.unanswered(CHANNEL, older_than_s, newer_than_s)
-        for inbound in orphans:
-            log.warning("slack_turn_recovered", slack_ts=inbound.provider_message_id, conversation_id=inbound.conversation_id)
-            self.background.spawn(self._turn(inbound))
-        return len(orphans)
-
     async def _turn(self, inbound: InboundMessage) -> None:
         with structlog.contextvars.bound_contextvars(channel=CHANNEL, slack_ts=inbound.provider_message_id):
             try:

@@ -105,24 +105,6 @@ class SmsWebhook:
             return empty()  # a repeated MessageSid, or the outbox has it already
         return twiml(to_twiml(split_message(reply.message.text, self.options.segment_budget)))
 
-    async def recover(self, older_than_s: float, newer_than_s: float = 900.0) -> int:
-        """Answer messages that were stored and acknowledged but never answered (the process
-        stopped in between), through the outbox; only ones older than any turn still running."""
-        orphans = await self.service.unanswered(CHANNEL, older_than_s, newer_than_s)
-        for inbound in orphans:
-            log.warning("sms_turn_recovered", message_sid=inbound.provider_message_id, conversation_id=inbound.conversation_id)
-            task = self.turns.start(inbound.provider_message_id, self.service.handle(inbound))
-            self.late.start(inbound.provider_message_id, self._release_when_done(task))
-        return len(orphans)
-
-    async def run_recovery(self, every_s: float, older_than_s: float) -> None:
-        while True:
-            try:
-                await self.recover(older_than_s)
-            except Exception:  # noqa: BLE001 - the database may be briefly away; try at the next round
-                log.exception("sms_recovery_failed")
-            await asyncio.sleep(every_s)
-
     async def _release_when_done(self, task: asyncio.Task[Reply]) -> None:
         reply = await task
         if reply.message is not None:

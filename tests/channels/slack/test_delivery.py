@@ -16,6 +16,7 @@ from agent.store.outbox import OutboxStore
 from tests.channels.slack.conftest import FAST_OUTBOX, SlackRig
 from tests.conftest import SettingsFactory
 from tests.support.fake_slack import FakeSlack, dm
+from personas import load_persona
 from tests.support.server import running_server
 
 
@@ -78,27 +79,35 @@ async def test_a_permanent_slack_error_is_not_retried(rig: SlackRig) -> None:
     assert rig.api.posts == []
 
 
-async def test_a_message_stored_before_a_crash_is_answered_when_the_server_is_back(
+async def test_messages_stored_before_a_crash_are_answered_at_start_up_and_a_stale_one_goes_to_staff(
     slack_env: None, api: FakeSlack, make_settings: SettingsFactory
 ) -> None:
     settings = make_settings(slack={"api_base_url": api.base_url}, outbox=FAST_OUTBOX)
     await asyncio.to_thread(upgrade, settings.database_url)
-    # The last thing a process did before it died: store (and acknowledge) a DM, two minutes ago.
+    # The last things a process did before it died: store (and acknowledge) DMs, and no more.
     database = Database(settings.database_url)
+    store = Store(database)
     async with httpx.AsyncClient() as client:
-        stopped = build_manager(settings, Store(database), client)
-        await stopped.accept(InboundMessage(
-            "slack", "U0CUSTOMER", "T0TEAM001:D0DM00001", "where is my order NW-10482?",
-            provider_message_id="1700001400.000100", received_at=utcnow() - timedelta(minutes=2),
-        ))
-        # A message as fresh as a turn that may still be running elsewhere is left alone.
-        await stopped.accept(InboundMessage(
-            "slack", "U0OTHER", "T0TEAM001:D0DM00002", "hello", provider_message_id="1700001401.000100",
-        ))
-    await database.dispose()
+        stopped = build_manager(settings, store, client)
+        for user, dm_id, text, ts, age in [
+            ("U0CUSTOMER", "D0DM00001", "where is my order NW-10482?", "1700001400.000100", timedelta(minutes=2)),
+            ("U0OTHER", "D0DM00002", "what is your return policy", "1700001401.000100", timedelta(0)),
+            ("U0LATE", "D0DM00003", "do you ship to Canada?", "1700001402.000100", timedelta(hours=2)),
+        ]:
+            await stopped.accept(InboundMessage(
+                "slack", user, f"T0TEAM001:{dm_id}", text, provider_message_id=ts, received_at=utcnow() - age,
+            ))
+    persona = load_persona(settings.persona)
 
     async with running_server(settings):
-        [answer] = await api.wait_for("chat.postMessage")
-        assert answer.params["channel"] == "D0DM00001" and "NW-10482" in answer.params["text"]
-        await asyncio.sleep(0.5)
-        assert len(api.posts) == 1
+        posts = await api.wait_for("chat.postMessage", 3)
+        by_channel = {p.params["channel"]: p.params["text"] for p in posts}
+        assert "NW-10482" in by_channel["D0DM00001"]
+        assert "return" in by_channel["D0DM00002"].lower()
+        # Two hours late, an answer would be out of place: an apology, and a person follows up.
+        assert by_channel["D0DM00003"] == persona.missed
+        late = await store.conversation_by_key("slack", "T0TEAM001:D0DM00003")
+        assert late is not None and late.state == "waiting"
+        assert [e.reason for e in await store.escalations(late.id)] == ["missed_message"]
+    assert len(api.posts) == 3
+    await database.dispose()
