@@ -1,7 +1,7 @@
 """The conversation manager: the one place that sees a whole turn.
 
-A turn, in order: store the message (dedupe) → take the conversation's lock → relay if a
-person has it → route → escalate on request → model chain → escalate on failure → store the
+A turn, in order: store the message (dedupe) and take its place in the conversation's line →
+wait for that place → relay if a person has it → route → escalate on request → model chain → escalate on failure → store the
 turn, its model calls and the reply → publish → return the Reply.
 """
 
