@@ -115,7 +115,7 @@ def build_slack(
         ),
         background,
         staff,
-        http_events=credentials.signing_secret is not None,
+        signing_secret=credentials.signing_secret,
         app_token=credentials.app_token if slack.socket_mode else None,
         # Past this age a stored message without a turn has none running anywhere (turns time out).
         recover_after_s=settings.turn_timeout_s + 30,

@@ -34,8 +34,15 @@ class Conversations(Protocol):
     async def has_conversation(self, channel: str, conversation_key: str) -> bool: ...
 
 
+def without_nul(text: str) -> str:
+    """Text without NUL characters: PostgreSQL cannot store them, and refusing the message would
+    only make Slack retry it forever."""
+    return text.replace("\x00", "")
+
+
 def plain_text(text: str, bot_user_id: str | None = None) -> str:
     """Slack's encoded text as a person wrote it: mentions of the bot gone, links and entities plain."""
+    text = without_nul(text)
     if bot_user_id:
         text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", "", text)
     text = _MENTION.sub(lambda m: "@" + m.group(0)[2:-1].split("|")[-1], text)
