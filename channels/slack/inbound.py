@@ -103,6 +103,18 @@ def parse_event(event: dict[str, Any], team_id: str | None, bot_user_id: str | N
     return CustomerEvent(place, user, text, ts, files, kind, dm_thread_ts)
 
 
+def bot_user_id(body: dict[str, Any], context: Any) -> str | None:
+    """The app's bot user: as authorization knows it, or (before auth.test has answered) as the
+    signed event itself names it in `authorizations`."""
+    known = context.get("bot_user_id")
+    if known:
+        return str(known)
+    for authorization in body.get("authorizations") or []:
+        if isinstance(authorization, dict) and authorization.get("is_bot") and isinstance(authorization.get("user_id"), str):
+            return str(authorization["user_id"])
+    return None
+
+
 class Background:
     """Work that runs after Slack got its acknowledgement; awaited (then cancelled) on shutdown."""
 
@@ -151,7 +163,7 @@ class SlackInbound:
     async def on_event(
         self, event: dict[str, Any], body: dict[str, Any], context: Any, client: AsyncWebClient, request: Any
     ) -> None:
-        parsed = parse_event(event, body.get("team_id") or context.get("team_id"), context.get("bot_user_id"))
+        parsed = parse_event(event, body.get("team_id") or context.get("team_id"), bot_user_id(body, context))
         if parsed is None:
             return
         with structlog.contextvars.bound_contextvars(channel=CHANNEL, slack_ts=parsed.ts, slack_kind=parsed.kind):

@@ -47,6 +47,7 @@ def parse_payload(text: str, content_type: str | None) -> dict[str, Any]:
         payload = parse_body(text, content_type)
     except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; deep nesting a RecursionError
         payload = None
-    if not isinstance(payload, dict):
+    # Bolt reads `event` as an object before any listener could refuse it.
+    if not isinstance(payload, dict) or not isinstance(payload.get("event", {}), dict):
         raise Refused(400, "invalid_body", "The request body is not a Slack payload.")
     return payload

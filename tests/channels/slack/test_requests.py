@@ -68,6 +68,7 @@ UNREADABLE = {
     "a bad form payload": (b"payload=" + quote("{not json").encode(), "application/x-www-form-urlencoded"),
     "a form payload that is not an object": (b"payload=" + quote("[1, 2]").encode(), "application/x-www-form-urlencoded"),
     "JSON that is not an object": (b"[1, 2, 3]", "application/json"),
+    "an event that is not an object": (b'{"type": "event_callback", "event": "message"}', "application/json"),
 }
 
 
@@ -98,7 +99,7 @@ async def test_a_timestamp_that_is_not_a_number_is_a_401(rig: SlackRig, stamp: s
     logs.assert_refused_quietly()
 
 
-@pytest.mark.parametrize("kind", ["malformed JSON", "a bad form payload", "a form payload that is not an object", "JSON that is not an object"])
+@pytest.mark.parametrize("kind", [kind for kind in UNREADABLE if kind != "invalid UTF-8"])
 async def test_a_signed_body_that_cannot_be_parsed_is_a_400(rig: SlackRig, kind: str, logs: Logs) -> None:
     body, content_type = UNREADABLE[kind]
     headers = {**signed(body.decode()), "Content-Type": content_type}
