@@ -30,8 +30,14 @@ _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)\|([^>]+)>|<((?:https?|mailto):[^>]+)>")
 
 
-class Conversations(Protocol):
+class InboundLedger(Protocol):
+    """What the customer side asks the store (agent.store.slack.SlackStore)."""
+
     async def has_conversation(self, channel: str, conversation_key: str) -> bool: ...
+
+    async def claim_note(self, message_key: str) -> bool:
+        """True the first time a note about this message is to be told; False for Slack's retries."""
+        ...
 
 
 def without_nul(text: str) -> str:
@@ -149,7 +155,7 @@ class SlackInbound:
     def __init__(
         self,
         service: ConversationService,
-        conversations: Conversations,
+        conversations: InboundLedger,
         background: Background,
         max_text_chars: int,
         notes: Notes,
@@ -171,10 +177,10 @@ class SlackInbound:
                 return  # a thread the app was never asked into
             if not parsed.text:
                 if parsed.files:
-                    self.background.spawn(self._note(client, parsed, self.notes.files_only))
+                    await self._note_once(client, parsed, self.notes.files_only)
                 return
             if len(parsed.text) > self.max_text_chars:
-                self.background.spawn(self._note(client, parsed, self.notes.too_long))
+                await self._note_once(client, parsed, self.notes.too_long)
                 return
             inbound = parsed.inbound()
             try:
@@ -204,10 +210,18 @@ class SlackInbound:
                 return
             log.info("slack_turn_done", conversation_id=reply.conversation_id, duplicate=reply.duplicate)
 
-    async def _note(self, client: AsyncWebClient, parsed: CustomerEvent, text: str) -> None:
-        """A polite word about a message we cannot take; best effort, nothing of the customer's is lost."""
+    async def _note_once(self, client: AsyncWebClient, parsed: CustomerEvent, text: str) -> None:
+        """A polite word about a message we cannot take, once per message: claimed in the store
+        before Slack's acknowledgement, so none of Slack's retries of the event tells it again."""
         if not text:
             return
+        if await self.conversations.claim_note(f"{parsed.place.key}:{stored_id(parsed.ts, parsed.dm_thread_ts)}"):
+            self.background.spawn(self._note(client, parsed, text))
+        else:
+            log.info("slack_note_already_told")
+
+    async def _note(self, client: AsyncWebClient, parsed: CustomerEvent, text: str) -> None:
+        """Best effort: nothing of the customer's is lost when it fails."""
         try:
             await client.chat_postMessage(channel=parsed.place.channel_id, thread_ts=parsed.reply_thread_ts, text=text)
         except Exception as exc:  # noqa: BLE001 - a courtesy, not a delivery
