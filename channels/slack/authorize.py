@@ -40,7 +40,6 @@ class BotIdentity(AsyncAuthorize):
         self.backoff_max_s = backoff_max_s
         self.bot_user_id: str | None = None
         self.bot_id: str | None = None
-        self.verified = asyncio.Event()
 
     async def __call__(
         self, *, context: Any, enterprise_id: str | None, team_id: str | None, user_id: str | None, **_actor: Any
@@ -70,7 +69,6 @@ class BotIdentity(AsyncAuthorize):
                 log.warning("slack_api_unreachable", step="auth.test", error=f"{type(exc).__name__}: {exc}", retry_in_s=delay)
             else:
                 self.bot_user_id, self.bot_id = answer.get("user_id"), answer.get("bot_id")
-                self.verified.set()
                 log.info("slack_token_verified", team_id=answer.get("team_id"), bot_user_id=self.bot_user_id)
                 return
             await asyncio.sleep(delay)

@@ -1,11 +1,14 @@
 """Slack inbound: a verified event to an InboundMessage, stored before Slack gets its 200.
 
-Bolt has checked the signature and timestamp by the time a listener runs. A customer's
-message is stored (`accept`) inside the listener, so Slack's acknowledgement means it is
-durable; the turn runs after the acknowledgement, and its answer leaves through the outbox.
+The signature and timestamp are checked (app.py) before bolt parses anything, and the event is
+authorized without calling Slack (authorize.py), so a listener runs even while the Web API is
+unreachable. A customer's message is stored (`accept`) inside the listener, so Slack's
+acknowledgement means it is durable; the turn runs after the acknowledgement, and its answer
+leaves through the outbox.
 The message's `ts` is its id for dedupe (with the thread, for a message in a thread of a DM),
 so Slack's retries and the same message arriving as both `message` and `app_mention` never run
-a second turn.
+a second turn. A note about a message that cannot be taken is claimed in the store first, so
+it too goes out once per message.
 """
 
 from __future__ import annotations

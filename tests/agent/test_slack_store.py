@@ -1,4 +1,4 @@
-"""The Slack staff-channel threads on SQLite and PostgreSQL: what an escalation's post still lacks."""
+"""The Slack store on SQLite and PostgreSQL: what an escalation's post still lacks, and notes told once."""
 
 from __future__ import annotations
 
