@@ -29,6 +29,7 @@ from channels.slack import (
     StaffChannel,
     StaticToken,
 )
+from channels.slack.authorize import BotIdentity, InstalledBots
 from channels.slack.outbound import CHANNEL, BotTokens
 from personas import Persona
 
@@ -56,9 +57,11 @@ def build_slack(
     slack = settings.slack
     # Bolt's client keeps slack_sdk's retry of a dropped connection; the outbox client retries
     # nothing itself, so the outbox alone decides when to try again (and honours Retry-After).
-    bolt_client = AsyncWebClient(base_url=slack.api_base_url, token=credentials.bot_token)
+    # Neither holds a token: each call names the workspace's own.
+    bolt_client = AsyncWebClient(base_url=slack.api_base_url)
     send_client = AsyncWebClient(base_url=slack.api_base_url, retry_handlers=[])
     tokens: BotTokens
+    identity: BotIdentity | None = None
     if credentials.oauth:
         assert credentials.client_id and credentials.client_secret
         installations, states, engine = oauth_stores(settings.database_url, credentials.client_id)
@@ -66,6 +69,8 @@ def build_slack(
             signing_secret=credentials.signing_secret,
             client=bolt_client,
             process_before_response=True,
+            # Events are authorized from the stored install, without asking Slack on their path.
+            authorize=InstalledBots(installations),
             oauth_settings=AsyncOAuthSettings(
                 client_id=credentials.client_id,
                 client_secret=credentials.client_secret,
@@ -82,11 +87,13 @@ def build_slack(
     else:
         assert credentials.bot_token
         engine = None
+        # The token is checked (auth.test) at start-up and in the background, never on an event's path.
+        identity = BotIdentity(bolt_client, credentials.bot_token)
         bolt = AsyncApp(
-            # The token rides on the client (bolt takes it from there).
             signing_secret=credentials.signing_secret,
             client=bolt_client,
             process_before_response=True,
+            authorize=identity,
             # Socket Mode without a signing secret mounts no HTTP endpoint to verify.
             request_verification_enabled=credentials.signing_secret is not None,
         )
@@ -115,10 +122,12 @@ def build_slack(
         ),
         background,
         staff,
-        http_events=credentials.signing_secret is not None,
+        signing_secret=credentials.signing_secret,
         app_token=credentials.app_token if slack.socket_mode else None,
     )
     contexts = channel.contexts()
+    if identity is not None:
+        contexts.insert(0, identity.verify_ctx)
     if engine is not None:
         oauth_engine = engine
 

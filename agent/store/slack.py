@@ -1,4 +1,4 @@
-"""What the Slack channel keeps: staff links, staff-channel threads, and slack_sdk's OAuth stores.
+"""What the Slack channel keeps: staff links, staff-channel threads, notes told, and slack_sdk's OAuth stores.
 
 The staff-channel threads are worked towards, not fired and forgotten: `due` finds what an
 escalation's Slack post still lacks (posting, an update, messages to mirror) from the tables
@@ -13,7 +13,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Session, col, select
@@ -26,6 +26,7 @@ from agent.store.tables import (
     Conversation,
     Escalation,
     Message,
+    SlackNote,
     SlackStaffLink,
     SlackStaffThread,
     StaffUser,
@@ -36,6 +37,8 @@ ACTIVE = ("open", "claimed")
 # Staff replies written in Slack carry this client id prefix; they are not mirrored back.
 SLACK_CLIENT_PREFIX = "slack:"
 MIRRORED_ROLES = (Role.CUSTOMER.value, Role.STAFF.value, Role.SYSTEM.value)
+# Slack retries an event for minutes, not days: older note rows are not needed to tell a retry.
+NOTE_MEMORY = timedelta(days=2)
 
 
 class UnknownStaff(LookupError):
@@ -84,6 +87,21 @@ class SlackStore:
             SlackStaffThread.channel_id == channel_id, SlackStaffThread.ts == ts
         )
         return await self.database.run(lambda session: session.exec(query).first())
+
+    async def claim_note(self, message_key: str) -> bool:
+        """True for the first caller about this Slack message (it sends the note), False for every retry."""
+
+        def work(session: Session) -> bool:
+            session.execute(delete(SlackNote).where(col(SlackNote.created_at) < utcnow() - NOTE_MEMORY))
+            session.add(SlackNote(message_key=message_key))
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                return False
+            return True
+
+        return await self.database.run(work)
 
     # -- staff-channel threads -------------------------------------------------------------
 

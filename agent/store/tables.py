@@ -201,6 +201,16 @@ class SlackStaffThread(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
 
 
+class SlackNote(SQLModel, table=True):
+    """A note told about a Slack message that could not be taken (files only, too long): the row
+    makes it one note per message, however often Slack delivers the message's event again."""
+
+    __tablename__ = "slack_notes"
+
+    message_key: str = Field(primary_key=True, max_length=255)  # the conversation key and the message's ts
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+
+
 class OptOutEvent(SQLModel, table=True):
     """A keyword message (SMS STOP, START, HELP): the log an address's opt-out state is read from.
 

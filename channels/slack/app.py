@@ -1,7 +1,8 @@
 """The Slack channel in our aiohttp server: slack-bolt's AsyncApp at /slack/events, OAuth, Socket Mode.
 
-Bolt verifies every request (signature and a timestamp within five minutes; 401 otherwise)
-and answers url_verification itself. Listeners run before the response
+Every request to /slack/events is verified over its raw body (signature, and a timestamp
+within five minutes; 401 otherwise) before anything parses it; a verified body that is not a
+Slack payload is a 400. Bolt answers url_verification itself. Listeners run before the response
 (`process_before_response`), and they are quick: store the message, start the turn in the
 background, return. Anything bolt has no listener for gets an empty 200.
 """
@@ -19,9 +20,13 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
 
+from channels.http import json_error
 from channels.slack.blocks import ACTIONS
 from channels.slack.inbound import Background, SlackInbound
+from channels.slack.signature import Refused, parse_payload, verified_text
 from channels.slack.staff import SlackStaff
 
 log = structlog.get_logger(__name__)
@@ -38,14 +43,15 @@ class SlackChannel:
         inbound: SlackInbound,
         background: Background,
         staff: SlackStaff | None = None,
-        http_events: bool = True,
+        signing_secret: str | None = None,
         app_token: str | None = None,
     ) -> None:
         self.bolt = bolt
         self.inbound = inbound
         self.background = background
         self.staff = staff
-        self.http_events = http_events
+        # Without a signing secret (Socket Mode) there is no HTTP endpoint for events.
+        self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self.app_token = app_token
         self.socket: AsyncSocketModeHandler | None = None
         self._register()
@@ -79,7 +85,7 @@ class SlackChannel:
 
     def routes(self) -> list[web.AbstractRouteDef]:
         routes: list[web.AbstractRouteDef] = []
-        if self.http_events:
+        if self.verifier is not None:
             routes.append(web.post(EVENTS_PATH, self.events))
         flow = self.bolt.oauth_flow
         if flow is not None:
@@ -88,7 +94,20 @@ class SlackChannel:
         return routes
 
     async def events(self, request: web.Request) -> web.StreamResponse:
-        response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        assert self.verifier is not None
+        try:
+            text = verified_text(
+                self.verifier,
+                await request.read(),
+                request.headers.get("X-Slack-Request-Timestamp"),
+                request.headers.get("X-Slack-Signature"),
+            )
+            parse_payload(text, request.content_type)
+        except Refused as refused:
+            log.warning("slack_request_refused", status=refused.status, reason=refused.code)
+            return json_error(refused.status, refused.code, refused.message)
+        bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+        response = await self.bolt.async_dispatch(bolt_request)
         if response.status == 404:
             # Verified, but nothing here listens for it (an event type we do not use): ignored.
             return web.Response(status=200)

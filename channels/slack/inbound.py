@@ -1,11 +1,14 @@
 """Slack inbound: a verified event to an InboundMessage, stored before Slack gets its 200.
 
-Bolt has checked the signature and timestamp by the time a listener runs. A customer's
-message is stored (`accept`) inside the listener, so Slack's acknowledgement means it is
-durable; the turn runs after the acknowledgement, and its answer leaves through the outbox.
+The signature and timestamp are checked (app.py) before bolt parses anything, and the event is
+authorized without calling Slack (authorize.py), so a listener runs even while the Web API is
+unreachable. A customer's message is stored (`accept`) inside the listener, so Slack's
+acknowledgement means it is durable; the turn runs after the acknowledgement, and its answer
+leaves through the outbox.
 The message's `ts` is its id for dedupe (with the thread, for a message in a thread of a DM),
 so Slack's retries and the same message arriving as both `message` and `app_mention` never run
-a second turn.
+a second turn. A note about a message that cannot be taken is claimed in the store first, so
+it too goes out once per message.
 """
 
 from __future__ import annotations
@@ -30,12 +33,25 @@ _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)\|([^>]+)>|<((?:https?|mailto):[^>]+)>")
 
 
-class Conversations(Protocol):
+class InboundLedger(Protocol):
+    """What the customer side asks the store (agent.store.slack.SlackStore)."""
+
     async def has_conversation(self, channel: str, conversation_key: str) -> bool: ...
+
+    async def claim_note(self, message_key: str) -> bool:
+        """True the first time a note about this message is to be told; False for Slack's retries."""
+        ...
+
+
+def without_nul(text: str) -> str:
+    """Text without NUL characters: PostgreSQL cannot store them, and refusing the message would
+    only make Slack retry it forever."""
+    return text.replace("\x00", "")
 
 
 def plain_text(text: str, bot_user_id: str | None = None) -> str:
     """Slack's encoded text as a person wrote it: mentions of the bot gone, links and entities plain."""
+    text = without_nul(text)
     if bot_user_id:
         text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", "", text)
     text = _MENTION.sub(lambda m: "@" + m.group(0)[2:-1].split("|")[-1], text)
@@ -96,6 +112,18 @@ def parse_event(event: dict[str, Any], team_id: str | None, bot_user_id: str | N
     return CustomerEvent(place, user, text, ts, files, kind, dm_thread_ts)
 
 
+def bot_user_id(body: dict[str, Any], context: Any) -> str | None:
+    """The app's bot user: as authorization knows it, or (before auth.test has answered) as the
+    signed event itself names it in `authorizations`."""
+    known = context.get("bot_user_id")
+    if known:
+        return str(known)
+    for authorization in body.get("authorizations") or []:
+        if isinstance(authorization, dict) and authorization.get("is_bot") and isinstance(authorization.get("user_id"), str):
+            return str(authorization["user_id"])
+    return None
+
+
 class Background:
     """Work that runs after Slack got its acknowledgement; awaited (then cancelled) on shutdown."""
 
@@ -130,7 +158,7 @@ class SlackInbound:
     def __init__(
         self,
         service: ConversationService,
-        conversations: Conversations,
+        conversations: InboundLedger,
         background: Background,
         max_text_chars: int,
         notes: Notes,
@@ -144,7 +172,7 @@ class SlackInbound:
     async def on_event(
         self, event: dict[str, Any], body: dict[str, Any], context: Any, client: AsyncWebClient, request: Any
     ) -> None:
-        parsed = parse_event(event, body.get("team_id") or context.get("team_id"), context.get("bot_user_id"))
+        parsed = parse_event(event, body.get("team_id") or context.get("team_id"), bot_user_id(body, context))
         if parsed is None:
             return
         with structlog.contextvars.bound_contextvars(channel=CHANNEL, slack_ts=parsed.ts, slack_kind=parsed.kind):
@@ -152,10 +180,10 @@ class SlackInbound:
                 return  # a thread the app was never asked into
             if not parsed.text:
                 if parsed.files:
-                    self.background.spawn(self._note(client, parsed, self.notes.files_only))
+                    await self._note_once(client, parsed, self.notes.files_only)
                 return
             if len(parsed.text) > self.max_text_chars:
-                self.background.spawn(self._note(client, parsed, self.notes.too_long))
+                await self._note_once(client, parsed, self.notes.too_long)
                 return
             inbound = parsed.inbound()
             try:
@@ -176,10 +204,18 @@ class SlackInbound:
                 return
             log.info("slack_turn_done", conversation_id=reply.conversation_id, duplicate=reply.duplicate)
 
-    async def _note(self, client: AsyncWebClient, parsed: CustomerEvent, text: str) -> None:
-        """A polite word about a message we cannot take; best effort, nothing of the customer's is lost."""
+    async def _note_once(self, client: AsyncWebClient, parsed: CustomerEvent, text: str) -> None:
+        """A polite word about a message we cannot take, once per message: claimed in the store
+        before Slack's acknowledgement, so none of Slack's retries of the event tells it again."""
         if not text:
             return
+        if await self.conversations.claim_note(f"{parsed.place.key}:{stored_id(parsed.ts, parsed.dm_thread_ts)}"):
+            self.background.spawn(self._note(client, parsed, text))
+        else:
+            log.info("slack_note_already_told")
+
+    async def _note(self, client: AsyncWebClient, parsed: CustomerEvent, text: str) -> None:
+        """Best effort: nothing of the customer's is lost when it fails."""
         try:
             await client.chat_postMessage(channel=parsed.place.channel_id, thread_ts=parsed.reply_thread_ts, text=text)
         except Exception as exc:  # noqa: BLE001 - a courtesy, not a delivery

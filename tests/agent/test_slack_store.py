@@ -1,13 +1,16 @@
-"""The Slack staff-channel threads on SQLite and PostgreSQL: what an escalation's post still lacks."""
+"""The Slack store on SQLite and PostgreSQL: what an escalation's post still lacks, and notes told once."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
 
+from sqlmodel import Session
+
 from agent.contracts import ConversationState, InboundMessage, Role, StaffRole, utcnow
 from agent.store import AccountStore, Database, HandoffStore, Store, TurnRecord
 from agent.store.slack import SlackStore
+from agent.store.tables import SlackNote
 
 CHANNEL = "C0STAFF01"
 
@@ -82,3 +85,22 @@ async def test_two_processes_open_one_thread_per_escalation(database: Database) 
     rows = [r for key in ("a", "b", "c") for r in await first.threads((await Store(database).save_inbound(
         InboundMessage("web", key, key, "x"))).conversation.id)]
     assert len(rows) == 3
+
+
+async def test_a_note_about_a_slack_message_is_claimed_once_even_by_racing_retries(database: Database) -> None:
+    slack = SlackStore(database)
+    key = "T0TEAM001:D0DM00001:1700000800.000100"
+    assert sorted(await asyncio.gather(*(slack.claim_note(key) for _ in range(3)))) == [False, False, True]
+    assert await slack.claim_note(key) is False
+    assert await slack.claim_note("T0TEAM001:D0DM00001:1700000801.000100") is True
+
+
+async def test_notes_claimed_days_ago_are_forgotten(database: Database) -> None:
+    def old(session: Session) -> None:
+        session.add(SlackNote(message_key="T0TEAM001:D0DM00001:1.1", created_at=utcnow() - timedelta(days=3)))
+        session.commit()
+
+    await database.run(old)
+    slack = SlackStore(database)
+    assert await slack.claim_note("T0TEAM001:D0DM00001:2.2") is True
+    assert await slack.claim_note("T0TEAM001:D0DM00001:1.1") is True  # Slack stopped retrying it days ago

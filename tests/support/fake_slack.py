@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -51,6 +52,7 @@ class FakeSlack:
     # error code (answered as {"ok": false, "error": code}), or "pass" to let one call through.
     faults: list[str] = field(default_factory=list)
     down: bool = False  # every chat.* call fails with a 503 until set back
+    unreachable: bool = False  # every call of any method has its connection dropped until set back
     refused: int = 0  # chat.* calls answered with 503 while down
     faulted: list[tuple[str, float]] = field(default_factory=list)  # (fault, when) as served
     installs: dict[str, dict[str, Any]] = field(default_factory=dict)  # oauth code → team
@@ -115,6 +117,11 @@ def build_app(state: FakeSlack) -> web.Application:
     async def api(request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         raw = await request.read()
+        if state.unreachable:
+            state.refused += 1
+            assert request.transport is not None
+            request.transport.close()
+            raise ConnectionResetError("unreachable")
         if request.content_type == "application/json":
             params = json.loads(raw or b"{}")
         else:
@@ -191,11 +198,33 @@ def _answer(state: FakeSlack, method: str, params: dict[str, Any], request: web.
 
 
 @asynccontextmanager
-async def fake_slack() -> AsyncIterator[FakeSlack]:
+async def fake_slack(port: int = 0) -> AsyncIterator[FakeSlack]:
+    """The fake API on a free loopback port, or on `port` (one the server was told of while it was closed)."""
     state = FakeSlack()
-    async with running_app(build_app(state)) as base_url:
-        state.base_url = f"{base_url}/api/"
+    if not port:
+        async with running_app(build_app(state)) as base_url:
+            state.base_url = f"{base_url}/api/"
+            yield state
+        return
+    runner = web.AppRunner(build_app(state), shutdown_timeout=2)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    state.base_url = api_url(port)
+    try:
         yield state
+    finally:
+        await runner.cleanup()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (yet): connecting to it is refused, as to an unreachable API."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def api_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/api/"
 
 
 # -- signing and payloads, as Slack sends them ------------------------------------------------

@@ -169,3 +169,22 @@ async def test_a_file_without_text_gets_a_polite_note(rig: SlackRig) -> None:
     assert (note.params["channel"], note.params["text"]) == ("D0DM00001", load_persona("demo").no_text)
     assert await rig.conversations() == []
 
+
+
+async def test_the_notes_about_a_message_that_cannot_be_taken_go_out_once_whatever_slack_retries(rig: SlackRig) -> None:
+    persona = load_persona("demo")
+    upload = dm("", ts="1700000800.000100", subtype="file_share", files=[{"id": "F2", "name": "photo.jpg"}])
+    too_long = dm("x" * (rig.settings.limits.max_text_chars + 1), ts="1700000801.000100", channel="D0DM00002")
+    for event, event_id in ((upload, "EvFile"), (too_long, "EvLong")):
+        # The first delivery and two of Slack's retries (an acknowledgement it did not see in time).
+        responses = await asyncio.gather(*(rig.post_event(event, event_id=event_id, retry=retry) for retry in (None, 1, 2)))
+        assert [r.status for r in responses] == [200, 200, 200]
+    notes = await rig.api.wait_for("chat.postMessage", 2)
+
+    # A message that is taken, answered after them: by then a second note would have gone out.
+    await rig.post_event(dm("hello again", ts="1700000802.000100"), event_id="EvHello")
+    posts = await rig.api.wait_for("chat.postMessage", 3)
+    assert sorted((p.params["channel"], p.params["text"]) for p in notes) == [
+        ("D0DM00001", persona.no_text), ("D0DM00002", persona.too_long)
+    ]
+    assert len(posts) == 3 and posts[2].params["channel"] == "D0DM00001"

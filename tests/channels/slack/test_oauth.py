@@ -79,6 +79,28 @@ async def test_a_workspace_installs_the_app_and_is_answered_with_its_own_token(o
     assert (await rig.post_raw(body, signed(body))).status == 200
     [answer] = await rig.api.wait_for("chat.postMessage")
     assert answer.token == "xoxb-other-workspace" and answer.params["channel"] == "D0DM00001"
+    # The event was authorized from the stored install: the only auth.test is the install's own.
+    assert len(rig.api.of("auth.test")) == 1
+
+
+async def test_an_installed_workspaces_event_while_the_slack_api_is_unreachable_is_stored_and_answered_later(
+    oauth_rig: SlackRig,
+) -> None:
+    rig = oauth_rig
+    rig.api.installs["code-4"] = {"team_id": "T0OTHER01", "token": "xoxb-other-workspace"}
+    state, cookie = await begin_install(rig)
+    async with rig.http.get(f"{rig.base_url}/slack/oauth_redirect?code=code-4&state={state}", headers={"Cookie": cookie}) as response:
+        assert response.status == 200
+
+    rig.api.unreachable = True
+    body = json.dumps(event_callback(dm("is the Ridgeline boot waterproof?", ts="1700004200.000100"), team="T0OTHER01"))
+    assert (await rig.post_raw(body, signed(body))).status == 200
+    assert [m.text for m in await rig.messages()] == ["is the Ridgeline boot waterproof?"]
+    while rig.api.refused < 2:  # the answer is being tried
+        await asyncio.sleep(0.05)
+    rig.api.unreachable = False
+    [answer] = await rig.api.wait_for("chat.postMessage")
+    assert answer.token == "xoxb-other-workspace" and answer.params["channel"] == "D0DM00001"
 
 
 async def test_an_install_with_a_forged_state_installs_nothing(oauth_rig: SlackRig) -> None:
