@@ -1,6 +1,6 @@
 """The model gateway's own cost, next to LiteLLM's Router, against the same fake provider.
 
-    python bench/gateway.py [--calls 2000] [--rounds 5] [--memory-calls 100000] [--json]
+    python bench/gateway.py [--calls 2000] [--rounds 5] [--memory-calls 100000] [--json] [--smoke]
 
 LiteLLM is a benchmark-only extra (`pip install -e '.[bench]'`, best in a virtualenv of its own:
 it pins other versions of some packages). Without it the LiteLLM columns are skipped.
@@ -17,6 +17,9 @@ machine's noise hits all three alike; the ratio ours/LiteLLM is what to read.
 Failover: the primary is down (connection refused); the extra time to answer from the
 backup on the first call, and once the breaker is open. Memory: RSS after 10k and after
 `--memory-calls` calls through our chain, in a process of its own.
+
+Every call must be answered (a failed call fails the run, as does a failover that did not go
+to the backup). `--smoke` makes a few hundred calls, to show in seconds that it still runs.
 """
 
 from __future__ import annotations
@@ -48,16 +51,11 @@ from agent.models.cost import PriceKey, Pricer  # noqa: E402
 from agent.models.managed import Deployment, RetryPolicy  # noqa: E402
 from agent.models.metrics import GatewayMetrics  # noqa: E402
 from agent.models.providers import ClientPool, ModelSpec, Timeouts, http_registry  # noqa: E402
+from bench.support.harness import Broken, expect, free_port  # noqa: E402
 
 Call = Callable[[], Awaitable[Any]]
 MESSAGES = [{"role": "system", "content": "You are Sam, of Northwind Outfitters."}, {"role": "user", "content": "what is your return policy"}]
 REQUEST = ChatRequest([ChatMessage(m["role"], m["content"]) for m in MESSAGES], route="support")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve(port: int) -> None:
@@ -79,7 +77,7 @@ def start_server() -> tuple[subprocess.Popen[bytes], str]:
         except OSError:
             time.sleep(0.05)
     process.kill()
-    raise RuntimeError("the fake provider did not start")
+    raise Broken("the fake provider did not start")
 
 
 def quiet_logs() -> None:
@@ -158,7 +156,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def overhead(base_url: str, calls: int, rounds: int, concurrency: int, with_litellm: bool) -> dict[str, Any]:
+async def overhead(base_url: str, calls: int, rounds: int, concurrency: int, with_litellm: bool, warmup: int) -> dict[str, Any]:
     pool = ClientPool()
     chain, _ = ours(base_url, pool)
     raw_client = httpx.AsyncClient(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
@@ -167,11 +165,12 @@ async def overhead(base_url: str, calls: int, rounds: int, concurrency: int, wit
 
     async def raw() -> None:
         response = await raw_client.post(url, json=body, headers={"Authorization": "Bearer sk-bench"})
-        response.json()["choices"][0]["message"]["content"]
+        expect(response.status_code == 200, f"raw: the fake provider answered {response.status_code}: {response.text}")
+        expect(bool(response.json()["choices"][0]["message"]["content"]), "raw: an empty answer")
 
     async def our_call() -> None:
         outcome = await chain.run(REQUEST)
-        assert outcome.result is not None, outcome.attempts
+        expect(outcome.result is not None and bool(outcome.result.text), f"ours: no answer: {outcome.attempts}")
 
     callers: dict[str, Call] = {"raw": raw, "ours": our_call}
     if with_litellm:
@@ -179,12 +178,12 @@ async def overhead(base_url: str, calls: int, rounds: int, concurrency: int, wit
 
         async def litellm_call() -> None:
             response = await router.acompletion(model="backup", messages=MESSAGES, max_tokens=512, temperature=0.3)
-            assert response.choices[0].message.content
+            expect(bool(response.choices[0].message.content), "litellm: an empty answer")
 
         callers["litellm"] = litellm_call
 
     for call in callers.values():  # warm-up: connections, imports, caches
-        await latencies(call, 200)
+        await latencies(call, warmup)
     samples: dict[str, list[float]] = {name: [] for name in callers}
     rates: dict[str, list[float]] = {name: [] for name in callers}
     for _ in range(rounds):
@@ -213,11 +212,11 @@ async def overhead(base_url: str, calls: int, rounds: int, concurrency: int, wit
     return out
 
 
-async def failover(base_url: str, with_litellm: bool, samples: int = 300) -> dict[str, Any]:
+async def failover(base_url: str, with_litellm: bool, samples: int = 300, warmup: int = 100) -> dict[str, Any]:
     down = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens: connection refused
     pool = ClientPool()
     backup_chain, _ = ours(base_url, pool)
-    for _ in range(100):
+    for _ in range(warmup):
         await backup_chain.run(REQUEST)
     backup = statistics.median(await latencies(lambda: backup_chain.run(REQUEST), samples))
 
@@ -225,9 +224,13 @@ async def failover(base_url: str, with_litellm: bool, samples: int = 300) -> dic
     started = time.perf_counter()
     first = await chain.run(REQUEST)
     first_ms = (time.perf_counter() - started) * 1000
-    assert first.result is not None and [a.outcome.value for a in first.attempts] == ["connection_error", "ok"]
-    while models[0].deployments[0].breaker.state.value != "open":
-        await chain.run(REQUEST)
+    outcomes = [a.outcome.value for a in first.attempts]
+    expect(first.result is not None and outcomes == ["connection_error", "ok"], f"failover: the first call went {outcomes}")
+    for _ in range(100):
+        if models[0].deployments[0].breaker.state.value == "open":
+            break
+        expect((await chain.run(REQUEST)).result is not None, "failover: a call the backup did not answer")
+    expect(models[0].deployments[0].breaker.state.value == "open", "failover: the primary's breaker never opened")
     opened = statistics.median(await latencies(lambda: chain.run(REQUEST), samples))
     await pool.aclose()
     out: dict[str, Any] = {
@@ -240,7 +243,7 @@ async def failover(base_url: str, with_litellm: bool, samples: int = 300) -> dic
     if with_litellm:
         router = litellm_router(base_url)
         call = lambda: router.acompletion(model="backup", messages=MESSAGES)  # noqa: E731
-        await latencies(call, 100)
+        await latencies(call, warmup)
         backup = statistics.median(await latencies(call, samples))
         router = litellm_router(base_url, primary=down)
         call = lambda: router.acompletion(model="primary", messages=MESSAGES)  # noqa: E731
@@ -266,21 +269,26 @@ def rss_mb() -> float:
 
 
 async def memory(base_url: str, total: int, concurrency: int = 16) -> dict[str, float]:
-    """RSS after 10k calls and after `total`, through our chain (fresh process)."""
+    """RSS after 10k calls (or half of `total`, if fewer) and after `total`, through our chain
+    (fresh process)."""
     pool = ClientPool()
     chain, _ = ours(base_url, pool)
+    failed = 0
 
     async def call() -> None:
-        await chain.run(REQUEST)
+        nonlocal failed
+        failed += (await chain.run(REQUEST)).result is None
 
-    await throughput(call, 10_000, concurrency)
+    checkpoint = min(10_000, total // 2)
+    await throughput(call, checkpoint, concurrency)
     gc.collect()
-    at_10k = rss_mb()
-    await throughput(call, total - 10_000, concurrency)
+    at_checkpoint = rss_mb()
+    await throughput(call, total - checkpoint, concurrency)
     gc.collect()
     at_total = rss_mb()
     await pool.aclose()
-    return {"calls": total, "rss_mb_at_10k": round(at_10k, 1), "rss_mb_at_end": round(at_total, 1), "growth_mb": round(at_total - at_10k, 1)}
+    return {"calls": total, "failed": failed, "checkpoint": checkpoint, "rss_mb_at_checkpoint": round(at_checkpoint, 1),
+            "rss_mb_at_end": round(at_total, 1), "growth_mb": round(at_total - at_checkpoint, 1)}  # fmt: skip
 
 
 def main() -> None:
@@ -290,9 +298,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--memory-calls", type=int, default=100_000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--smoke", action="store_true", help="a few hundred calls: does it still run?")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--memory-against", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    warmup, samples = 200, 300
+    if args.smoke:
+        args.calls, args.rounds, args.concurrency, args.memory_calls, warmup, samples = 100, 2, 4, 400, 20, 20
     if args.serve:
         serve(args.serve)
         return
@@ -301,24 +313,34 @@ def main() -> None:
         print(json.dumps(asyncio.run(memory(args.memory_against, args.memory_calls))))
         return
 
-    server, base_url = start_server()
     try:
-        with_litellm = have_litellm()
-        results: dict[str, Any] = {"overhead": asyncio.run(overhead(base_url, args.calls, args.rounds, args.concurrency, with_litellm))}
-        results["failover"] = asyncio.run(failover(base_url, with_litellm))
-        if args.memory_calls:
-            run = subprocess.run(
-                [sys.executable, __file__, "--memory-against", base_url, "--memory-calls", str(args.memory_calls)],
-                capture_output=True, text=True, check=True, cwd=ROOT,
-            )  # fmt: skip
-            results["memory"] = json.loads(run.stdout.strip().splitlines()[-1])
-    finally:
-        server.terminate()
-        server.wait()
+        results, with_litellm = measure(args.calls, args.rounds, args.concurrency, args.memory_calls, warmup, samples)
+    except Broken as exc:
+        sys.exit(f"gateway.py: FAILED: {exc}")
     if args.json:
         print(json.dumps(results, indent=2))
         return
     report(results, with_litellm)
+
+
+def measure(calls: int, rounds: int, concurrency: int, memory_calls: int, warmup: int, samples: int) -> tuple[dict[str, Any], bool]:
+    server, base_url = start_server()
+    try:
+        with_litellm = have_litellm()
+        results: dict[str, Any] = {"overhead": asyncio.run(overhead(base_url, calls, rounds, concurrency, with_litellm, warmup))}
+        results["failover"] = asyncio.run(failover(base_url, with_litellm, samples, warmup))
+        if memory_calls:
+            run = subprocess.run(
+                [sys.executable, __file__, "--memory-against", base_url, "--memory-calls", str(memory_calls)],
+                capture_output=True, text=True, cwd=ROOT,
+            )  # fmt: skip
+            expect(run.returncode == 0, f"the memory run exited with {run.returncode}: {run.stderr[-2000:]}")
+            results["memory"] = json.loads(run.stdout.strip().splitlines()[-1])
+            expect(results["memory"]["failed"] == 0, f"memory: {results['memory']['failed']} calls not answered")
+    finally:
+        server.terminate()
+        server.wait()
+    return results, with_litellm
 
 
 def report(results: dict[str, Any], with_litellm: bool) -> None:
@@ -340,7 +362,7 @@ def report(results: dict[str, Any], with_litellm: bool) -> None:
         print(f"  litellm  first call +{f['litellm']['first_call_extra_ms']:.3f} ms, cooled down +{f['litellm']['cooled_down_extra_ms']:.3f} ms over the backup alone ({f['litellm']['backup_alone_p50_ms']:.3f} ms)")
     if "memory" in results:
         m = results["memory"]
-        print(f"Memory: RSS {m['rss_mb_at_10k']} MB after 10k calls, {m['rss_mb_at_end']} MB after {m['calls']:,} ({m['growth_mb']:+.1f} MB)")
+        print(f"Memory: RSS {m['rss_mb_at_checkpoint']} MB after {m['checkpoint']:,} calls, {m['rss_mb_at_end']} MB after {m['calls']:,} ({m['growth_mb']:+.1f} MB)")
 
 
 if __name__ == "__main__":

@@ -1,158 +1,129 @@
 """Full conversation turns through the HTTP API next to a bare aiohttp echo, in one run.
 
-    python bench/turns.py [--turns 3000] [--concurrency 16] [--json]
+    python bench/turns.py [--turns 3000] [--concurrency 16] [--json] [--smoke]
 
 Both servers run as their own processes on loopback; this process is the client for both,
-so the machine's noise hits both alike and the ratio is what to read.
+so the machine's noise hits both alike and the ratio is what to read. Every turn must be the
+bot's answer (status 200, the local model, not escalated) and the server's database must hold
+exactly the turns sent, all answered; anything else fails the run. `--smoke` is a few dozen
+turns, to show in seconds that the benchmark still runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import itertools
 import json
-import os
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parents[1]
-QUESTIONS = [
-    "where is my order NW-10482",
-    "what is your return policy",
-    "how much is the ridgeline boot",
-    "do you ship to canada",
-    "my jacket zipper broke after a week",
-    "any deals on right now",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.support.harness import QUESTIONS, Askers, Result, drive, echo_server, expect, run, switchboard  # noqa: E402
+
+
+async def bench_echo(session: aiohttp.ClientSession, base: str, count: int, concurrency: int, warmup: int) -> Result:
+    async def one(_worker: int, i: int) -> None:
+        text = QUESTIONS[i % len(QUESTIONS)]
+        async with session.post(f"{base}/echo", json={"text": text}) as response:
+            expect(response.status == 200, f"echo answered {response.status}")
+            expect((await response.json())["reply"]["text"] == text, "echo answered another text")
+
+    await drive("echo", warmup, concurrency, one)
+    return await drive("bare aiohttp echo", count, concurrency, one)
 
 
 @dataclass
-class Result:
-    name: str
-    requests: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
+class Visitor:
+    """A web chat visitor: their conversation's id and token once it is opened."""
 
-    @property
-    def per_second(self) -> float:
-        return self.requests / self.seconds
+    conversation: dict[str, str] | None = None
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+async def open_conversation(session: aiohttp.ClientSession, base: str) -> dict[str, str]:
+    async with session.post(f"{base}/api/conversations") as response:
+        text = await response.text()
+        expect(response.status == 201, f"opening a conversation answered {response.status}: {text}")
+        return dict(json.loads(text))
 
 
-async def wait_healthy(session: aiohttp.ClientSession, base: str) -> None:
-    for _ in range(300):
-        try:
-            async with session.get(f"{base}/healthz") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    raise SystemExit(f"{base} did not start")
+async def bench_turns(
+    session: aiohttp.ClientSession,
+    base: str,
+    count: int,
+    concurrency: int,
+    warmup: int,
+    name: str = "full turn (local model, SQLite)",
+    open_in_turn: bool = False,
+) -> Result:
+    """Web chat turns; with `open_in_turn` a visitor's first turn also opens their conversation
+    (as the widget does), otherwise conversations are opened before the clock starts."""
+
+    async def run_turns(label: str, turns: int) -> Result:
+        if open_in_turn:
+            visitors: Iterator[Visitor] = (Visitor() for _ in itertools.count())
+        else:
+            opened = [await open_conversation(session, base) for _ in range(Askers.needed(turns, concurrency))]
+            visitors = iter([Visitor(c) for c in opened])
+        askers = Askers(visitors, concurrency)
+
+        async def one(worker: int, _i: int) -> None:
+            visitor, question = askers.next(worker)
+            if visitor.conversation is None:
+                visitor.conversation = await open_conversation(session, base)
+            url = f"{base}/api/conversations/{visitor.conversation['conversation_id']}/messages"
+            headers = {"Authorization": f"Bearer {visitor.conversation['token']}"}
+            async with session.post(url, json={"text": question}, headers=headers) as response:
+                text = await response.text()
+                expect(response.status == 200, f"a turn answered {response.status}: {text}")
+                expect_bot_answer(json.loads(text))
+
+        return await drive(label, turns, concurrency, one)
+
+    await run_turns("turn", warmup)
+    return await run_turns(name, count)
 
 
-def percentile(samples: list[float], q: float) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] if len(samples) > 1 else samples[0]
+def expect_bot_answer(body: dict[str, Any]) -> None:
+    reply = body["reply"]
+    expect(not reply["escalated"] and body["state"] == "bot", f"a turn escalated: {body}")
+    expect(reply["model"] == "local" and bool(reply["text"]), f"a turn without the local model's answer: {body}")
 
 
-async def drive(name: str, count: int, concurrency: int, one: "callable") -> Result:  # type: ignore[valid-type]
-    latencies: list[float] = []
-    remaining = iter(range(count))
-
-    async def worker(index: int) -> None:
-        for i in remaining:
-            started = time.perf_counter()
-            await one(index, i)
-            latencies.append((time.perf_counter() - started) * 1000)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(w) for w in range(concurrency)))
-    seconds = time.perf_counter() - started
-    return Result(name, count, seconds, percentile(latencies, 50), percentile(latencies, 99))
-
-
-async def bench_echo(session: aiohttp.ClientSession, base: str, turns: int, concurrency: int) -> Result:
-    async def one(_worker: int, i: int) -> None:
-        async with session.post(f"{base}/echo", json={"text": QUESTIONS[i % len(QUESTIONS)]}) as response:
-            assert response.status == 200
-            await response.json()
-
-    await drive("echo", min(200, turns), concurrency, one)  # warm-up
-    return await drive("bare aiohttp echo", turns, concurrency, one)
-
-
-async def bench_turns(session: aiohttp.ClientSession, base: str, turns: int, concurrency: int) -> Result:
-    # One conversation per worker: turns of one conversation are ordered, so concurrency
-    # comes from many conversations, as in real traffic.
-    visitors = []
-    for _ in range(concurrency):
-        async with session.post(f"{base}/api/conversations") as response:
-            visitors.append(await response.json())
-
-    async def one(worker: int, i: int) -> None:
-        visitor = visitors[worker]
-        url = f"{base}/api/conversations/{visitor['conversation_id']}/messages"
-        headers = {"Authorization": f"Bearer {visitor['token']}"}
-        async with session.post(url, json={"text": QUESTIONS[i % len(QUESTIONS)]}, headers=headers) as response:
-            body = await response.json()
-            assert response.status == 200 and body["reply"]["model"] == "local", body
-
-    await drive("turn", min(200, turns), concurrency, one)  # warm-up
-    return await drive("full turn (local model, SQLite)", turns, concurrency, one)
+def sizes(turns: int) -> tuple[int, int]:
+    """Turns with one client (a share of those with many) and the warm-up before each."""
+    return max(min(200, turns), turns // 5), min(200, turns)
 
 
 async def main(turns: int, concurrency: int, as_json: bool) -> None:
-    echo_port, app_port = free_port(), free_port()
-    with tempfile.TemporaryDirectory() as data_dir:
-        env = {**os.environ, "SWITCHBOARD_DATA_DIR": data_dir}
-        servers = [
-            subprocess.Popen([sys.executable, str(ROOT / "bench" / "echo_server.py"), str(echo_port)], stderr=subprocess.DEVNULL),
-            subprocess.Popen(
-                [sys.executable, "-m", "agent.cli", "serve", "--port", str(app_port)],
-                env=env,
-                cwd=ROOT,
-                stderr=subprocess.DEVNULL,
-            ),
-        ]
-        try:
-            connector = aiohttp.TCPConnector(limit=concurrency)
-            async with aiohttp.ClientSession(connector=connector) as session:
-                echo_base, app_base = f"http://127.0.0.1:{echo_port}", f"http://127.0.0.1:{app_port}"
-                await wait_healthy(session, echo_base)
-                await wait_healthy(session, app_base)
-                # One client at a time shows the latency of a turn; many show throughput.
-                rows = []
-                for level in sorted({1, concurrency}):
-                    count = turns if level == concurrency else max(200, turns // 5)
-                    echo = await bench_echo(session, echo_base, count, level)
-                    full = await bench_turns(session, app_base, count, level)
-                    rows.append((level, echo, full))
-        finally:
-            for server in servers:
-                server.terminate()
-                server.wait(timeout=15)
+    single, warmup = sizes(turns)
+    with echo_server() as echo, switchboard() as app:
+        sent = 0
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+            await echo.wait_healthy(session)
+            await app.wait_healthy(session)
+            # One client at a time shows the latency of a turn; many show throughput.
+            rows = []
+            for level in sorted({1, concurrency}):
+                count = turns if level == concurrency else single
+                plain = await bench_echo(session, echo.base, count, level, warmup)
+                full = await bench_turns(session, app.base, count, level, warmup)
+                sent += warmup + count
+                rows.append((level, plain, full))
+        app.expect_answered(sent)
     report = []
-    for level, echo, full in rows:
-        ratio = full.per_second / echo.per_second
+    for level, plain, full in rows:
+        ratio = full.per_second / plain.per_second
         print(f"-- {level} concurrent client(s)")
-        for result in (echo, full):
+        for result in (plain, full):
             print(f"{result.name:34} {result.per_second:8.0f} req/s   p50 {result.p50_ms:6.2f} ms   p99 {result.p99_ms:6.2f} ms")
         print(f"full turn / bare echo throughput: {ratio:.2f} (target >= 0.30)")
-        report.append({"concurrency": level, "echo": asdict(echo), "turn": asdict(full), "ratio": round(ratio, 3)})
+        report.append({"concurrency": level, "echo": asdict(plain), "turn": asdict(full), "ratio": round(ratio, 3)})
+    print(f"all {sent} turns answered by the bot (warm-ups included)")
     if as_json:
         print(json.dumps(report))
 
@@ -162,5 +133,8 @@ if __name__ == "__main__":
     parser.add_argument("--turns", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--smoke", action="store_true", help="48 turns at 4 clients: does it still run?")
     args = parser.parse_args()
-    asyncio.run(main(args.turns, args.concurrency, args.json))
+    if args.smoke:
+        args.turns, args.concurrency = 48, 4
+    run(main(args.turns, args.concurrency, args.json))
