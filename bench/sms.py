@@ -60,6 +60,7 @@ async def main(turns: int, concurrency: int, as_json: bool) -> None:
         env = {
             **os.environ,
             "SWITCHBOARD_DATA_DIR": data_dir,
+            "SWITCHBOARD_RATE_LIMITS__ENABLED": "false",  # one client address sends every web chat turn
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "SWITCHBOARD_TWILIO__API_BASE_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens

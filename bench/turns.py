@@ -118,7 +118,8 @@ async def bench_turns(session: aiohttp.ClientSession, base: str, turns: int, con
 async def main(turns: int, concurrency: int, as_json: bool) -> None:
     echo_port, app_port = free_port(), free_port()
     with tempfile.TemporaryDirectory() as data_dir:
-        env = {**os.environ, "SWITCHBOARD_DATA_DIR": data_dir}
+        # One client address sends every turn: the web chat's per-address rate limits stay off.
+        env = {**os.environ, "SWITCHBOARD_DATA_DIR": data_dir, "SWITCHBOARD_RATE_LIMITS__ENABLED": "false"}
         servers = [
             subprocess.Popen([sys.executable, str(ROOT / "bench" / "echo_server.py"), str(echo_port)], stderr=subprocess.DEVNULL),
             subprocess.Popen(
