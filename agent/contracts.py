@@ -471,3 +471,22 @@ class StaffThread:
     pending: list[MessageView]  # messages to mirror into the thread, oldest first
     latest_message_id: int  # the conversation's newest message when this was read
     attempts: int
+
+
+# -- limits on how fast one client may go ---------------------------------------------------
+
+
+class RateLimiter(Protocol):
+    """Counts events per key in a sliding window: in memory for one process, shared through
+    Redis for several. A refused event is not counted, so a flood does not lengthen its pause."""
+
+    async def hit(self, key: str, limit: int, window_s: float) -> float | None:
+        """Count one event: None when it is within `limit` per `window_s`, else the seconds
+        until one more would be."""
+        ...
+
+    async def wait(self, key: str, limit: int, window_s: float) -> float | None:
+        """What `hit` would answer, without counting anything."""
+        ...
+
+    async def clear(self, key: str) -> None: ...

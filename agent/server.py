@@ -18,18 +18,20 @@ from redis.asyncio import Redis
 from agent import keys
 from agent.accounts import StaffAccounts
 from agent.conversation import ConversationManager, TurnSettings
-from agent.contracts import STAFF_TOPIC, OutboundChannel
+from agent.contracts import STAFF_TOPIC, OutboundChannel, RateLimiter
 from agent.escalation import EscalationPolicy, Triggers
 from agent.escalation.hours import BusinessHours
 from agent.escalation.webhook import EscalationWebhook
 from agent.events import EventBus, InProcessEventBus
 from agent.handoff import Handoff, HandoffNotices
+from agent.limits import InMemoryRateLimiter
 from agent.locks import ConversationLocks, InProcessLocks
 from agent.model_setup import build_gateway
 from agent.models import ChatMessage, ChatRequest, Gateway, ManagedModel, ModelChain
 from agent.outbox import DeliveryPolicy, OutboxSender
 from agent.redis_events import RedisEventBus
 from agent.recovery import Recovery, RecoveryPolicy
+from agent.redis_limits import RedisRateLimiter
 from agent.redis_locks import RedisLocks
 from agent.routing import Router, load_intents
 from agent.routing.cache import trained_classifier
@@ -41,14 +43,15 @@ from agent.summaries import ModelSummarizer
 from agent.store import AccountStore, Database, HandoffStore, OptOutStore, Store
 from agent.store.migrate import ensure_current
 from agent.store.outbox import NO_OUTBOX, OutboxBell, OutboxRouting, OutboxStore
-from channels.http import json_error, json_errors
+from channels.http import body_deadline, json_error, json_errors
+from channels.live import SocketCap
 from channels.slack.outbound import CHANNEL as SLACK_CHANNEL
 from channels.staff import ConsoleOptions, StaffConsole
 from channels.twilio.signature import TwilioSignature
 from channels.twilio.sms import Keywords, SmsOptions, SmsOutbound, SmsSender, SmsWebhook
 from channels.twilio.voice import RelayEndpoint, VoiceOptions, VoiceTwiml, VoiceWebhooks
 from channels.twilio.voice.inbound import CHANNEL as VOICE_CHANNEL
-from channels.webchat import TokenSigner, WebChat, WidgetInfo
+from channels.webchat import ChatLimits, TokenSigner, WebChat, WidgetInfo
 from personas import Persona, load_persona, to_speech
 
 log = structlog.get_logger(__name__)
@@ -177,7 +180,7 @@ def build_handoff(
     )
 
 
-def build_staff_console(settings: Settings, handoff: Handoff, database: Database) -> StaffConsole:
+def build_staff_console(settings: Settings, handoff: Handoff, database: Database, limiter: RateLimiter) -> StaffConsole:
     options = ConsoleOptions(
         canned_responses=[(c.title, c.text) for c in settings.staff.canned_responses],
         secure_cookie=settings.staff.secure_cookie,
@@ -186,7 +189,21 @@ def build_staff_console(settings: Settings, handoff: Handoff, database: Database
         login_window_s=settings.staff.login_window_s,
         trusted_proxies=tuple(settings.server.trusted_proxies),
     )
-    return StaffConsole(handoff, build_accounts(settings, database), options)
+    return StaffConsole(handoff, build_accounts(settings, database), limiter, options)
+
+
+def build_chat_limits(settings: Settings, limiter: RateLimiter) -> ChatLimits:
+    rates = settings.rate_limits
+    server = settings.server
+    return ChatLimits(
+        limiter=limiter if rates.enabled else None,
+        window_s=rates.window_s,
+        conversations_per_address=rates.conversations_per_address,
+        messages_per_address=rates.messages_per_address,
+        messages_per_conversation=rates.messages_per_conversation,
+        sockets=SocketCap(server.max_sockets_per_address, server.max_sockets),
+        trusted_proxies=tuple(server.trusted_proxies),
+    )
 
 
 def build_webhook(settings: Settings, client: httpx.AsyncClient) -> EscalationWebhook | None:
@@ -203,17 +220,18 @@ def build_webhook(settings: Settings, client: httpx.AsyncClient) -> EscalationWe
 
 @dataclass(frozen=True, slots=True)
 class SharedState:
-    """What server processes share beyond the database: live events and turn locks."""
+    """What server processes share beyond the database: live events, turn locks, rate-limit counts."""
 
     bus: EventBus
     locks: ConversationLocks
+    limiter: RateLimiter
     context: Callable[[web.Application], AsyncIterator[None]] | None = None
 
 
 def build_shared_state(settings: Settings) -> SharedState:
     """In memory for one process; through Redis when `redis.url` is set."""
     if not settings.redis.url:
-        return SharedState(InProcessEventBus(), InProcessLocks())
+        return SharedState(InProcessEventBus(), InProcessLocks(), InMemoryRateLimiter())
     # Timeouts and health checks: a half-dead connection must fail (and reconnect), not hang.
     client = Redis.from_url(
         settings.redis.url, socket_connect_timeout=5, socket_timeout=10, socket_keepalive=True, health_check_interval=30
@@ -231,7 +249,7 @@ def build_shared_state(settings: Settings) -> SharedState:
         await bus.close()
         await client.aclose()
 
-    return SharedState(bus, locks, redis_ctx)
+    return SharedState(bus, locks, RedisRateLimiter(client, settings.redis.prefix), redis_ctx)
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,7 +449,8 @@ def create_app(settings: Settings) -> web.Application:
     shared = build_shared_state(settings)
     manager = build_manager(settings, store, client, OutboxStore(database, bell), gateway, shared)
 
-    app = web.Application(middlewares=[json_errors], client_max_size=64 * 1024)
+    middlewares = [json_errors, body_deadline(settings.server.body_timeout_s)]
+    app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
     app[keys.STORE] = store
     app[keys.GATEWAY] = gateway
 
@@ -466,9 +485,10 @@ def create_app(settings: Settings) -> web.Application:
         manager,
         TokenSigner(settings.ensure_secret_key()),
         WidgetInfo(name=manager.persona.name, greeting=manager.persona.greeting, max_chars=settings.limits.max_text_chars),
+        build_chat_limits(settings, shared.limiter),
     )
     handoff = build_handoff(settings, manager, database, routing, build_summarizer(settings, gateway))
-    console = build_staff_console(settings, handoff, store.database)
+    console = build_staff_console(settings, handoff, store.database, shared.limiter)
     if settings.escalation.unclaimed_after_s:
         app.cleanup_ctx.append(unclaimed_notices_ctx(settings, handoff, manager.persona))
     slack = build_slack(settings, database, manager, handoff, persona=manager.persona)

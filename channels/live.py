@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import weakref
+from collections import Counter
 
 import structlog
 from aiohttp import WSMsgType, web
@@ -14,6 +15,44 @@ from aiohttp import WSMsgType, web
 from agent.contracts import EventStream
 
 log = structlog.get_logger(__name__)
+
+# The close code of a socket refused for how many are open already: "try again later".
+TRY_AGAIN_LATER = 1013
+
+
+class SocketCap:
+    """How many live sockets this process keeps open: from one client address, and in all."""
+
+    def __init__(self, per_address: int = 20, total: int = 2000) -> None:
+        self.per_address = per_address
+        self.total = total
+        self._open: Counter[str] = Counter()
+        self._count = 0
+
+    def admit(self, address: str) -> str | None:
+        """Take a place for a socket (give it back with `release`): None, or why there is none."""
+        if self._count >= self.total:
+            return "server busy: too many open sockets"
+        if self._open[address] >= self.per_address:
+            return "too many open sockets from your address"
+        self._open[address] += 1
+        self._count += 1
+        return None
+
+    def release(self, address: str) -> None:
+        self._count -= 1
+        self._open[address] -= 1
+        if self._open[address] <= 0:
+            del self._open[address]
+
+
+async def refuse_socket(request: web.Request, reason: str) -> web.WebSocketResponse:
+    """Complete the handshake only to close with TRY_AGAIN_LATER and `reason`: a browser sees
+    a close code and reason, never the status of a refused handshake."""
+    socket = web.WebSocketResponse()
+    await socket.prepare(request)
+    await socket.close(code=TRY_AGAIN_LATER, message=reason.encode())
+    return socket
 
 
 class EventSockets:

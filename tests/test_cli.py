@@ -83,6 +83,16 @@ def test_an_invalid_config_fails_start_up_naming_the_key(tmp_path: Path) -> None
     assert "server.port" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_serve_with_redis_refuses_to_start_without_a_shared_secret_key(tmp_path: Path) -> None:
+    env = env_for(tmp_path, SWITCHBOARD_REDIS__URL="redis://127.0.0.1:6379/0")
+    result = subprocess.run(
+        [*SWITCHBOARD, "serve", "--port", str(free_port())], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "SWITCHBOARD_SECRET_KEY" in result.stderr and "several server processes" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_chat_in_the_terminal(tmp_path: Path) -> None:
     result = subprocess.run(
         [*SWITCHBOARD, "chat"],

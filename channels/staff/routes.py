@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +15,13 @@ from agent.contracts import (
     HandoffNotFound,
     HandoffService,
     InvalidMessage,
+    RateLimiter,
     StaffAuth,
     StaffSession,
 )
-from channels.http import json_error
+from channels.http import json_error, request_address, too_many_requests
 from channels.staff.live import LiveSockets
-from channels.staff.throttle import LoginThrottle, client_address
+from channels.staff.throttle import LoginThrottle
 from channels.staff.session import (
     ApiError,
     check_csrf,
@@ -65,12 +65,14 @@ class ConsoleOptions:
 
 
 class StaffConsole:
-    def __init__(self, handoff: HandoffService, auth: StaffAuth, options: ConsoleOptions = ConsoleOptions()) -> None:
+    def __init__(
+        self, handoff: HandoffService, auth: StaffAuth, limiter: RateLimiter, options: ConsoleOptions = ConsoleOptions()
+    ) -> None:
         self.handoff = handoff
         self.auth = auth
         self.options = options
         self.live = LiveSockets(handoff, auth, options.session_recheck_s)
-        self.throttle = LoginThrottle(options.login_attempts, options.login_attempts * 4, options.login_window_s)
+        self.throttle = LoginThrottle(limiter, options.login_attempts, options.login_attempts * 4, options.login_window_s)
 
     def routes(self) -> list[web.AbstractRouteDef]:
         guard = self._guard
@@ -133,19 +135,17 @@ class StaffConsole:
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             raise ApiError(400, "invalid_credentials", 'The body needs "username" and "password" strings.')
-        address = client_address(request.remote, request.headers.get("X-Forwarded-For"), self.options.trusted_proxies)
+        address = request_address(request, self.options.trusted_proxies)
         keys = self.throttle.keys(username, address)
-        wait = self.throttle.retry_after(keys)
+        wait = await self.throttle.retry_after(keys)
         if wait is not None:
             log.warning("staff_login_throttled", username=username[:64], address=address)
-            raise ApiError(
-                429, "too_many_attempts", "Too many failed sign-ins; try again later.", {"Retry-After": str(math.ceil(wait))}
-            )
+            return too_many_requests(wait, "too_many_attempts", "Too many failed sign-ins.")
         opened = await self.auth.login(username, password)
         if opened is None:
-            self.throttle.failed(keys)
+            await self.throttle.failed(keys)
             raise ApiError(401, "login_failed", "Wrong username or password.")
-        self.throttle.succeeded(username)
+        await self.throttle.succeeded(username)
         response = web.json_response(_session_json(opened.session))
         set_session_cookie(response, opened.token, opened.session.expires_at, self.options.secure_cookie)
         return response

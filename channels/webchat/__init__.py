@@ -1,6 +1,6 @@
 """The web chat channel: an HTTP API, a WebSocket for live messages, and the chat page."""
 
-from channels.webchat.routes import WebChat, WidgetInfo
+from channels.webchat.routes import ChatLimits, WebChat, WidgetInfo
 from channels.webchat.tokens import TokenSigner
 
-__all__ = ["TokenSigner", "WebChat", "WidgetInfo"]
+__all__ = ["ChatLimits", "TokenSigner", "WebChat", "WidgetInfo"]

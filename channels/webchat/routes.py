@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import structlog
 from aiohttp import web
 
-from agent.contracts import ConversationNotFound, ConversationService, InvalidMessage
-from channels.http import json_error
-from channels.live import EventSockets
+from agent.contracts import ConversationNotFound, ConversationService, InvalidMessage, RateLimiter
+from channels.http import json_error, request_address, too_many_requests
+from channels.live import EventSockets, SocketCap, refuse_socket
 from channels.webchat.inbound import CHANNEL, BadRequest, authorize, parse_after, parse_message
 from channels.webchat.outbound import history_json, reply_json
 from channels.webchat.tokens import TokenSigner
 
+log = structlog.get_logger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
@@ -25,11 +27,28 @@ class WidgetInfo:
     max_chars: int
 
 
+@dataclass(frozen=True, slots=True)
+class ChatLimits:
+    """How fast one client may go, per `window_s`; no `limiter`: no rate limits. The socket cap always holds."""
+
+    limiter: RateLimiter | None = None
+    window_s: float = 60.0
+    conversations_per_address: int = 20
+    messages_per_address: int = 120
+    messages_per_conversation: int = 30
+    sockets: SocketCap = field(default_factory=SocketCap)
+    # Proxies (addresses or networks) whose X-Forwarded-For names the real client.
+    trusted_proxies: tuple[str, ...] = ()
+
+
 class WebChat:
-    def __init__(self, service: ConversationService, signer: TokenSigner, widget: WidgetInfo) -> None:
+    def __init__(
+        self, service: ConversationService, signer: TokenSigner, widget: WidgetInfo, limits: ChatLimits | None = None
+    ) -> None:
         self.service = service
         self.signer = signer
         self.widget = widget
+        self.limits = limits or ChatLimits()
         self._sockets = EventSockets()
 
     def routes(self) -> list[web.AbstractRouteDef]:
@@ -54,7 +73,33 @@ class WebChat:
             {"name": self.widget.name, "greeting": self.widget.greeting, "max_chars": self.widget.max_chars}
         )
 
-    async def create_conversation(self, _request: web.Request) -> web.Response:
+    async def _too_fast(self, what: str, rules: list[tuple[str, int]]) -> web.Response | None:
+        """Count this request against each (key, limit), or a 429 when one is used up: then it counts against none."""
+        limiter = self.limits.limiter
+        if limiter is None:
+            return None
+        window_s = self.limits.window_s
+        for key, limit in rules:
+            wait = await limiter.wait(f"webchat:{key}", limit, window_s)
+            if wait is not None:
+                return self._refused(what, key, wait)
+        for key, limit in rules:
+            wait = await limiter.hit(f"webchat:{key}", limit, window_s)
+            if wait is not None:  # another request took the last place since
+                return self._refused(what, key, wait)
+        return None
+
+    def _refused(self, what: str, key: str, wait: float) -> web.Response:
+        log.info("webchat_rate_limited", what=what, key=key, retry_after_s=round(wait, 1))
+        return too_many_requests(wait, "rate_limited", f"Too many {what} too quickly.")
+
+    async def create_conversation(self, request: web.Request) -> web.Response:
+        address = request_address(request, self.limits.trusted_proxies)
+        refused = await self._too_fast(
+            "new conversations", [(f"conversations:address:{address}", self.limits.conversations_per_address)]
+        )
+        if refused is not None:
+            return refused
         key = uuid.uuid4().hex
         conversation_id = await self.service.open_conversation(CHANNEL, key, key)
         return web.json_response(
@@ -64,6 +109,16 @@ class WebChat:
     async def post_message(self, request: web.Request) -> web.Response:
         try:
             conversation_id = authorize(request, self.signer)
+            address = request_address(request, self.limits.trusted_proxies)
+            refused = await self._too_fast(
+                "messages",
+                [
+                    (f"messages:address:{address}", self.limits.messages_per_address),
+                    (f"messages:conversation:{conversation_id}", self.limits.messages_per_conversation),
+                ],
+            )
+            if refused is not None:
+                return refused
             inbound = await parse_message(request, conversation_id, self.widget.max_chars)
             reply = await self.service.handle(inbound)
         except BadRequest as exc:
@@ -90,7 +145,15 @@ class WebChat:
             conversation_id = authorize(request, self.signer)
         except BadRequest as exc:
             return json_error(exc.status, exc.code, exc.message)
-        if await self.service.history(conversation_id, limit=0) is None:
-            return json_error(404, "not_found", "No such conversation.")
-        # Subscribe before the handshake completes so no event falls in between.
-        return await self._sockets.serve(request, self.service.events(conversation_id))
+        address = request_address(request, self.limits.trusted_proxies)
+        refusal = self.limits.sockets.admit(address)
+        if refusal is not None:
+            log.info("webchat_socket_refused", address=address, reason=refusal)
+            return await refuse_socket(request, refusal)
+        try:
+            if await self.service.history(conversation_id, limit=0) is None:
+                return json_error(404, "not_found", "No such conversation.")
+            # Subscribe before the handshake completes so no event falls in between.
+            return await self._sockets.serve(request, self.service.events(conversation_id))
+        finally:
+            self.limits.sockets.release(address)

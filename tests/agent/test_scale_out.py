@@ -36,7 +36,10 @@ async def cluster(make_settings: SettingsFactory) -> AsyncIterator[Cluster]:
     url = await redis_url()
     prefix = f"test-{uuid.uuid4().hex[:8]}"
     async with fresh_postgres_database() as database_url:
-        settings = make_settings(database={"url": database_url}, redis={"url": url, "prefix": prefix})
+        # One visitor-token key for every process, as a deployment with Redis must have.
+        settings = make_settings(
+            database={"url": database_url}, redis={"url": url, "prefix": prefix}, secret_key=f"key-{prefix}"
+        )
         yield Cluster(settings, url, prefix)
 
 

@@ -75,3 +75,16 @@ def test_the_secret_key_is_made_once_and_kept(tmp_path: Path) -> None:
     assert len(key) > 30
     assert load_settings(data_dir=str(tmp_path)).ensure_secret_key() == key
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_with_redis_the_secret_key_must_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each process would otherwise make its own key, and refuse the others' visitor tokens.
+    monkeypatch.delenv("SWITCHBOARD_SECRET_KEY", raising=False)
+    settings = load_settings(data_dir=str(tmp_path), redis={"url": "redis://127.0.0.1:6379/0"})
+    with pytest.raises(ConfigError, match="SWITCHBOARD_SECRET_KEY") as error:
+        settings.ensure_secret_key()
+    assert "several server processes" in str(error.value)
+    assert not (tmp_path / "secret_key").exists()
+    monkeypatch.setenv("SWITCHBOARD_SECRET_KEY", "one-key-for-every-process")
+    shared = load_settings(data_dir=str(tmp_path), redis={"url": "redis://127.0.0.1:6379/0"})
+    assert shared.ensure_secret_key() == "one-key-for-every-process"

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import aiohttp
 
 from agent.contracts import StaffRole
-from channels.staff.throttle import LoginThrottle, client_address
+from agent.limits import InMemoryRateLimiter
+from channels.http import client_address
+from channels.staff.throttle import LoginThrottle
 from tests.conftest import SettingsFactory
 from tests.support.client import new_visitor
 from tests.support.server import running_server
+from tests.support.services import fresh_postgres_database, redis_url
 from tests.support.staff import PASSWORD, add_staff, staff_client
 
 
@@ -34,24 +38,24 @@ async def test_failed_sign_ins_pause_that_username_for_the_window(make_settings:
         assert (await login_status(base_url, "alice", PASSWORD))[0] == 200
 
 
-def test_the_throttle_counts_per_username_and_per_address() -> None:
+async def test_the_throttle_counts_per_username_and_per_address() -> None:
     now = [0.0]
-    throttle = LoginThrottle(per_username=3, per_address=5, window_s=60, clock=lambda: now[0])
+    throttle = LoginThrottle(InMemoryRateLimiter(clock=lambda: now[0]), per_username=3, per_address=5, window_s=60)
     for name in ("a", "b", "c", "d", "e"):
-        assert throttle.retry_after(throttle.keys(name, "10.0.0.1")) is None
-        throttle.failed(throttle.keys(name, "10.0.0.1"))
+        assert await throttle.retry_after(throttle.keys(name, "10.0.0.1")) is None
+        await throttle.failed(throttle.keys(name, "10.0.0.1"))
     # Five different usernames from one address: the address is paused, another address is not.
-    assert throttle.retry_after(throttle.keys("f", "10.0.0.1")) == 60
-    assert throttle.retry_after(throttle.keys("f", "10.0.0.2")) is None
+    assert await throttle.retry_after(throttle.keys("f", "10.0.0.1")) == 60
+    assert await throttle.retry_after(throttle.keys("f", "10.0.0.2")) is None
     now[0] = 30.0
-    assert throttle.retry_after(throttle.keys("f", "10.0.0.1")) == 30
+    assert await throttle.retry_after(throttle.keys("f", "10.0.0.1")) == 30
     now[0] = 61.0
-    assert throttle.retry_after(throttle.keys("f", "10.0.0.1")) is None
+    assert await throttle.retry_after(throttle.keys("f", "10.0.0.1")) is None
     for _ in range(3):
-        throttle.failed(throttle.keys("Zed", "10.0.0.9"))
-    assert throttle.retry_after(throttle.keys("zed ", "10.0.0.8")) is not None  # usernames fold case
-    throttle.succeeded("zed")
-    assert throttle.retry_after(throttle.keys("zed", "10.0.0.8")) is None
+        await throttle.failed(throttle.keys("Zed", "10.0.0.9"))
+    assert await throttle.retry_after(throttle.keys("zed ", "10.0.0.8")) is not None  # usernames fold case
+    await throttle.succeeded("zed")
+    assert await throttle.retry_after(throttle.keys("zed", "10.0.0.8")) is None
 
 
 async def test_an_admin_takes_over_a_conversation_someone_else_holds(make_settings: SettingsFactory) -> None:
@@ -77,6 +81,25 @@ async def test_an_admin_takes_over_a_conversation_someone_else_holds(make_settin
             assert (await carol.act(conversation, "reply", text="Carol here, I'll finish this."))[0] == 200
         texts = [m["text"] for m in (await visitor.history())["messages"]]
         assert texts[-1] == "Carol here, I'll finish this." and "still me?" not in texts
+
+
+async def test_with_redis_failed_sign_ins_on_any_process_count_together(make_settings: SettingsFactory) -> None:
+    url = await redis_url()
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    async with fresh_postgres_database() as database_url:
+        settings = make_settings(
+            database={"url": database_url},
+            redis={"url": url, "prefix": prefix},
+            secret_key=f"key-{prefix}",
+            staff={"login_attempts": 2},
+        )
+        async with running_server(settings) as (first, _a), running_server(settings) as (second, _b):
+            await add_staff(settings, "alice", "Alice Ng")
+            assert (await login_status(first, "alice", "wrong-one"))[0] == 401
+            assert (await login_status(second, "alice", "wrong-two"))[0] == 401
+            for base_url in (first, second):
+                status, body, retry_after = await login_status(base_url, "alice", PASSWORD)
+                assert (status, body["error"]["code"]) == (429, "too_many_attempts") and retry_after
 
 
 def test_the_client_address_is_read_through_trusted_proxies_only() -> None:
@@ -107,3 +130,29 @@ async def test_behind_a_trusted_proxy_one_address_is_paused_not_everyone(make_se
             assert await login(name, "guess", "198.51.100.66") == 401
         assert await login("bob", PASSWORD, "198.51.100.66") == 429
         assert await login("alice", PASSWORD, "203.0.113.10") == 200
+
+
+async def test_sign_ins_hash_passwords_off_the_event_loop(make_settings: SettingsFactory) -> None:
+    # Argon2 costs tens of milliseconds of CPU a check, by design. Run on the event loop, ten
+    # sign-ins at once would hold every other request until the last was checked.
+    settings = make_settings(staff={"login_attempts": 100})
+    async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as http:
+        await add_staff(settings, "alice", "Alice Ng")
+        order: list[str] = []
+
+        async def sign_in() -> None:
+            async with http.post(f"{base_url}/api/staff/login", json={"username": "alice", "password": "wrong-password"}) as r:
+                assert r.status == 401
+            order.append("sign-in")
+
+        async def health() -> None:
+            async with http.get(f"{base_url}/healthz") as r:
+                assert r.status == 200
+            order.append("healthz")
+
+        await login_status(base_url, "alice", "warm-up-guess")  # the first check pays for loading
+        sign_ins = [asyncio.create_task(sign_in()) for _ in range(10)]
+        await asyncio.sleep(0)  # the sign-ins are sent first
+        await asyncio.gather(health(), *sign_ins)
+        # On the loop, health waited for all ten; off it, it comes back while they are checked.
+        assert order.index("healthz") < 5, order
