@@ -115,6 +115,7 @@ def check_burst(bodies: list[dict[str, Any]], turns: list[tuple[int, int | None]
 
 
 NO_REPEAT = {"on_repeat": False}
+UNLIMITED = {"enabled": False}  # one client sends the whole burst
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -128,17 +129,21 @@ async def test_a_burst_into_one_conversation_runs_in_stored_order_on_one_process
         check_burst(bodies, await stored_turns(settings, visitor.conversation_id), 40)
 
     if backend == "sqlite":
-        await run(make_settings(escalation=NO_REPEAT))
+        await run(make_settings(escalation=NO_REPEAT, rate_limits=UNLIMITED))
     else:
         async with fresh_postgres_database() as database_url:
-            await run(make_settings(database={"url": database_url}, escalation=NO_REPEAT))
+            await run(make_settings(database={"url": database_url}, escalation=NO_REPEAT, rate_limits=UNLIMITED))
 
 
 async def test_a_burst_alternating_between_two_processes_runs_in_stored_order(make_settings: SettingsFactory) -> None:
     url = await redis_url()
     async with fresh_postgres_database() as database_url:
         settings = make_settings(
-            database={"url": database_url}, redis={"url": url, "prefix": f"test-{uuid.uuid4().hex[:8]}"}, escalation=NO_REPEAT
+            database={"url": database_url},
+            redis={"url": url, "prefix": f"test-{uuid.uuid4().hex[:8]}"},
+            secret_key="one key for both processes",
+            escalation=NO_REPEAT,
+            rate_limits=UNLIMITED,
         )
         async with running_server(settings) as (first, _a), running_server(settings) as (second, _b):
             async with aiohttp.ClientSession() as http:
@@ -152,7 +157,7 @@ async def test_one_client_message_id_sent_many_times_at_once_runs_one_turn(
     make_settings: SettingsFactory, provider: FakeOpenAI
 ) -> None:
     async with fresh_postgres_database() as database_url:
-        settings = slow_echo(make_settings, provider, 0.3, database={"url": database_url})
+        settings = slow_echo(make_settings, provider, 0.3, database={"url": database_url}, rate_limits=UNLIMITED)
         async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as http:
             visitor = await new_visitor(http, base_url)
             bodies = await asyncio.gather(

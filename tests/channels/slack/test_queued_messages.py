@@ -42,6 +42,7 @@ async def test_events_sent_in_order_to_two_processes_run_their_turns_in_that_ord
         settings = make_settings(
             database={"url": database_url},
             redis={"url": url, "prefix": f"test-{uuid.uuid4().hex[:8]}"},
+            secret_key="one key for both processes",
             slack={"api_base_url": api.base_url},
             outbox=FAST_OUTBOX,
             escalation={"on_repeat": False},
