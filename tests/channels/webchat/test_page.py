@@ -136,3 +136,36 @@ async def test_reconnects_after_the_server_restarts_and_fills_the_gap(make_setti
         assert "what is your return policy" in texts
     finally:
         await runner.cleanup()
+
+
+async def test_while_a_person_holds_the_conversation_only_the_servers_notices_are_shown(
+    make_settings: Any, browser: Any
+) -> None:
+    from tests.support.server import running_server
+    from tests.support.staff import add_staff, staff_client
+
+    settings = make_settings()
+    async with running_server(settings) as (base, _app):
+        await add_staff(settings, "alice", "Alice Ng")
+        page = await browser.new_page()
+        await page.goto(base + "/")
+        await send(page, "can I talk to a real person")
+        await page.wait_for_function("document.body.dataset.state === 'waiting'")
+        conversation_id = await page.evaluate("JSON.parse(localStorage.getItem('switchboard.conversation')).conversation_id")
+        async with staff_client(base, "alice") as alice:
+            status, _ = await alice.act(conversation_id, "claim")
+            assert status == 200
+        await page.wait_for_function("document.body.dataset.state === 'with_human'")
+
+        # Messages go out one at a time: the second is posted only once the first's answer
+        # has been handled, so by then anything the page adds for the first is on screen.
+        async with page.expect_request(lambda r: r.method == "POST" and "second one" in (r.post_data or "")):
+            await send(page, "first one")
+            await send(page, "second one")
+        await page.locator(".msg-customer[data-id]", has_text="second one").wait_for()
+        assert await page.locator("#messages .msg:not([data-id]):not(.msg-greeting)").count() == 0
+        shown = await page.locator("#messages .msg-system .msg-text").all_inner_texts()
+
+        await page.reload()
+        await page.locator(".msg-customer[data-id]", has_text="second one").wait_for()
+        assert await page.locator("#messages .msg-system .msg-text").all_inner_texts() == shown
