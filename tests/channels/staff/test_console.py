@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import SettingsFactory
-from tests.support.browser import chromium
+from tests.support.browser import chromium, new_page
 from tests.support.client import new_visitor
 from tests.support.server import running_server
 from tests.support.staff import PASSWORD, add_staff
@@ -34,7 +34,7 @@ async def browser() -> AsyncIterator[Any]:
 
 
 async def customer_page(browser: Any, base_url: str) -> Any:
-    page = await (await browser.new_context()).new_page()
+    page = await new_page(browser)
     await page.goto(base_url + "/")
     await page.wait_for_selector(".msg-greeting")
     return page
@@ -46,9 +46,7 @@ async def customer_says(page: Any, text: str) -> None:
 
 
 async def staff_page(browser: Any, base_url: str, errors: list[str], enforce_csp: bool = False) -> Any:
-    # Playwright's wait_for_function evaluates strings, which the page's policy forbids: only the
-    # test of that policy keeps it, and waits on selectors alone.
-    page = await (await browser.new_context(bypass_csp=not enforce_csp, viewport=VIEWPORT)).new_page()
+    page = await new_page(browser, enforce_csp=enforce_csp, viewport=VIEWPORT)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
     response = await page.goto(base_url + "/staff")
