@@ -141,6 +141,7 @@ def build_manager(
             escalation.on_chain_exhausted,
             escalation.unknown_streak,
             Triggers(escalation.frustration_threshold, escalation.sensitive_topics, escalation.on_repeat),
+            escalation.identity_intents,
         ),
         locks=shared.locks if shared else InProcessLocks(),
         events=shared.bus if shared else InProcessEventBus(),
