@@ -167,7 +167,8 @@ def build_handoff(
 ) -> Handoff:
     """The staff side shares the manager's locks and event bus: one order of events per conversation."""
     persona = manager.persona
-    notices = HandoffNotices(persona.staff_joined, persona.staff_resolved, persona.handed_back)  # empty says nothing
+    # An empty text says nothing.
+    notices = HandoffNotices(persona.staff_joined, persona.staff_resolved, persona.handed_back, persona.closed)
     return Handoff(
         HandoffStore(database, outbox, silent_channels=frozenset({VOICE_CHANNEL})),
         manager.locks,

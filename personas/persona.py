@@ -66,6 +66,8 @@ class Persona(BaseModel):
     staff_joined: str = "{staff} from our team has joined and will reply here."
     staff_resolved: str = "{staff} has marked this as resolved. If you need anything else, just write here."
     handed_back: str = "You're back with our assistant. Ask for a person again any time."
+    # Told when staff close a request for a person nobody took up (the customer seemed gone).
+    closed: str = "We've closed your request for a person. If you still need help, write here and ask again any time."
     # Said (best effort) when a message cannot be taken: a file with no text, or too long a message.
     no_text: str = "I can only read text for now. Could you type your question instead?"
     too_long: str = "That message is too long for me to take in one go. Could you send it in shorter parts?"

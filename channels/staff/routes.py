@@ -85,6 +85,7 @@ class StaffConsole:
             web.post(f"{conversation}/resolve", guard(self.resolve)),
             web.post(f"{conversation}/hand-back", guard(self.hand_back)),
             web.post(f"{conversation}/reopen", guard(self.reopen)),
+            web.post(f"{conversation}/close", guard(self.close)),
         ]
 
     async def close_sockets(self, _app: web.Application) -> None:
@@ -204,6 +205,10 @@ class StaffConsole:
 
     async def reopen(self, request: web.Request, session: StaffSession) -> web.StreamResponse:
         state = await self.handoff.reopen(request.match_info["conversation_id"], session.staff)
+        return web.json_response({"state": state.value})
+
+    async def close(self, request: web.Request, session: StaffSession) -> web.StreamResponse:
+        state = await self.handoff.close(request.match_info["conversation_id"], session.staff)
         return web.json_response({"state": state.value})
 
 

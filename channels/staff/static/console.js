@@ -205,6 +205,7 @@ function renderActions() {
   const holder = current.escalation && current.escalation.status === 'claimed' ? current.escalation.claimed_by : null;
   const mine = state === 'with_human' && holder && holder.id === me.id;
   ui.claim.hidden = state !== 'waiting';
+  ui.close.hidden = state !== 'waiting';
   ui.takeOver.hidden = !(me.role === 'admin' && state === 'with_human' && holder && holder.id !== me.id);
   ui.resolve.hidden = !mine;
   ui.handBack.hidden = !mine;
@@ -342,7 +343,7 @@ function bind() {
     password: 'password', loginError: 'login-error', me: 'me', logout: 'logout', connection: 'connection',
     queueList: 'queue-list', queueCount: 'queue-count', queueEmpty: 'queue-empty',
     noConversation: 'no-conversation', conversationBody: 'conversation-body', side: 'side',
-    convTitle: 'conv-title', convState: 'conv-state', convReason: 'conv-reason', convSummary: 'conv-summary', claim: 'claim', takeOver: 'take-over',
+    convTitle: 'conv-title', convState: 'conv-state', convReason: 'conv-reason', convSummary: 'conv-summary', claim: 'claim', close: 'close', takeOver: 'take-over',
     resolve: 'resolve', handBack: 'hand-back', reopen: 'reopen', actionError: 'action-error',
     messages: 'messages', replyForm: 'reply-form', canned: 'canned', replyInput: 'reply-input',
     notes: 'notes', noteForm: 'note-form', noteInput: 'note-input', routes: 'routes',
@@ -365,6 +366,7 @@ function bind() {
     showLogin();
   });
   ui.claim.addEventListener('click', () => act('claim'));
+  ui.close.addEventListener('click', () => act('close'));
   ui.takeOver.addEventListener('click', () => act('take-over'));
   ui.resolve.addEventListener('click', () => act('resolve'));
   ui.handBack.addEventListener('click', () => act('hand-back'));

@@ -255,3 +255,20 @@ async def test_after_claiming_the_message_pane_follows_new_messages(site: str, b
         await staff.locator("#messages .msg-customer", has_text="are you still there?").wait_for()
         assert await staff.evaluate("document.getElementById('messages').scrollTop") == 0
     assert errors == []
+
+
+async def test_staff_close_a_waiting_conversation_without_claiming_it(site: str, browser: Any) -> None:
+    errors: list[str] = []
+    staff = await staff_page(browser, site, errors)
+    customer = await customer_page(browser, site)
+    await customer_says(customer, "can I talk to a real person")
+    await staff.locator(".queue-item").click()
+    await staff.wait_for_function("document.body.dataset.convState === 'waiting'")
+    assert await staff.locator("#close").is_visible()
+    await staff.click("#close")
+    await staff.wait_for_function("document.body.dataset.convState === 'bot'")
+    await staff.locator(".queue-item").wait_for(state="detached")
+    assert not await staff.locator("#close").is_visible() and not await staff.locator("#claim").is_visible()
+    await customer.wait_for_function("document.body.dataset.state === 'bot'")
+    await customer.locator(".msg-system", has_text="closed your request").wait_for()
+    assert errors == []
