@@ -9,7 +9,8 @@ import pytest
 from aiohttp import web
 
 from tests.support.browser import chromium, new_page
-from tests.support.server import running_app
+from tests.support.server import running_app, running_server
+from tests.support.staff import add_staff, staff_client
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -159,9 +160,6 @@ async def test_reconnects_after_the_server_restarts_and_fills_the_gap(make_setti
 async def test_while_a_person_holds_the_conversation_only_the_servers_notices_are_shown(
     make_settings: Any, browser: Any
 ) -> None:
-    from tests.support.server import running_server
-    from tests.support.staff import add_staff, staff_client
-
     settings = make_settings()
     async with running_server(settings) as (base, _app):
         await add_staff(settings, "alice", "Alice Ng")
