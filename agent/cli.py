@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import uuid
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import click
 from aiohttp import web
 
-from agent.contracts import InboundMessage, InvalidMessage
+from agent.contracts import ConversationState, HandoffConflict, InboundMessage, InvalidMessage
 from agent.logs import configure_logging
 from agent.router_cli import router_group
 from agent.settings import ConfigError, Settings, load_settings
@@ -73,6 +74,12 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
+NO_PERSON_HERE = (
+    "[escalated: staff can't reach a conversation in the terminal, so it stays with the bot;"
+    " try the web chat to talk to a person]"
+)
+
+
 @main.command()
 @config_option
 def chat(config_path: Path | None) -> None:
@@ -86,11 +93,12 @@ def chat(config_path: Path | None) -> None:
 async def _chat(settings: Settings) -> None:
     import httpx
 
-    from agent.server import build_manager
+    from agent.server import build_handoff, build_manager
 
     store = Store(Database(settings.database_url))
     async with httpx.AsyncClient() as client:
         manager = build_manager(settings, store, client)
+        handoff = build_handoff(settings, manager, store.database)
         key = f"cli-{uuid.uuid4().hex[:12]}"
         conversation_id = await manager.open_conversation("cli", key, "operator")
         click.secho(f"{manager.persona.name}: {manager.persona.greeting}", fg="cyan")
@@ -112,10 +120,16 @@ async def _chat(settings: Settings) -> None:
                 except InvalidMessage as exc:
                     click.secho(f"! {exc}", fg="red")
                     continue
-                tag = f"[{reply.route} · {reply.model}]" if reply.route else "[waiting for a person]"
                 if reply.text:
                     click.secho(f"{manager.persona.name}: {reply.text}", fg="cyan")
-                click.secho(tag, dim=True)
+                if reply.state is ConversationState.WAITING:
+                    # Staff answer on the customer's own channel, and the terminal is none they can
+                    # reach: rather than wait in their queue for nobody, it stays with the bot.
+                    with contextlib.suppress(HandoffConflict):  # a person got there first after all
+                        await handoff.withdraw(conversation_id)
+                    click.secho(NO_PERSON_HERE, fg="yellow")
+                    continue
+                click.secho(f"[{reply.route} · {reply.model}]" if reply.route else "[no answer]", dim=True)
         finally:
             await store.close()
 

@@ -76,6 +76,7 @@ class HandoffNotices:
     joined: str | None = None
     resolved: str | None = None
     handed_back: str | None = None
+    closed: str | None = None  # a waiting conversation closed unclaimed (the customer had gone)
 
     @staticmethod
     def fill(text: str | None, staff: StaffMember) -> str | None:
@@ -249,6 +250,18 @@ class Handoff:
         notice = self.notices.fill(self.notices.handed_back, staff)
         return await self._release(conversation_id, staff, ConversationState.BOT, HANDED_BACK, "hand it back", notice)
 
+    async def close(self, conversation_id: str, staff: StaffMember) -> ConversationState:
+        """A waiting conversation nobody will answer (the customer has gone) goes back to the bot,
+        without anyone claiming it first; the customer gets the `closed` notice, if any."""
+        with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, staff=staff.username):
+            return await self._close(conversation_id, staff, self.notices.closed)
+
+    async def withdraw(self, conversation_id: str) -> ConversationState:
+        """The customer's channel cannot reach staff (the terminal): the escalation just made is
+        closed at once and silently, so it never waits in the queue where nobody can answer it."""
+        with structlog.contextvars.bound_contextvars(conversation_id=conversation_id):
+            return await self._close(conversation_id, None, None)
+
     async def reopen(self, conversation_id: str, staff: StaffMember) -> ConversationState:
         with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, staff=staff.username):
             joined = self.notices.fill(self.notices.joined, staff)
@@ -305,6 +318,16 @@ class Handoff:
             await self._state_changed(conversation_id, snapshot, staff)
             return snapshot.state
 
+    async def _close(self, conversation_id: str, staff: StaffMember | None, notice: str | None) -> ConversationState:
+        snapshot = await self._locked(conversation_id, lambda: self.store.close_unclaimed(conversation_id, notice))
+        if not snapshot.changed:
+            if snapshot.state is ConversationState.WITH_HUMAN:
+                raise HandoffConflict("already_claimed", "Someone has claimed this conversation: they can resolve it.")
+            raise HandoffConflict("not_waiting", "Only a conversation waiting for a person can be closed.")
+        log.info("handoff_closed")
+        await self._state_changed(conversation_id, snapshot, staff)
+        return snapshot.state
+
     async def _locked(self, conversation_id: str, change: Callable[[], Awaitable[Snapshot | None]]) -> Snapshot:
         """Run a state change in the conversation's turn order; a missing conversation is a 404."""
         async with self.locks.hold(conversation_id):
@@ -321,13 +344,13 @@ class Handoff:
             raise InvalidMessage(f"text is longer than {self.max_text_chars} characters")
         return text
 
-    async def _state_changed(self, conversation_id: str, snapshot: Snapshot, staff: StaffMember) -> None:
+    async def _state_changed(self, conversation_id: str, snapshot: Snapshot, staff: StaffMember | None) -> None:
         state = snapshot.state.value
         if snapshot.notice is not None:
             await self._publish_message(conversation_id, to_view(snapshot.notice).to_json())
         await self._publish(conversation_id, "state", {"state": state})
         holder = staff_view(snapshot.holder).to_json() if snapshot.holder else None
-        await self._publish_staff("queue", conversation_id, {"state": state, "claimed_by": holder, "by": staff.to_json()})
+        await self._publish_staff("queue", conversation_id, {"state": state, "claimed_by": holder, "by": staff.to_json() if staff else None})
 
     async def _publish_message(self, conversation_id: str, message: dict[str, object]) -> None:
         """A new message on the customer's page and in the staff console alike."""

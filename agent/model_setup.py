@@ -47,7 +47,9 @@ def provider_registry(settings: Settings, persona: Persona, pool: ClientPool) ->
                     Catalog.from_files(settings.resolve(k.catalog), settings.resolve(k.orders)),
                 )
             )
-        return LocalModel(*local_data[0], greeting=persona.greeting, fallback=persona.fallback, name=spec.name)
+        return LocalModel(
+            *local_data[0], greeting=persona.greeting, fallback=persona.fallback, name=spec.name, identity=persona.identity
+        )
 
     registry.register("local", local)
     return registry

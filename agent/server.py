@@ -43,6 +43,7 @@ from agent.summaries import ModelSummarizer
 from agent.store import AccountStore, Database, HandoffStore, OptOutStore, Store
 from agent.store.migrate import ensure_current
 from agent.store.outbox import NO_OUTBOX, OutboxBell, OutboxRouting, OutboxStore
+from channels import pages
 from channels.http import body_deadline, json_error, json_errors
 from channels.live import SocketCap
 from channels.slack.outbound import CHANNEL as SLACK_CHANNEL
@@ -144,6 +145,7 @@ def build_manager(
             escalation.on_chain_exhausted,
             escalation.unknown_streak,
             Triggers(escalation.frustration_threshold, escalation.sensitive_topics, escalation.on_repeat),
+            escalation.identity_intents,
         ),
         locks=shared.locks if shared else InProcessLocks(),
         events=shared.bus if shared else InProcessEventBus(),
@@ -169,7 +171,8 @@ def build_handoff(
 ) -> Handoff:
     """The staff side shares the manager's locks and event bus: one order of events per conversation."""
     persona = manager.persona
-    notices = HandoffNotices(persona.staff_joined, persona.staff_resolved, persona.handed_back)  # empty says nothing
+    # An empty text says nothing.
+    notices = HandoffNotices(persona.staff_joined, persona.staff_resolved, persona.handed_back, persona.closed)
     return Handoff(
         HandoffStore(database, outbox, silent_channels=frozenset({VOICE_CHANNEL})),
         manager.locks,
@@ -508,7 +511,7 @@ def create_app(settings: Settings) -> web.Application:
     # After the database and the shared line are up, before the first request.
     app.cleanup_ctx.append(build_recovery(settings, manager).context())
     app.on_shutdown.extend([webchat.close_sockets, console.close_sockets])
-    app.add_routes([web.get("/healthz", healthz), *webchat.routes(), *console.routes()])
+    app.add_routes([web.get("/healthz", healthz), *pages.routes(), *webchat.routes(), *console.routes()])
     metrics_token = os.environ.get(settings.server.metrics_token_env) or None
     app.add_routes([web.get("/api/metrics/models", model_metrics(metrics_token))])
     return app

@@ -247,6 +247,8 @@ class BusinessHoursSettings(_Strict):
 class EscalationSettings(_Strict):
     intents: list[str] = ["human_handoff"]
     phrases: list[str] = []
+    # Intents that ask what the bot is: answered, and never escalated by `phrases`.
+    identity_intents: list[str] = ["bot_identity"]
     on_chain_exhausted: bool = True
     # Hand over after this many turns in a row the router could not place (0: never).
     unknown_streak: Annotated[int, Field(ge=0)] = 3

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 PERSONAS_DIR = Path(__file__).resolve().parent
+# Stands for the persona's name in its texts, so renaming the persona renames it everywhere.
+NAME = "{name}"
 
 
 class ChannelStyle(BaseModel):
@@ -17,7 +20,21 @@ class ChannelStyle(BaseModel):
     max_chars: int | None = Field(default=None, gt=0)
 
 
+def _named(value: Any, name: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(NAME, name)
+    if isinstance(value, list):
+        return [_named(item, name) for item in value]
+    if isinstance(value, dict):
+        return {key: _named(item, name) for key, item in value.items()}
+    if isinstance(value, BaseModel):
+        return value.model_copy(update={key: _named(item, name) for key, item in value})
+    return value
+
+
 class Persona(BaseModel):
+    """Every text but `name` itself may say `{name}`; it is filled in when the persona is read."""
+
     model_config = ConfigDict(extra="forbid")
 
     id: str
@@ -42,6 +59,8 @@ class Persona(BaseModel):
         "back to you as soon as we're open; your messages are kept."
     )
     clarify: str = "Sorry, I didn't quite follow. Could you say a little more about what you need?"
+    # The answer to "are you a bot?" / "am I talking to a real person?": honest, and a person is one ask away.
+    identity: str = "I'm {name}, a virtual assistant, not a person. If you'd like to talk to someone from our team, just ask."
     # Told to the customer as a person takes, resolves or hands back the conversation; `{staff}`
     # is that person's name. Empty says nothing.
     staff_joined: str = "{staff} from our team has joined and will reply here."
@@ -52,6 +71,8 @@ class Persona(BaseModel):
         "Sorry, your message reached us while our service was down and we couldn't answer it in time. "
         "I've passed your conversation to our team, and a person will follow up here."
     )
+    # Told when staff close a request for a person nobody took up (the customer seemed gone).
+    closed: str = "We've closed your request for a person. If you still need help, write here and ask again any time."
     # Said (best effort) when a message cannot be taken: a file with no text, or too long a message.
     no_text: str = "I can only read text for now. Could you type your question instead?"
     too_long: str = "That message is too long for me to take in one go. Could you send it in shorter parts?"
@@ -59,6 +80,13 @@ class Persona(BaseModel):
     resubscribed: str = "You're subscribed again and can message us here. Reply HELP for help, STOP to opt out."
     routes: dict[str, str] = {}
     channels: dict[str, ChannelStyle] = {}
+
+    @model_validator(mode="after")
+    def _fill_in_name(self) -> Persona:
+        for field, value in self:
+            if field != "name":
+                setattr(self, field, _named(value, self.name))
+        return self
 
     def style_for(self, channel: str) -> ChannelStyle | None:
         return self.channels.get(channel)

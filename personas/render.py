@@ -30,6 +30,7 @@ def system_prompt(persona: Persona, route: str, channel: str) -> str:
     if style:
         limit = f" Keep the answer under {style.max_chars} characters." if style.max_chars else ""
         lines.append(f"Channel: {channel}. Format: {style.style}.{limit}")
+    lines.append(f"If the customer asks whether you are a bot or a person, answer: {persona.identity}")
     lines.append(
         "If you cannot help or the customer asks for a person, say so honestly: "
         f"{persona.escalation}"

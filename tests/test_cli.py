@@ -108,6 +108,27 @@ def test_chat_in_the_terminal(tmp_path: Path) -> None:
     assert "[sales · local]" in result.stdout
 
 
+async def test_asking_for_a_person_in_the_terminal_keeps_the_bot_and_leaves_no_one_waiting(tmp_path: Path) -> None:
+    from agent.store import Database, HandoffStore
+
+    result = subprocess.run(
+        [*SWITCHBOARD, "chat"],
+        input="can I talk to a real person\nhow much is the ridgeline boot\nquit\n",
+        env=env_for(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "staff can't reach a conversation in the terminal" in result.stdout
+    assert "$149.00" in result.stdout  # the bot answers the next message
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'data' / 'switchboard.db'}")
+    try:
+        assert await HandoffStore(database).queue() == []
+    finally:
+        await database.dispose()
+
+
 async def test_db_upgrade_on_postgresql(tmp_path: Path) -> None:
     async with fresh_postgres_database() as url:
         env = env_for(tmp_path, SWITCHBOARD_DATABASE__URL=url)

@@ -43,8 +43,12 @@ class EscalationPolicy:
         on_chain_exhausted: bool = True,
         unknown_streak: int = 0,
         triggers: Triggers = Triggers(),
+        identity_intents: Iterable[str] = (),
     ) -> None:
         self._intents = frozenset(intents)
+        # Questions about the bot ("are you a real person?"): answered, never read as a request
+        # for a person, whatever phrases they contain.
+        self._identity_intents = frozenset(identity_intents)
         self._phrases = tuple(p.lower() for p in phrases)
         self._on_chain_exhausted = on_chain_exhausted
         self._unknown_streak = unknown_streak
@@ -58,7 +62,7 @@ class EscalationPolicy:
         if intent_name in self._intents:
             return EscalationDecision(True, "customer_request", f"intent {intent_name}")
         lowered = text.lower()
-        for phrase in self._phrases:
+        for phrase in () if intent_name in self._identity_intents else self._phrases:
             if phrase in lowered:
                 return EscalationDecision(True, "customer_request", f"phrase {phrase!r}")
         topic = sensitive_topic(text, self._triggers.sensitive_topics)

@@ -20,7 +20,7 @@ from agent.store.database import Database
 from agent.store.outbox import NO_OUTBOX, OutboxRouting, enqueue
 from agent.store.tables import Conversation, Escalation, Message, Note, StaffUser, Turn
 
-OPEN, CLAIMED, RESOLVED, HANDED_BACK = "open", "claimed", "resolved", "handed_back"
+OPEN, CLAIMED, RESOLVED, HANDED_BACK, CLOSED = "open", "claimed", "resolved", "handed_back", "closed"
 ACTIVE = (OPEN, CLAIMED)
 # Staff replies share the messages table's dedupe key with channel ids; the prefix keeps them apart.
 STAFF_ID_PREFIX = "staff:"
@@ -211,6 +211,19 @@ class HandoffStore:
             assert before.escalation is not None
             before.escalation.status, before.escalation.resolved_at = status, utcnow()
             _set_state(conversation, new_state)
+            return True
+
+        return await self._transition(conversation_id, change, notice)
+
+    async def close_unclaimed(self, conversation_id: str, notice: str | None = None) -> Snapshot | None:
+        """waiting, claimed by nobody → bot, closing the escalation unanswered (status `closed`)."""
+
+        def change(session: Session, conversation: Conversation, before: Snapshot) -> bool:
+            escalation = before.escalation
+            if before.state is not ConversationState.WAITING or escalation is None or escalation.status != OPEN:
+                return False
+            escalation.status, escalation.resolved_at = CLOSED, utcnow()
+            _set_state(conversation, ConversationState.BOT)
             return True
 
         return await self._transition(conversation_id, change, notice)

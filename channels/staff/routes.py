@@ -20,6 +20,7 @@ from agent.contracts import (
     StaffSession,
 )
 from channels.http import json_error, request_address, too_many_requests
+from channels.pages import NOT_FRAMED, page_headers
 from channels.staff.live import LiveSockets
 from channels.staff.throttle import LoginThrottle
 from channels.staff.session import (
@@ -34,16 +35,8 @@ from channels.staff.session import (
 
 log = structlog.get_logger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-# The console shows customers' text: even a rendering slip must not run a script or load from
-# elsewhere, and no other site may frame it (clickjacking a claim or a reply).
-PAGE_SECURITY = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
-        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
+# No other site may frame the console (clickjacking a claim or a reply).
+PAGE_SECURITY = page_headers(NOT_FRAMED)
 MAX_CLIENT_ID = 100
 ERROR_STATUS = {HandoffNotFound: 404, HandoffConflict: 409, HandoffForbidden: 403}
 
@@ -94,6 +87,7 @@ class StaffConsole:
             web.post(f"{conversation}/resolve", guard(self.resolve)),
             web.post(f"{conversation}/hand-back", guard(self.hand_back)),
             web.post(f"{conversation}/reopen", guard(self.reopen)),
+            web.post(f"{conversation}/close", guard(self.close)),
         ]
 
     async def close_sockets(self, _app: web.Application) -> None:
@@ -211,6 +205,10 @@ class StaffConsole:
 
     async def reopen(self, request: web.Request, session: StaffSession) -> web.StreamResponse:
         state = await self.handoff.reopen(request.match_info["conversation_id"], session.staff)
+        return web.json_response({"state": state.value})
+
+    async def close(self, request: web.Request, session: StaffSession) -> web.StreamResponse:
+        state = await self.handoff.close(request.match_info["conversation_id"], session.staff)
         return web.json_response({"state": state.value})
 
 

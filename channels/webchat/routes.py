@@ -12,6 +12,7 @@ from aiohttp import web
 from agent.contracts import ConversationNotFound, ConversationService, InvalidMessage, RateLimiter
 from channels.http import json_error, request_address, too_many_requests
 from channels.live import EventSockets, SocketCap, refuse_socket
+from channels.pages import FRAMED_ANYWHERE, NOT_FRAMED, page_headers
 from channels.webchat.inbound import CHANNEL, BadRequest, authorize, parse_after, parse_message
 from channels.webchat.outbound import history_json, reply_json
 from channels.webchat.tokens import TokenSigner
@@ -65,8 +66,10 @@ class WebChat:
     async def close_sockets(self, app: web.Application) -> None:
         await self._sockets.close_all(app)
 
-    async def page(self, _request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC_DIR / "index.html")
+    async def page(self, request: web.Request) -> web.FileResponse:
+        # The embed page lives in an iframe on the customer's own sites; the chat itself is framed by none.
+        framers = FRAMED_ANYWHERE if request.query.get("embed") == "1" else NOT_FRAMED
+        return web.FileResponse(STATIC_DIR / "index.html", headers=page_headers(framers))
 
     async def widget_info(self, _request: web.Request) -> web.Response:
         return web.json_response(

@@ -56,6 +56,24 @@ async def test_concurrent_claims_from_two_processes_have_one_winner(database: Da
     assert [(e.status, e.claimed_by) for e in detail.escalations] == [("claimed", winner)]
 
 
+async def test_a_close_and_a_claim_at_once_have_one_winner(database: Database) -> None:
+    conversation_id = await waiting_conversation(database)
+    alice, bob = await member(database, "alice"), await member(database, "bob")
+    first = Handoff(HandoffStore(database), InProcessLocks(), InProcessEventBus())
+    second = Handoff(HandoffStore(database), InProcessLocks(), InProcessEventBus())
+    results = await asyncio.gather(
+        first.close(conversation_id, alice), second.claim(conversation_id, bob), return_exceptions=True
+    )
+    assert sorted(type(r).__name__ for r in results) == ["ConversationState", "HandoffConflict"]
+    detail = await first.detail(conversation_id)
+    if results[0] is ConversationState.BOT:
+        assert detail.state is ConversationState.BOT
+        assert [(e.status, e.claimed_by) for e in detail.escalations] == [("closed", None)]
+    else:
+        assert detail.state is ConversationState.WITH_HUMAN
+        assert [(e.status, e.claimed_by) for e in detail.escalations] == [("claimed", bob)]
+
+
 async def test_resolve_then_reopen_keeps_the_escalation_history(database: Database) -> None:
     conversation_id = await waiting_conversation(database)
     alice = await member(database, "alice")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
-from personas import PersonaError, available_personas, fit_to_channel, load_persona, system_prompt
+from personas import Persona, PersonaError, available_personas, fit_to_channel, load_persona, system_prompt
+from personas.persona import PERSONAS_DIR
 
 
 @pytest.mark.parametrize("persona_id", available_personas())
@@ -53,3 +55,28 @@ def test_the_slack_style_asks_for_markdown_which_the_channel_converts(persona_id
     assert style is not None
     # Slack's own *bold* would be read as Markdown italics on the way out.
     assert "**bold**" in style.style and "*bold*" not in style.style.replace("**bold**", "")
+
+
+def test_renaming_the_persona_renames_it_in_every_text(tmp_path: Path) -> None:
+    shipped = (PERSONAS_DIR / "demo.yaml").read_text()
+    data = yaml.safe_load(shipped)
+    original = data["name"]
+    data["name"] = "Robin"
+    path = tmp_path / "renamed.yaml"
+    path.write_text(yaml.safe_dump(data))
+
+    renamed = load_persona(str(path))
+    every_text = yaml.safe_dump(renamed.model_dump())
+    assert original not in every_text and "{name}" not in every_text
+    for text in (renamed.greeting, renamed.handed_back, renamed.help, renamed.resubscribed, renamed.voice, renamed.identity):
+        assert "Robin" in text
+    assert any("Robin" in rule for rule in renamed.dont)
+    prompt = system_prompt(renamed, "support", "web")
+    assert original not in prompt and "{name}" not in prompt
+    assert "{staff}" in renamed.staff_joined  # the other placeholder is left for its own time
+
+
+def test_a_persona_built_in_code_fills_in_its_name_too() -> None:
+    persona = load_persona("demo").model_copy()
+    built = Persona.model_validate({**persona.model_dump(), "name": "Kit", "greeting": "Hi, I'm {name}."})
+    assert built.greeting == "Hi, I'm Kit."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from tests.support.services import chromium_path, unavailable
 
@@ -32,3 +33,11 @@ async def chromium() -> AsyncIterator["object"]:
             yield browser
         finally:
             await browser.close()
+
+
+async def new_page(browser: Any, *, enforce_csp: bool = False, **options: Any) -> Any:
+    """A page in a context of its own. Playwright's wait_for_function evaluates strings, which the
+    pages' Content-Security-Policy forbids: only the tests of that policy keep it, and wait on
+    selectors alone."""
+    context = await browser.new_context(bypass_csp=not enforce_csp, **options)
+    return await context.new_page()

@@ -71,6 +71,7 @@ class LocalModel:
         fallback: str,
         name: str = "local",
         timeout_s: float = 5.0,
+        identity: str = "",
     ) -> None:
         self.name = name
         self.timeout_s = timeout_s
@@ -78,6 +79,7 @@ class LocalModel:
         self._catalog = catalog
         self._greeting = greeting
         self._fallback = fallback
+        self._identity = identity
 
     async def complete(self, request: ChatRequest) -> ChatResult:
         started = time.perf_counter()
@@ -126,6 +128,8 @@ class LocalModel:
             return f"{article} {ask}" if article else f"I can check that for you. {ask}"
         if intent == "greeting":
             return self._greeting
+        if intent == "bot_identity" and self._identity:
+            return self._identity
         if intent == "thanks":
             return "You're welcome! Is there anything else I can help with?"
 

@@ -159,11 +159,21 @@ function messageEl(msg) {
   return el;
 }
 
+// Whether the pane follows the newest message. It is decided by the reader's scrolling, not
+// measured when a message arrives: the reply box appearing shrinks the pane, which would
+// otherwise read as "scrolled up".
+let pinned = true;
+let paneHeight = 0;   // the pane's height when `pinned` was last decided
+
+function scrollToNewest() {
+  pinned = true;
+  ui.messages.scrollTop = ui.messages.scrollHeight;
+}
+
 function addMessage(msg) {
   if (ui.messages.querySelector(`[data-id="${Number(msg.id)}"]`)) return;  // already shown
-  const atBottom = ui.messages.scrollHeight - ui.messages.scrollTop - ui.messages.clientHeight < 40;
   ui.messages.append(messageEl(msg));
-  if (atBottom) ui.messages.scrollTop = ui.messages.scrollHeight;
+  if (pinned) scrollToNewest();
 }
 
 function noteEl(note) {
@@ -195,6 +205,7 @@ function renderActions() {
   const holder = current.escalation && current.escalation.status === 'claimed' ? current.escalation.claimed_by : null;
   const mine = state === 'with_human' && holder && holder.id === me.id;
   ui.claim.hidden = state !== 'waiting';
+  ui.close.hidden = state !== 'waiting';
   ui.takeOver.hidden = !(me.role === 'admin' && state === 'with_human' && holder && holder.id !== me.id);
   ui.resolve.hidden = !mine;
   ui.handBack.hidden = !mine;
@@ -228,8 +239,8 @@ function render(detail) {
   detail.messages.forEach(addMessage);
   detail.notes.forEach(addNote);
   ui.routes.replaceChildren(...detail.routes.map(routeEl));
-  if (!sameConversation) ui.messages.scrollTop = ui.messages.scrollHeight;
   renderActions();
+  if (!sameConversation) scrollToNewest();
   for (const li of ui.queueList.children) {
     li.classList.toggle('selected', li.dataset.conversationId === detail.conversation_id);
   }
@@ -332,7 +343,7 @@ function bind() {
     password: 'password', loginError: 'login-error', me: 'me', logout: 'logout', connection: 'connection',
     queueList: 'queue-list', queueCount: 'queue-count', queueEmpty: 'queue-empty',
     noConversation: 'no-conversation', conversationBody: 'conversation-body', side: 'side',
-    convTitle: 'conv-title', convState: 'conv-state', convReason: 'conv-reason', convSummary: 'conv-summary', claim: 'claim', takeOver: 'take-over',
+    convTitle: 'conv-title', convState: 'conv-state', convReason: 'conv-reason', convSummary: 'conv-summary', claim: 'claim', close: 'close', takeOver: 'take-over',
     resolve: 'resolve', handBack: 'hand-back', reopen: 'reopen', actionError: 'action-error',
     messages: 'messages', replyForm: 'reply-form', canned: 'canned', replyInput: 'reply-input',
     notes: 'notes', noteForm: 'note-form', noteInput: 'note-input', routes: 'routes',
@@ -355,6 +366,7 @@ function bind() {
     showLogin();
   });
   ui.claim.addEventListener('click', () => act('claim'));
+  ui.close.addEventListener('click', () => act('close'));
   ui.takeOver.addEventListener('click', () => act('take-over'));
   ui.resolve.addEventListener('click', () => act('resolve'));
   ui.handBack.addEventListener('click', () => act('hand-back'));
@@ -375,7 +387,7 @@ function bind() {
       pendingReply = { conversationId, text, id: newId() };
     }
     const sent = await act('reply', { text, client_message_id: pendingReply.id });
-    if (sent) { pendingReply = null; ui.replyInput.value = ''; addMessage(sent.message); }
+    if (sent) { pendingReply = null; ui.replyInput.value = ''; addMessage(sent.message); scrollToNewest(); }
   });
   ui.replyInput.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); ui.replyForm.requestSubmit(); }
@@ -387,6 +399,18 @@ function bind() {
     const added = await act('notes', { text });
     if (added) { ui.noteInput.value = ''; addNote(added.note); }
   });
+  ui.messages.addEventListener('scroll', () => {
+    const m = ui.messages;
+    // A pane that just changed size scrolls by itself (before the resize callback runs): that
+    // is not the reader moving away from the newest message.
+    if (m.clientHeight !== paneHeight) return;
+    pinned = m.scrollHeight - m.scrollTop - m.clientHeight < 40;
+  }, { passive: true });
+  // The pane changes size when the reply box or an error shows: keep the newest message in view.
+  new ResizeObserver(() => {
+    paneHeight = ui.messages.clientHeight;
+    if (pinned) ui.messages.scrollTop = ui.messages.scrollHeight;
+  }).observe(ui.messages);
   setInterval(tick, 1000);
 }
 

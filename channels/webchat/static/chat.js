@@ -140,7 +140,7 @@ function buildMessage(role, text, author) {
   return el;
 }
 
-// Insert by id. Pending bubbles always stay last; the greeting and local notes (no data-id) stay put.
+// Insert by id. Pending bubbles always stay last; the greeting (no data-id) stays put.
 function insertOrdered(el, id) {
   let before = null;
   for (let node = ui.messages.lastElementChild; node; node = node.previousElementSibling) {
@@ -208,13 +208,6 @@ function confirmPending(item, msg) {
   item.el.querySelector('.msg-text').textContent = String(msg.text ?? item.text);
   item.el.remove();
   place(item.el, msg);
-}
-
-function addLocalNote(text) {
-  const el = buildMessage('system', text);
-  el.classList.add('msg-local');
-  ui.messages.append(el);
-  scrollToBottom();
 }
 
 function showGreeting() {
@@ -451,11 +444,8 @@ async function deliver(item) {
 function handleReply(reply) {
   if (!reply) return;
   if (reply.message) addMessage(reply.message);
-  if (reply.escalated) {
-    if (convState !== 'with_human') setState('waiting');
-    // The server normally stores its own notice; only fill in when it sent nothing.
-    if (!reply.message) addLocalNote('A member of our team will join the conversation shortly.');
-  }
+  // Every notice the customer sees is one the server stored, so a reload shows the same page.
+  if (reply.escalated && convState !== 'with_human') setState('waiting');
 }
 
 function markFailed(item, message) {

@@ -75,6 +75,7 @@ STAFF_ROUTES = [
     ("POST", "/api/staff/conversations/abc/hand-back"),
     ("POST", "/api/staff/conversations/abc/reopen"),
     ("POST", "/api/staff/conversations/abc/take-over"),
+    ("POST", "/api/staff/conversations/abc/close"),
 ]
 
 
@@ -323,6 +324,34 @@ async def test_hand_back_and_reopen(site: Site, http: aiohttp.ClientSession) -> 
         PERSONA.staff_resolved.replace("{staff}", "Bob Ray"),
         joined.format("Alice Ng"),
     ]
+
+
+async def test_an_abandoned_waiting_conversation_is_closed_without_claiming_it(site: Site, http: aiohttp.ClientSession) -> None:
+    visitor = await escalated_visitor(http, site.base_url)
+    cid = visitor.conversation_id
+    async with staff_client(site.base_url, "alice") as alice, staff_client(site.base_url, "bob") as bob:
+        async with alice.session.ws_connect(f"{site.base_url}/api/staff/ws") as socket:
+            assert await alice.act(cid, "close") == (200, {"state": "bot"})
+            event = await next_event(socket, lambda e: e["type"] == "queue")
+            assert (event["conversation_id"], event["state"], event["by"]["username"]) == (cid, "bot", "alice")
+        assert await alice.queue() == []
+        detail = await alice.detail(cid)
+        assert [e["status"] for e in detail["escalations"]] == ["closed"]
+        assert detail["escalations"][0]["claimed_by"] is None
+
+        # Only a waiting conversation can be closed; one somebody holds is theirs to resolve.
+        status, body = await alice.act(cid, "close")
+        assert status == 409 and body["error"]["code"] == "not_waiting"
+        status, body = await alice.act("no-such-conversation", "close")
+        assert status == 404 and body["error"]["code"] == "not_found"
+        await visitor.send(ESCALATE)
+        await bob.act(cid, "claim")
+        status, body = await alice.act(cid, "close")
+        assert status == 409 and body["error"]["code"] == "already_claimed"
+
+    # The customer was told once, with the persona's wording.
+    told = [m["text"] for m in (await visitor.history())["messages"] if m["role"] == "system"]
+    assert told.count(PERSONA.closed) == 1
 
 
 async def test_canned_responses_come_from_config(make_settings: SettingsFactory) -> None:

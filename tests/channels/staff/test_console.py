@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 
 from tests.conftest import SettingsFactory
-from tests.support.browser import chromium
+from tests.support.browser import chromium, new_page
+from tests.support.client import new_visitor
 from tests.support.server import running_server
 from tests.support.staff import PASSWORD, add_staff
 
 pytestmark = pytest.mark.timeout(120)
 XSS = "<img src=x onerror=window.pwned=1>"
+VIEWPORT = {"width": 1280, "height": 720}  # a laptop screen: the message pane is short
 
 
 @pytest.fixture
@@ -31,7 +34,7 @@ async def browser() -> AsyncIterator[Any]:
 
 
 async def customer_page(browser: Any, base_url: str) -> Any:
-    page = await (await browser.new_context()).new_page()
+    page = await new_page(browser)
     await page.goto(base_url + "/")
     await page.wait_for_selector(".msg-greeting")
     return page
@@ -43,9 +46,7 @@ async def customer_says(page: Any, text: str) -> None:
 
 
 async def staff_page(browser: Any, base_url: str, errors: list[str], enforce_csp: bool = False) -> Any:
-    # Playwright's wait_for_function evaluates strings, which the page's policy forbids: only the
-    # test of that policy keeps it, and waits on selectors alone.
-    page = await (await browser.new_context(bypass_csp=not enforce_csp)).new_page()
+    page = await new_page(browser, enforce_csp=enforce_csp, viewport=VIEWPORT)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
     response = await page.goto(base_url + "/staff")
@@ -214,3 +215,60 @@ async def test_a_reply_sent_again_after_its_answer_was_lost_reaches_the_customer
     await customer.locator(".msg-staff .msg-text").wait_for()
     assert await customer.locator(".msg-staff").count() == 1
     assert len(lost) == 1
+
+
+NEWEST_IN_VIEW = """(text) => {
+  const pane = document.getElementById('messages');
+  const last = pane.lastElementChild;
+  if (!last || !last.textContent.includes(text)) return false;
+  const p = pane.getBoundingClientRect(), r = last.getBoundingClientRect();
+  return r.top >= p.top - 1 && r.bottom <= p.bottom + 1;
+}"""
+
+
+async def test_after_claiming_the_message_pane_follows_new_messages(site: str, browser: Any) -> None:
+    errors: list[str] = []
+    staff = await staff_page(browser, site, errors)
+    async with aiohttp.ClientSession() as session:
+        visitor = await new_visitor(session, site)
+        for n in range(8):  # more than the pane holds
+            await visitor.send(f"question {n}: what is your return policy")
+        await visitor.send("can I talk to a real person")
+        await staff.locator(".queue-item").click()
+        await staff.locator("body[data-conv-state='waiting']").wait_for(state="attached")
+        await staff.wait_for_function(NEWEST_IN_VIEW, arg="")
+        await staff.click("#claim")
+        await staff.locator("body[data-conv-state='with_human']").wait_for(state="attached")
+
+        # The reply box now takes room from the pane; the newest message must stay in view.
+        await staff.fill("#reply-input", "Alice here, looking at it now.")
+        await staff.click("#reply-send")
+        await staff.wait_for_function(NEWEST_IN_VIEW, arg="Alice here, looking at it now.", timeout=5_000)
+        await visitor.send("thanks, it is order NW-10482")
+        await staff.wait_for_function(NEWEST_IN_VIEW, arg="thanks, it is order NW-10482", timeout=5_000)
+
+        # Scrolled up to read, the pane stays where the reader put it.
+        await staff.evaluate("document.getElementById('messages').scrollTop = 0")
+        # Scroll events are dispatched in the next frame, before its animation callbacks.
+        await staff.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+        await visitor.send("are you still there?")
+        await staff.locator("#messages .msg-customer", has_text="are you still there?").wait_for()
+        assert await staff.evaluate("document.getElementById('messages').scrollTop") == 0
+    assert errors == []
+
+
+async def test_staff_close_a_waiting_conversation_without_claiming_it(site: str, browser: Any) -> None:
+    errors: list[str] = []
+    staff = await staff_page(browser, site, errors)
+    customer = await customer_page(browser, site)
+    await customer_says(customer, "can I talk to a real person")
+    await staff.locator(".queue-item").click()
+    await staff.wait_for_function("document.body.dataset.convState === 'waiting'")
+    assert await staff.locator("#close").is_visible()
+    await staff.click("#close")
+    await staff.wait_for_function("document.body.dataset.convState === 'bot'")
+    await staff.locator(".queue-item").wait_for(state="detached")
+    assert not await staff.locator("#close").is_visible() and not await staff.locator("#claim").is_visible()
+    await customer.wait_for_function("document.body.dataset.state === 'bot'")
+    await customer.locator(".msg-system", has_text="closed your request").wait_for()
+    assert errors == []

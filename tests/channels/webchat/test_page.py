@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from tests.support.browser import chromium
-from tests.support.server import running_app
+from tests.support.browser import chromium, new_page
+from tests.support.server import running_app, running_server
+from tests.support.staff import add_staff, staff_client
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -26,8 +27,7 @@ async def send(page: Any, text: str) -> None:
 
 
 async def test_chat_reply_and_history_after_reload(server: str, browser: Any) -> None:
-    context = await browser.new_context()
-    page = await context.new_page()
+    page = await new_page(browser)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     await page.goto(server + "/")
@@ -53,16 +53,31 @@ async def test_chat_reply_and_history_after_reload(server: str, browser: Any) ->
     assert len(texts) == 4
     await page.wait_for_function("document.body.dataset.connected === 'true'")
     assert errors == []
-    await context.close()
+    await page.context.close()
 
 
 async def test_escalation_is_shown_to_the_customer(server: str, browser: Any) -> None:
-    page = await browser.new_page()
+    page = await new_page(browser)
     await page.goto(server + "/")
     await send(page, "can I talk to a real person")
     await page.wait_for_function("document.body.dataset.state === 'waiting'")
     reply = await page.locator(".msg-bot[data-id] .msg-text").first.inner_text()
     assert "team" in reply.lower()
+
+
+async def test_the_chat_works_under_its_own_content_security_policy(server: str, browser: Any) -> None:
+    page = await new_page(browser, enforce_csp=True)
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+    response = await page.goto(server + "/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    await send(page, "where is my order NW-10482")
+    await page.locator(".msg-bot[data-id]").first.wait_for()
+    await page.locator("body[data-connected='true']").wait_for(state="attached")  # the socket: connect-src
+    assert await page.locator("#typing").get_attribute("hidden") is not None
+    assert problems == []
 
 
 async def test_embed_script_on_another_site(server: str, browser: Any) -> None:
@@ -77,7 +92,10 @@ async def test_embed_script_on_another_site(server: str, browser: Any) -> None:
     host.router.add_get("/", index)
     async with running_app(host) as host_url:
         assert host_url != server
-        page = await browser.new_page()
+        # The framed page keeps its own policy here: embedding must work under it.
+        page = await new_page(browser, enforce_csp=True)
+        blocked: list[str] = []
+        page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
         await page.goto(host_url + "/")
         await page.click("#switchboard-launcher")
         frame_element = await page.wait_for_selector("#switchboard-frame")
@@ -88,6 +106,7 @@ async def test_embed_script_on_another_site(server: str, browser: Any) -> None:
         await frame.click("#send")
         await frame.locator(".msg-bot[data-id]").first.wait_for()
         assert "return" in (await frame.locator(".msg-bot[data-id] .msg-text").first.inner_text()).lower()
+        assert blocked == []
 
 
 async def test_reconnects_after_the_server_restarts_and_fills_the_gap(make_settings: Any, browser: Any) -> None:
@@ -110,7 +129,7 @@ async def test_reconnects_after_the_server_restarts_and_fills_the_gap(make_setti
 
     runner, port = await start(0)
     base = f"http://127.0.0.1:{port}"
-    page = await browser.new_page()
+    page = await new_page(browser)
     await page.goto(base + "/")
     await send(page, "hello there")
     await page.locator(".msg-bot[data-id]").first.wait_for()
@@ -136,3 +155,33 @@ async def test_reconnects_after_the_server_restarts_and_fills_the_gap(make_setti
         assert "what is your return policy" in texts
     finally:
         await runner.cleanup()
+
+
+async def test_while_a_person_holds_the_conversation_only_the_servers_notices_are_shown(
+    make_settings: Any, browser: Any
+) -> None:
+    settings = make_settings()
+    async with running_server(settings) as (base, _app):
+        await add_staff(settings, "alice", "Alice Ng")
+        page = await new_page(browser)
+        await page.goto(base + "/")
+        await send(page, "can I talk to a real person")
+        await page.wait_for_function("document.body.dataset.state === 'waiting'")
+        conversation_id = await page.evaluate("JSON.parse(localStorage.getItem('switchboard.conversation')).conversation_id")
+        async with staff_client(base, "alice") as alice:
+            status, _ = await alice.act(conversation_id, "claim")
+            assert status == 200
+        await page.wait_for_function("document.body.dataset.state === 'with_human'")
+
+        # Messages go out one at a time: the second is posted only once the first's answer
+        # has been handled, so by then anything the page adds for the first is on screen.
+        async with page.expect_request(lambda r: r.method == "POST" and "second one" in (r.post_data or "")):
+            await send(page, "first one")
+            await send(page, "second one")
+        await page.locator(".msg-customer[data-id]", has_text="second one").wait_for()
+        assert await page.locator("#messages .msg:not([data-id]):not(.msg-greeting)").count() == 0
+        shown = await page.locator("#messages .msg-system .msg-text").all_inner_texts()
+
+        await page.reload()
+        await page.locator(".msg-customer[data-id]", has_text="second one").wait_for()
+        assert await page.locator("#messages .msg-system .msg-text").all_inner_texts() == shown

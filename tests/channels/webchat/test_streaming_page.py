@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import SettingsFactory
-from tests.support.browser import chromium
+from tests.support.browser import chromium, new_page
 from tests.support.fake_providers import fake_providers
 from tests.support.server import running_server
 
@@ -19,7 +19,7 @@ async def test_the_answer_streams_into_a_draft_that_the_stored_reply_replaces(ma
         slow = {"provider": "openai", "base_url": fake.openai_url, "model": "chunk-delay-0.25+reply-Our_tents_are_rated_for_heavy_rain."}
         settings = make_settings(models={"slow": slow, "local": {"provider": "local"}}, routes={r: {"chain": ["slow", "local"]} for r in ("support", "sales", "lookup")})
         async with running_server(settings) as (base_url, _app), chromium() as browser:
-            page = await browser.new_page()
+            page = await new_page(browser)
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             await page.goto(base_url + "/")
