@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import timedelta
+from datetime import datetime
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 
@@ -236,16 +236,33 @@ class ConversationManager:
 
     # -- messages no turn took up -----------------------------------------------------------
 
-    async def queue_unanswered(self, channels: Collection[str], stored_before_s: float = 0.0) -> list[PendingMessage]:
-        """A place in line, oldest first, for every stored message on `channels` that no turn took
-        up (the process stopped between storing and answering it); `answer_pending` answers each."""
-        rows = await self.store.unanswered(channels, utcnow() - timedelta(seconds=stored_before_s))
-        pending = []
-        for conversation, message in rows:
-            assert message.id is not None
-            place = await self.locks.arrive(conversation.id)
-            await place.queue(message.id)
-            pending.append(PendingMessage(conversation, message, place))
+    async def queue_unanswered(
+        self, channels: Collection[str], until: datetime, since: datetime | None = None
+    ) -> list[PendingMessage]:
+        """A place in line, oldest first, for every message on `channels` stored between `since`
+        and `until` that no turn took up (the process stopped between storing and answering it)
+        and that nobody holds a place for; `answer_pending` answers each."""
+        pending: list[PendingMessage] = []
+        after_id = 0
+        try:
+            while rows := await self.store.unanswered(channels, until, since, after_id):
+                for conversation, message in rows:
+                    assert message.id is not None
+                    after_id = message.id
+                    if await self.locks.is_queued(conversation.id, message.id):
+                        continue  # waiting in line here or in another process: not left behind
+                    place = await self.locks.arrive(conversation.id)
+                    try:
+                        await place.queue(message.id)
+                    except BaseException:
+                        await place.leave()
+                        raise
+                    pending.append(PendingMessage(conversation, message, place))
+        except BaseException:
+            # Half a backlog in line would hold its conversations up for good.
+            for taken in pending:
+                await taken.place.leave()
+            raise
         return pending
 
     async def answer_pending(self, pending: PendingMessage, max_age_s: float) -> Reply:

@@ -45,6 +45,10 @@ class ConversationLocks(Protocol):
         """Run after everything already in line (for work that stores no customer message)."""
         ...
 
+    async def is_queued(self, conversation_id: str, order: int) -> bool:
+        """Whether someone alive holds a place at `order` (a message waiting for its turn)."""
+        ...
+
 
 @asynccontextmanager
 async def hold_after_line(locks: ConversationLocks, conversation_id: str) -> AsyncIterator[None]:
@@ -135,6 +139,10 @@ class InProcessLocks:
 
     def hold(self, conversation_id: str) -> AbstractAsyncContextManager[None]:
         return hold_after_line(self, conversation_id)
+
+    async def is_queued(self, conversation_id: str, order: int) -> bool:
+        line = self._lines.get(conversation_id)
+        return line is not None and any(position == order for position, _ in line.queued.values())
 
     def _release(self, conversation_id: str) -> None:
         line = self._lines[conversation_id]

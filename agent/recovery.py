@@ -12,12 +12,17 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 
+from agent.contracts import utcnow
 from agent.conversation import ConversationManager, PendingMessage
 
 log = structlog.get_logger(__name__)
+
+# Each sweep looks a little further back than the last one ended: clocks and commits are not exact.
+SWEEP_OVERLAP_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +37,12 @@ class Recovery:
     def __init__(self, manager: ConversationManager, policy: RecoveryPolicy) -> None:
         self.manager = manager
         self.policy = policy
+        self._swept_until = utcnow()
 
     async def queue_backlog(self) -> list[PendingMessage]:
         """Every unanswered message, in line; call before serving requests."""
-        backlog = await self.manager.queue_unanswered(self.policy.channels)
+        self._swept_until = utcnow()
+        backlog = await self.manager.queue_unanswered(self.policy.channels, self._swept_until)
         if backlog:
             log.warning("unanswered_messages_found", count=len(backlog))
         return backlog
@@ -72,11 +79,15 @@ class Recovery:
             log.info("unanswered_messages_answered", count=count)
         while True:
             await asyncio.sleep(max(5.0, self.policy.orphaned_after_s / 2))
+            until = utcnow() - timedelta(seconds=self.policy.orphaned_after_s)
+            # From where the last look ended (start-up looked at everything before it).
+            since = min(self._swept_until, until) - timedelta(seconds=SWEEP_OVERLAP_S)
             try:
-                found = await self.manager.queue_unanswered(self.policy.channels, self.policy.orphaned_after_s)
+                found = await self.manager.queue_unanswered(self.policy.channels, until, since)
             except Exception:  # noqa: BLE001 - the database may be briefly away; look again next time
                 log.exception("unanswered_sweep_failed")
                 continue
+            self._swept_until = max(self._swept_until, until)
             if found:
                 log.warning("unanswered_messages_found", count=len(found), sweep=True)
                 await self.answer(found)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
@@ -32,15 +31,32 @@ log = structlog.get_logger(__name__)
 # Keys outlive every lease by far; they only keep a line that nobody finished from lingering.
 KEY_TTL_MS = 3_600_000
 
-_ARRIVE = """
+# Leases are stamped and read with Redis's clock, so processes whose clocks differ agree on them.
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+# Drops the entries whose lease ran out (KEYS 2-4: saving, order, leases); true if any.
+_REAP = """
+local dead = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. now)
+for _, m in ipairs(dead) do
+  redis.call('ZREM', KEYS[2], m)
+  redis.call('ZREM', KEYS[3], m)
+  redis.call('ZREM', KEYS[4], m)
+end
+local reaped = #dead > 0
+"""
+
+_ARRIVE = _NOW + """
 local n = redis.call('INCR', KEYS[1])
 redis.call('ZADD', KEYS[2], n, ARGV[1])
-redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[4], now + tonumber(ARGV[2]), ARGV[1])
 for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[3]) end
 return n
 """
 
-_QUEUE = """
+_QUEUE = _NOW + """
 redis.call('ZREM', KEYS[2], ARGV[1])
 local order = tonumber(ARGV[2])
 if order == nil then
@@ -48,27 +64,36 @@ if order == nil then
   order = (tonumber(last[2]) or 0) + 0.001
 end
 redis.call('ZADD', KEYS[3], order, ARGV[1])
-redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[4], now + tonumber(ARGV[3]), ARGV[1])
 for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return {tostring(order), tonumber(redis.call('GET', KEYS[1]) or '0')}
 """
 
-# -> {1} first in line; {0, soonest lease expiry in ms} wait; {-1} this entry was dropped.
-_CHECK = """
-local dead = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[3])
-for _, m in ipairs(dead) do
-  redis.call('ZREM', KEYS[2], m)
-  redis.call('ZREM', KEYS[3], m)
-  redis.call('ZREM', KEYS[4], m)
-end
-if #dead > 0 then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
+# -> {1} first in line; {0, soonest lease expiry in ms from now} wait; {-1} this entry was dropped.
+_CHECK = _NOW + _REAP + """
+if reaped then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
 if not redis.call('ZSCORE', KEYS[3], ARGV[1]) then return {-1, 0} end
 local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
 local saving = redis.call('ZCOUNT', KEYS[2], '-inf', ARGV[2])
 if head == ARGV[1] and saving == 0 then return {1, 0} end
-local soonest = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')[2]
-return {0, tonumber(soonest) or 0}
+local soonest = tonumber(redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')[2])
+return {0, soonest and (soonest - now) or 0}
+"""
+
+_QUEUED = _NOW + _REAP + """
+if reaped then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+return redis.call('ZCOUNT', KEYS[3], ARGV[1], ARGV[1])
+"""
+
+# KEYS[1] the leases; ARGV[1] the lease in ms, then members: 1 for each one still there.
+_RENEW = _NOW + """
+local kept = {}
+for i = 2, #ARGV do
+  kept[i - 1] = redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[1]), ARGV[i])
+end
+redis.call('PEXPIRE', KEYS[1], 3600000)
+return kept
 """
 
 _LEAVE = """
@@ -80,37 +105,43 @@ return 1
 """
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 class _Wakeups:
-    """A version number per conversation, bumped whenever its line may have changed."""
+    """A version number per conversation someone here waits on, bumped whenever its line may
+    have changed; each conversation has its own condition, so a change wakes only its waiters."""
 
     def __init__(self) -> None:
         self._versions: dict[str, int] = {}
-        self._changed = asyncio.Condition()
+        self._conditions: dict[str, asyncio.Condition] = {}
 
     def version(self, conversation_id: str) -> int:
         """The current version; from now on, changes to this conversation are counted."""
-        return self._versions.setdefault(conversation_id, 0)
+        if conversation_id not in self._versions:
+            self._versions[conversation_id] = 0
+            self._conditions[conversation_id] = asyncio.Condition()
+        return self._versions[conversation_id]
 
     async def bump(self, conversation_id: str | None = None) -> None:
         """One conversation, or all of them (after the channel was lost, anything may have changed)."""
-        async with self._changed:
-            # Only conversations someone here waits on are counted: the channel names them all.
-            names = [conversation_id] if conversation_id in self._versions else []
-            for name in names if conversation_id else list(self._versions):
-                self._versions[name] += 1
-            self._changed.notify_all()
+        names = list(self._versions) if conversation_id is None else [conversation_id]
+        for name in names:
+            condition = self._conditions.get(name)
+            if condition is None:
+                continue  # nobody here waits on it: the channel names every conversation's changes
+            self._versions[name] += 1
+            async with condition:
+                condition.notify_all()
 
     async def wait(self, conversation_id: str, seen: int, timeout_s: float) -> None:
-        async with self._changed:
+        condition = self._conditions.get(conversation_id)
+        if condition is None:
+            return
+        async with condition:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait_for(lambda: self._versions.get(conversation_id) != seen), timeout_s)
+                await asyncio.wait_for(condition.wait_for(lambda: self._versions.get(conversation_id) != seen), timeout_s)
 
     def forget(self, conversation_id: str) -> None:
         self._versions.pop(conversation_id, None)
+        self._conditions.pop(conversation_id, None)
 
 
 class _RedisPlace:
@@ -139,7 +170,8 @@ class _RedisPlace:
                 log.warning("conversation_place_lost", conversation_id=self.conversation_id)
                 await owner._requeue(self.conversation_id, self.member, self._order or "0")
                 continue
-            wait_s = max(0.005, soonest / 1000 - time.time()) if soonest else owner.lease_s
+            # Woken by a change; else when the first lease in the way runs out (a dead process says nothing).
+            wait_s = max(0.005, soonest / 1000) if soonest else owner.lease_s
             await owner._wakeups.wait(self.conversation_id, seen, min(wait_s, owner.lease_s))
 
     async def leave(self) -> None:
@@ -163,6 +195,8 @@ class RedisLocks:
         self._queue_script = client.register_script(_QUEUE)
         self._check_script = client.register_script(_CHECK)
         self._leave_script = client.register_script(_LEAVE)
+        self._queued_script = client.register_script(_QUEUED)
+        self._renew_script = client.register_script(_RENEW)
         self._tasks: list[asyncio.Task[None]] = []
         self._listening = asyncio.Event()
 
@@ -179,6 +213,11 @@ class RedisLocks:
         if self._tasks:
             # Bounded: a cancellation that lands inside the Redis client's read can be swallowed there.
             await asyncio.wait(self._tasks, timeout=2)
+        # Places still held (turns cut short by shutdown) free the line now, not a lease later.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2):
+                for place in list(self._mine.values()):
+                    await place.leave()
 
     # -- the line ---------------------------------------------------------------------------
 
@@ -187,7 +226,7 @@ class RedisLocks:
         place = _RedisPlace(self, conversation_id, member)
         self._mine[member] = place
         try:
-            await self._arrive_script(keys=self._keys(conversation_id), args=[member, self._expiry(), KEY_TTL_MS])
+            await self._arrive_script(keys=self._keys(conversation_id), args=[member, self._lease_ms, KEY_TTL_MS])
         except BaseException:
             self._mine.pop(member, None)
             raise
@@ -199,7 +238,7 @@ class RedisLocks:
     async def _queue(self, conversation_id: str, member: str, order: str | None) -> tuple[object, int]:
         placed, horizon = await self._queue_script(
             keys=self._keys(conversation_id),
-            args=[member, order if order is not None else "", self._expiry(), KEY_TTL_MS, self.channel, conversation_id],
+            args=[member, order if order is not None else "", self._lease_ms, KEY_TTL_MS, self.channel, conversation_id],
         )
         return placed, int(horizon)
 
@@ -208,9 +247,13 @@ class RedisLocks:
 
     async def _check(self, conversation_id: str, member: str, horizon: int) -> tuple[int, int]:
         status, soonest = await self._check_script(
-            keys=self._keys(conversation_id), args=[member, horizon, _now_ms(), self.channel, conversation_id]
+            keys=self._keys(conversation_id), args=[member, horizon, self.channel, conversation_id]
         )
         return int(status), int(soonest)
+
+    async def is_queued(self, conversation_id: str, order: int) -> bool:
+        count = await self._queued_script(keys=self._keys(conversation_id), args=[order, self.channel, conversation_id])
+        return int(count) > 0
 
     async def _leave(self, place: _RedisPlace) -> None:
         self._mine.pop(place.member, None)
@@ -227,8 +270,9 @@ class RedisLocks:
         base = f"{self.prefix}:line:{{{conversation_id}}}"
         return [f"{base}:arrivals", f"{base}:saving", f"{base}:order", f"{base}:leases"]
 
-    def _expiry(self) -> int:
-        return _now_ms() + int(self.lease_s * 1000)
+    @property
+    def _lease_ms(self) -> int:
+        return int(self.lease_s * 1000)
 
     # -- background -------------------------------------------------------------------------
 
@@ -261,11 +305,15 @@ class RedisLocks:
             places = list(self._mine.values())
             if not places:
                 continue
-            expiry = self._expiry()
+            by_conversation: dict[str, list[str]] = {}
+            for place in places:
+                by_conversation.setdefault(place.conversation_id, []).append(place.member)
             try:
-                async with self.client.pipeline(transaction=False) as pipe:
-                    for place in places:
-                        pipe.zadd(self._keys(place.conversation_id)[3], {place.member: expiry}, xx=True)
-                    await pipe.execute()
-            except RedisError:
+                # Bounded, so one stalled call cannot outlast the leases it is renewing.
+                async with asyncio.timeout(self.lease_s / 3):
+                    async with self.client.pipeline(transaction=False) as pipe:
+                        for conversation_id, members in by_conversation.items():
+                            await self._renew_script(keys=[self._keys(conversation_id)[3]], args=[self._lease_ms, *members], client=pipe)
+                        await pipe.execute()
+            except (RedisError, TimeoutError):
                 log.warning("conversation_lease_renew_failed", exc_info=True)

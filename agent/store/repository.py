@@ -208,17 +208,21 @@ class Store:
             self.outbox.ring()
         return turn, reply
 
-    async def unanswered(self, channels: Collection[str], until: datetime, limit: int = 1000) -> list[tuple[Conversation, Message]]:
-        """Customer messages on `channels` stored up to `until` that no turn ever took up, oldest first."""
+    async def unanswered(
+        self, channels: Collection[str], until: datetime, since: datetime | None = None, after_id: int = 0, limit: int = 500
+    ) -> list[tuple[Conversation, Message]]:
+        """Customer messages on `channels` stored up to `until` (and from `since`) that no turn ever
+        took up, oldest first, one page of `limit` after the message id `after_id`."""
         query = (
             select(Conversation, Message)
             .join(Message, col(Message.conversation_id) == col(Conversation.id))
             .where(col(Conversation.channel).in_(list(channels)), Message.role == Role.CUSTOMER.value)
-            .where(col(Message.created_at) <= until)
+            .where(col(Message.id) > after_id, col(Message.created_at) <= until)
             .where(~col(Message.id).in_(select(Turn.inbound_message_id)))
-            .order_by(col(Message.id))
-            .limit(limit)
         )
+        if since is not None:
+            query = query.where(col(Message.created_at) >= since)
+        query = query.order_by(col(Message.id)).limit(limit)
         return await self.database.run(lambda session: [tuple(row) for row in session.exec(query).all()])  # type: ignore[misc]
 
     async def model_calls(self, conversation_id: str) -> list[ModelCall]:

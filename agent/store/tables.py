@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Text, UniqueConstraint, false
+from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from agent.contracts import utcnow
@@ -34,7 +34,11 @@ class Conversation(SQLModel, table=True):
 class Message(SQLModel, table=True):
     __tablename__ = "messages"
     # Dedupe: a channel's own message id is stored once per conversation.
-    __table_args__ = (UniqueConstraint("conversation_id", "channel_message_id", name="uq_message_channel_id"),)
+    # The recovery sweep looks for unanswered messages by when they were stored.
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "channel_message_id", name="uq_message_channel_id"),
+        Index("ix_messages_created_at", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: str = Field(foreign_key="conversations.id", index=True, max_length=32)

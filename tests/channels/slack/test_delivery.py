@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import timedelta
 
+import aiohttp
 import httpx
 
 from agent.contracts import InboundMessage, utcnow
@@ -15,7 +17,7 @@ from agent.store.migrate import upgrade
 from agent.store.outbox import OutboxStore
 from tests.channels.slack.conftest import FAST_OUTBOX, SlackRig
 from tests.conftest import SettingsFactory
-from tests.support.fake_slack import FakeSlack, dm
+from tests.support.fake_slack import FakeSlack, dm, event_callback, signed
 from personas import load_persona
 from tests.support.server import running_server
 
@@ -99,15 +101,39 @@ async def test_messages_stored_before_a_crash_are_answered_at_start_up_and_a_sta
             ))
     persona = load_persona(settings.persona)
 
-    async with running_server(settings):
-        posts = await api.wait_for("chat.postMessage", 3)
+    async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as http:
+        # The first customer writes again the moment the server is back: the old message goes first.
+        body = json.dumps(event_callback(dm("and how much is the Ridgeline boot?", ts="1700001500.000100"), "EvAfter"))
+        async with http.post(f"{base_url}/slack/events", data=body.encode(), headers=signed(body)) as response:
+            assert response.status == 200
+        posts = await api.wait_for("chat.postMessage", 4)
+        first_customer = [p.params["text"] for p in posts if p.params["channel"] == "D0DM00001"]
+        assert len(first_customer) == 2
+        assert "NW-10482" in first_customer[0] and "Ridgeline" in first_customer[1]
         by_channel = {p.params["channel"]: p.params["text"] for p in posts}
-        assert "NW-10482" in by_channel["D0DM00001"]
         assert "return" in by_channel["D0DM00002"].lower()
         # Two hours late, an answer would be out of place: an apology, and a person follows up.
         assert by_channel["D0DM00003"] == persona.missed
         late = await store.conversation_by_key("slack", "T0TEAM001:D0DM00003")
         assert late is not None and late.state == "waiting"
         assert [e.reason for e in await store.escalations(late.id)] == ["missed_message"]
-    assert len(api.posts) == 3
+    assert len(api.posts) == 4
     await database.dispose()
+
+
+async def test_a_message_another_process_left_unanswered_is_found_by_the_sweep(
+    slack_env: None, api: FakeSlack, make_settings: SettingsFactory
+) -> None:
+    settings = make_settings(slack={"api_base_url": api.base_url}, outbox=FAST_OUTBOX, recovery={"orphaned_after_s": 1})
+    async with running_server(settings):
+        # Stored by a process that died before answering it, after this one had started.
+        database = Database(settings.database_url)
+        async with httpx.AsyncClient() as client:
+            other = build_manager(settings, Store(database), client)
+            await other.accept(InboundMessage(
+                "slack", "U0CUSTOMER", "T0TEAM001:D0DM00001", "where is my order NW-10482?",
+                provider_message_id="1700001600.000100", received_at=utcnow() - timedelta(seconds=2),
+            ))
+        await database.dispose()
+        [answer] = await api.wait_for("chat.postMessage", 1, timeout=20)
+    assert "NW-10482" in answer.params["text"]
