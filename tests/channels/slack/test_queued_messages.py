@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from agent.store import Database, Store
 from agent.store.tables import Conversation
-from tests.channels.slack.conftest import FAST_OUTBOX, rig_with_model
+from tests.channels.slack.conftest import FAST_OUTBOX, SlackRig, rig_with_model
 from tests.conftest import SettingsFactory
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.fake_slack import FakeSlack, dm, event_callback, signed
@@ -68,3 +68,20 @@ async def test_events_sent_in_order_to_two_processes_run_their_turns_in_that_ord
 
 async def store_conversations(store: Store) -> list[str]:
     return [c.id for c in await store.database.run(lambda s: list(s.exec(select(Conversation)).all()))]
+
+
+async def test_a_flood_of_dms_answered_by_the_local_model_gets_each_its_own_answer(rig: SlackRig) -> None:
+    questions = QUESTIONS + ["do you ship to Canada?", "my tent pole snapped", "what are your opening hours"]
+    # Asked at once: the order they are stored in is the order they are answered in.
+    await asyncio.gather(
+        *(rig.post_event(dm(q, ts=f"1700000500.{n:06d}"), event_id=f"EvF{n}") for n, q in enumerate(questions))
+    )
+    hasty = await rig.api.wait_for("chat.postMessage", len(questions))
+    asked = [m.text for m in await rig.messages() if m.role == "customer"]
+    # The same questions in that order from a customer who waits for each answer.
+    for n, question in enumerate(asked):
+        await rig.post_event(dm(question, ts=f"1700000600.{n:06d}", channel="D0DM00002"), event_id=f"EvP{n}")
+        await rig.api.wait_for("chat.postMessage", len(questions) + n + 1)
+    patient = rig.api.of("chat.postMessage")[len(questions):]
+    assert len({p.params["text"] for p in patient}) == len(questions)
+    assert [p.params["text"] for p in hasty] == [p.params["text"] for p in patient]
