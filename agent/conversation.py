@@ -38,6 +38,7 @@ from agent.routing.model_tier import ModelIntentTier
 from agent.store import CallRecord, SavedInbound, Store, TurnRecord, UnknownConversation, to_view
 from agent.store.outbox import OutboxStore
 from agent.store.tables import Conversation, Message, Turn
+from agent.text import clean, is_blank
 from personas import Persona, complete_sentences, fit_to_channel, system_prompt, to_speech
 
 log = structlog.get_logger(__name__)
@@ -149,8 +150,9 @@ class ConversationManager:
         return view
 
     async def _save(self, inbound: InboundMessage) -> SavedInbound:
+        inbound = replace(inbound, text=clean(inbound.text))  # storable on any database
         text = inbound.text.strip()
-        if not text:
+        if is_blank(text):
             raise InvalidMessage("text must not be empty")
         if len(text) > self.settings.max_text_chars:
             raise InvalidMessage(f"text is longer than {self.settings.max_text_chars} characters")

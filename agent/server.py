@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from agent.summaries import ModelSummarizer
 from agent.store import AccountStore, Database, HandoffStore, OptOutStore, Store
 from agent.store.migrate import ensure_current
 from agent.store.outbox import NO_OUTBOX, OutboxBell, OutboxRouting, OutboxStore
-from channels.http import json_error, json_errors
+from channels.http import json_error, json_errors, same_secret
 from channels.slack.outbound import CHANNEL as SLACK_CHANNEL
 from channels.staff import ConsoleOptions, StaffConsole
 from channels.twilio.signature import TwilioSignature
@@ -63,7 +62,7 @@ def model_metrics(token: str | None) -> Callable[[web.Request], Awaitable[web.Re
         if token is None:
             return json_error(404, "metrics_disabled", "Set the metrics token variable (server.metrics_token_env) to serve metrics.")
         sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(sent.encode(), token.encode()):
+        if not same_secret(sent, token):
             return json_error(401, "unauthorized", "Send the metrics token as 'Authorization: Bearer <token>'.")
         return web.json_response(request.app[keys.GATEWAY].snapshot())
 

@@ -2,30 +2,67 @@
 
 from __future__ import annotations
 
+import hmac
+import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 from aiohttp import web
 
+from agent.text import clean
+
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ERROR_CODE = "error_code"  # set on a json_error response, for the one line the middleware logs
 
 
 def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status, headers=headers)
+    response = web.json_response({"error": {"code": code, "message": message}}, status=status, headers=headers)
+    response[ERROR_CODE] = code
+    return response
+
+
+def parse_json(raw: str) -> Any:
+    """json.loads, with nesting too deep for the parser (a RecursionError) refused as bad JSON."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def same_secret(sent: str | None, expected: str) -> bool:
+    """Constant-time comparison for any value a client sends, even one with non-ASCII or undecodable bytes."""
+    if not sent:
+        return False
+    return hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), expected.encode())
 
 
 @web.middleware
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Under /api/, every error is JSON; anywhere, an unexpected one is logged, never shown."""
+    """Under /api/, every error is JSON and logged in one line; anywhere, an unexpected one is logged, never shown."""
+    api = request.path.startswith("/api/")
     try:
-        return await handler(request)
+        if api and clean(request.path) != request.path:
+            # A NUL or a lone surrogate names no resource, and no store could look it up.
+            response: web.StreamResponse = json_error(404, "not_found", "Not found.")
+        else:
+            response = await handler(request)
     except web.HTTPException as exc:
-        if not request.path.startswith("/api/") or exc.status < 400:
+        if not api or exc.status < 400:
             raise
         code = exc.reason.lower().replace(" ", "_")
-        return json_error(exc.status, code, exc.text or exc.reason)
+        response = json_error(exc.status, code, exc.text or exc.reason)
     except Exception:
         log.exception("unhandled_error", path=request.path, method=request.method)
         return json_error(500, "internal_error", "Something went wrong on our side. Please try again.")
+    if api and 400 <= response.status < 500:
+        log.info(
+            "request_refused",
+            method=request.method,
+            path=clean(request.path)[:200],
+            status=response.status,
+            code=response.get(ERROR_CODE),
+        )
+    return response

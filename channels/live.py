@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import weakref
 
 import structlog
 from aiohttp import WSMsgType, web
 
 from agent.contracts import EventStream
+from channels.http import parse_json
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +63,6 @@ async def _forward(events: EventStream, socket: web.WebSocketResponse) -> None:
 
 def _is_ping(data: str) -> bool:
     try:
-        return json.loads(data).get("type") == "ping"
+        return parse_json(data).get("type") == "ping"
     except (ValueError, AttributeError):
         return False

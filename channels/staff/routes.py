@@ -19,6 +19,7 @@ from agent.contracts import (
     StaffAuth,
     StaffSession,
 )
+from agent.text import clean
 from channels.http import json_error
 from channels.staff.live import LiveSockets
 from channels.staff.throttle import LoginThrottle, client_address
@@ -141,7 +142,9 @@ class StaffConsole:
             raise ApiError(
                 429, "too_many_attempts", "Too many failed sign-ins; try again later.", {"Retry-After": str(math.ceil(wait))}
             )
-        opened = await self.auth.login(username, password)
+        # No account's name or password holds a NUL or a lone surrogate: neither can be stored.
+        storable = clean(username) == username and clean(password) == password
+        opened = await self.auth.login(username, password) if storable else None
         if opened is None:
             self.throttle.failed(keys)
             raise ApiError(401, "login_failed", "Wrong username or password.")

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import json
+import re
+
 from aiohttp import web
 
 from agent.contracts import InboundMessage
+from agent.text import clean, is_blank
+from channels.http import parse_json
 from channels.webchat.tokens import TokenSigner
 
 CHANNEL = "web"
 MAX_CLIENT_ID = 100
+MAX_AFTER = 2**63 - 1  # the largest id any store's integer column could hold
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class BadRequest(Exception):
@@ -36,13 +41,14 @@ def authorize(request: web.Request, signer: TokenSigner) -> str:
 
 async def parse_message(request: web.Request, conversation_id: str, max_chars: int) -> InboundMessage:
     try:
-        body = json.loads(await request.text())
+        body = parse_json(await request.text())
     except (ValueError, UnicodeDecodeError):
         raise BadRequest(400, "invalid_json", "The request body must be JSON.") from None
     if not isinstance(body, dict) or not isinstance(body.get("text"), str):
         raise BadRequest(400, "invalid_text", 'The body must be an object with a "text" string.')
-    text = body["text"].strip()
-    if not text:
+    # A lone surrogate becomes U+FFFD and a NUL goes: the message is kept, and storable.
+    text = clean(body["text"]).strip()
+    if is_blank(text):
         raise BadRequest(400, "empty_text", "The message is empty.")
     if len(text) > max_chars:
         raise BadRequest(413, "text_too_long", f"The message is longer than {max_chars} characters.")
@@ -63,10 +69,7 @@ def parse_after(request: web.Request) -> int | None:
     raw = request.query.get("after")
     if raw is None or raw == "":
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(400, "invalid_after", "after must be a message id (an integer).") from None
-    if value < 0:
-        raise BadRequest(400, "invalid_after", "after must not be negative.")
-    return value
+    # ASCII digits only: int() would also take "-1", " 1", "1_0" and other scripts' digits.
+    if not _DIGITS.fullmatch(raw) or int(raw) > MAX_AFTER:
+        raise BadRequest(400, "invalid_after", f"after must be a message id, an integer from 0 to {MAX_AFTER}.")
+    return int(raw)
