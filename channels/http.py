@@ -15,13 +15,10 @@ from agent.text import clean
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ERROR_CODE = "error_code"  # set on a json_error response, for the one line the middleware logs
 
 
 def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    response = web.json_response({"error": {"code": code, "message": message}}, status=status, headers=headers)
-    response[ERROR_CODE] = code
-    return response
+    return web.json_response({"error": {"code": code, "message": message}}, status=status, headers=headers)
 
 
 def parse_json(raw: str) -> Any:
@@ -63,6 +60,17 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             method=request.method,
             path=clean(request.path)[:200],
             status=response.status,
-            code=response.get(ERROR_CODE),
+            code=_error_code(response),
         )
     return response
+
+
+def _error_code(response: web.StreamResponse) -> str | None:
+    """The code of a json_error response (a small body), for the log line."""
+    body = getattr(response, "body", None)
+    if not isinstance(body, bytes) or response.content_type != "application/json":
+        return None
+    try:
+        return str(json.loads(body)["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return None
