@@ -39,6 +39,7 @@ from agent.summaries import ModelSummarizer
 from agent.store import AccountStore, Database, HandoffStore, OptOutStore, Store
 from agent.store.migrate import ensure_current
 from agent.store.outbox import NO_OUTBOX, OutboxBell, OutboxRouting, OutboxStore
+from channels import openapi
 from channels.http import json_error, json_errors, same_secret
 from channels.slack.outbound import CHANNEL as SLACK_CHANNEL
 from channels.staff import ConsoleOptions, StaffConsole
@@ -472,7 +473,7 @@ def create_app(settings: Settings) -> web.Application:
     if outbound.channels:
         app.cleanup_ctx.append(background_ctx(build_outbox_sender(settings, database, outbound, bell).run))
     app.on_shutdown.extend([webchat.close_sockets, console.close_sockets])
-    app.add_routes([web.get("/healthz", healthz), *webchat.routes(), *console.routes()])
+    app.add_routes([web.get("/healthz", healthz), *webchat.routes(), *console.routes(), *openapi.routes()])
     metrics_token = os.environ.get(settings.server.metrics_token_env) or None
     app.add_routes([web.get("/api/metrics/models", model_metrics(metrics_token))])
     return app
