@@ -194,8 +194,12 @@ class StaffConsole:
     async def reply(self, request: web.Request, session: StaffSession) -> web.StreamResponse:
         body = await json_body(request)
         client_id = body.get("client_message_id")
-        if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID):
-            raise ApiError(400, "invalid_client_message_id", f"client_message_id must be 1 to {MAX_CLIENT_ID} characters.")
+        # A dedupe key must match exactly: one no database can store is refused, not altered.
+        valid = isinstance(client_id, str) and 0 < len(client_id) <= MAX_CLIENT_ID and clean(client_id) == client_id
+        if client_id is not None and not valid:
+            raise ApiError(
+                400, "invalid_client_message_id", f"client_message_id must be 1 to {MAX_CLIENT_ID} characters, without NUL or lone surrogates."
+            )
         sent = await self.handoff.reply(request.match_info["conversation_id"], session.staff, text_field(body), client_id)
         return web.json_response({"message": sent.message.to_json(), "state": sent.state.value, "duplicate": sent.duplicate})
 

@@ -53,8 +53,10 @@ async def parse_message(request: web.Request, conversation_id: str, max_chars: i
     if len(text) > max_chars:
         raise BadRequest(413, "text_too_long", f"The message is longer than {max_chars} characters.")
     client_id = body.get("client_message_id")
-    if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID):
-        raise BadRequest(400, "invalid_client_message_id", f"client_message_id must be a string of 1 to {MAX_CLIENT_ID} characters.")
+    if client_id is not None and not valid_client_id(client_id):
+        raise BadRequest(
+            400, "invalid_client_message_id", f"client_message_id must be 1 to {MAX_CLIENT_ID} characters, without NUL or lone surrogates."
+        )
     return InboundMessage(
         channel=CHANNEL,
         channel_user_id=conversation_id,
@@ -63,6 +65,11 @@ async def parse_message(request: web.Request, conversation_id: str, max_chars: i
         text=text,
         provider_message_id=client_id,
     )
+
+
+def valid_client_id(value: object) -> bool:
+    # A dedupe key must match exactly: one no database can store is refused, not altered.
+    return isinstance(value, str) and 0 < len(value) <= MAX_CLIENT_ID and clean(value) == value
 
 
 def parse_after(request: web.Request) -> int | None:

@@ -124,3 +124,16 @@ async def test_a_conversation_id_with_a_nul_is_not_found(desk: Desk, caplog: pyt
         )
     assert (status, body["error"]["code"]) == (404, "not_found")
     assert refused(events) == [(404, "not_found")]
+
+
+@pytest.mark.parametrize("client_id", ["r\\u0000-1", "r\\udfff-1"])
+async def test_a_reply_client_message_id_no_database_stores_is_refused(
+    desk: Desk, client_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = await desk.alice.detail(desk.visitor.conversation_id)
+    with captured(caplog) as events:
+        payload = f'{{"text": "hello", "client_message_id": "{client_id}"}}'.encode()
+        status, body = await desk.post_raw(f"{desk.conversation}/reply", payload)
+    assert (status, body["error"]["code"]) == (400, "invalid_client_message_id")
+    assert refused(events) == [(400, "invalid_client_message_id")]
+    assert (await desk.alice.detail(desk.visitor.conversation_id))["messages"] == before["messages"]

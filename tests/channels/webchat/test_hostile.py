@@ -112,3 +112,14 @@ async def test_a_deep_frame_on_the_socket_is_ignored(visitor: Visitor, caplog: p
             await socket.send_str("[" * 30_000 + "]" * 30_000)
             await socket.send_json({"type": "ping"})
             assert (await socket.receive_json(timeout=5)) == {"type": "pong"}
+
+
+@pytest.mark.parametrize("client_id", ["retry\\u0000-1", "retry\\ud800-1"])
+async def test_a_client_message_id_no_database_stores_is_refused(
+    visitor: Visitor, client_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with captured(caplog) as events:
+        status, body = await post_raw(visitor, f'{{"text": "hello", "client_message_id": "{client_id}"}}'.encode())
+    assert (status, body["error"]["code"]) == (400, "invalid_client_message_id")
+    assert refused(events) == [(400, "invalid_client_message_id")]
+    assert (await visitor.history())["messages"] == []
