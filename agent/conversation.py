@@ -48,6 +48,7 @@ from agent.store import (
 )
 from agent.store.outbox import OutboxStore
 from agent.store.tables import Conversation, Message, Turn
+from agent.text import clean, is_blank
 from personas import Persona, complete_sentences, fit_to_channel, system_prompt, to_speech
 
 log = structlog.get_logger(__name__)
@@ -197,8 +198,8 @@ class ConversationManager:
         return saved, place
 
     def _checked_text(self, text: str) -> str:
-        text = text.strip()
-        if not text:
+        text = clean(text).strip()  # storable on any database
+        if is_blank(text):
             raise InvalidMessage("text must not be empty")
         if len(text) > self.settings.max_text_chars:
             raise InvalidMessage(f"text is longer than {self.settings.max_text_chars} characters")

@@ -44,6 +44,7 @@ from agent.locks import ConversationLocks
 from agent.store import HandoffStore, as_utc, to_view
 from agent.store.handoff import HANDED_BACK, RESOLVED, Snapshot
 from agent.store.views import note_view, staff_view
+from agent.text import clean, is_blank
 
 log = structlog.get_logger(__name__)
 
@@ -337,8 +338,8 @@ class Handoff:
         return snapshot
 
     def _checked_text(self, text: str) -> str:
-        text = text.strip()
-        if not text:
+        text = clean(text).strip()
+        if is_blank(text):
             raise InvalidMessage("text must not be empty")
         if len(text) > self.max_text_chars:
             raise InvalidMessage(f"text is longer than {self.max_text_chars} characters")

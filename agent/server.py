@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -43,8 +42,8 @@ from agent.summaries import ModelSummarizer
 from agent.store import AccountStore, Database, HandoffStore, OptOutStore, Store
 from agent.store.migrate import ensure_current
 from agent.store.outbox import NO_OUTBOX, OutboxBell, OutboxRouting, OutboxStore
-from channels import pages
-from channels.http import body_deadline, json_error, json_errors
+from channels import openapi, pages
+from channels.http import body_deadline, json_error, json_errors, same_secret
 from channels.live import SocketCap
 from channels.slack.outbound import CHANNEL as SLACK_CHANNEL
 from channels.staff import ConsoleOptions, StaffConsole
@@ -68,7 +67,7 @@ def model_metrics(token: str | None) -> Callable[[web.Request], Awaitable[web.Re
         if token is None:
             return json_error(404, "metrics_disabled", "Set the metrics token variable (server.metrics_token_env) to serve metrics.")
         sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(sent.encode(), token.encode()):
+        if not same_secret(sent, token):
             return json_error(401, "unauthorized", "Send the metrics token as 'Authorization: Bearer <token>'.")
         return web.json_response(request.app[keys.GATEWAY].snapshot())
 
@@ -511,7 +510,7 @@ def create_app(settings: Settings) -> web.Application:
     # After the database and the shared line are up, before the first request.
     app.cleanup_ctx.append(build_recovery(settings, manager).context())
     app.on_shutdown.extend([webchat.close_sockets, console.close_sockets])
-    app.add_routes([web.get("/healthz", healthz), *pages.routes(), *webchat.routes(), *console.routes()])
+    app.add_routes([web.get("/healthz", healthz), *pages.routes(), *webchat.routes(), *console.routes(), *openapi.routes()])
     metrics_token = os.environ.get(settings.server.metrics_token_env) or None
     app.add_routes([web.get("/api/metrics/models", model_metrics(metrics_token))])
     return app

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import weakref
 from collections import Counter
 
@@ -13,6 +12,7 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from agent.contracts import EventStream
+from channels.http import parse_json
 
 log = structlog.get_logger(__name__)
 
@@ -102,6 +102,6 @@ async def _forward(events: EventStream, socket: web.WebSocketResponse) -> None:
 
 def _is_ping(data: str) -> bool:
     try:
-        return json.loads(data).get("type") == "ping"
+        return parse_json(data).get("type") == "ping"
     except (ValueError, AttributeError):
         return False

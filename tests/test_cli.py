@@ -153,3 +153,26 @@ async def test_db_upgrade_on_postgresql(tmp_path: Path) -> None:
 def test_help(command: list[str]) -> None:
     result = subprocess.run([*SWITCHBOARD, *command], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_serve_logs_a_request_it_cannot_parse_in_one_line(tmp_path: Path) -> None:
+    """A control character in a header: aiohttp's 400, one warning line, no traceback, not the header."""
+    port = free_port()
+    process = subprocess.Popen(
+        [*SWITCHBOARD, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env_for(tmp_path),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", process)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(b"GET /api/staff/me HTTP/1.1\r\nHost: x\r\nCookie: switchboard_staff=s3cret\x01value\r\n\r\n")
+            answer = conn.recv(4096)
+        assert answer.split(b"\r\n")[0].endswith(b" 400 Bad Request")
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert "Traceback" not in stderr and "s3cret" not in stderr
+    [line] = [line for line in stderr.splitlines() if "Error handling request" in line]
+    assert line.startswith("WARNING aiohttp.server") and "BadHttpMessage (400)" in line

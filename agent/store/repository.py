@@ -16,6 +16,8 @@ from agent.store.database import Database
 from agent.store.outbox import NO_OUTBOX, OutboxRouting, enqueue
 from agent.store.tables import Conversation, Escalation, Message, ModelCall, Turn
 
+MAX_MESSAGE_ID = 2**31 - 1
+
 
 class UnknownConversation(LookupError):
     """No conversation with that id (or it belongs to another channel)."""
@@ -197,7 +199,8 @@ class Store:
     async def messages(self, conversation_id: str, after: int | None = None, limit: int = 200) -> list[Message]:
         query = select(Message).where(Message.conversation_id == conversation_id)
         if after is not None:
-            query = query.where(col(Message.id) > after)
+            # Past the id column's range (INTEGER: 32 bits on PostgreSQL) nothing can follow.
+            query = query.where(col(Message.id) > min(after, MAX_MESSAGE_ID))
         query = query.order_by(col(Message.id)).limit(limit)
         return await self.database.run(lambda session: list(session.exec(query).all()))
 

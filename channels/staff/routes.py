@@ -19,6 +19,7 @@ from agent.contracts import (
     StaffAuth,
     StaffSession,
 )
+from agent.text import clean
 from channels.http import json_error, request_address, too_many_requests
 from channels.pages import NOT_FRAMED, page_headers
 from channels.staff.live import LiveSockets
@@ -135,7 +136,9 @@ class StaffConsole:
         if wait is not None:
             log.warning("staff_login_throttled", username=username[:64], address=address)
             return too_many_requests(wait, "too_many_attempts", "Too many failed sign-ins.")
-        opened = await self.auth.login(username, password)
+        # No account's name or password holds a NUL or a lone surrogate: neither can be stored.
+        storable = clean(username) == username and clean(password) == password
+        opened = await self.auth.login(username, password) if storable else None
         if opened is None:
             await self.throttle.failed(keys)
             raise ApiError(401, "login_failed", "Wrong username or password.")
@@ -185,8 +188,12 @@ class StaffConsole:
     async def reply(self, request: web.Request, session: StaffSession) -> web.StreamResponse:
         body = await json_body(request)
         client_id = body.get("client_message_id")
-        if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID):
-            raise ApiError(400, "invalid_client_message_id", f"client_message_id must be 1 to {MAX_CLIENT_ID} characters.")
+        # A dedupe key must match exactly: one no database can store is refused, not altered.
+        valid = isinstance(client_id, str) and 0 < len(client_id) <= MAX_CLIENT_ID and clean(client_id) == client_id
+        if client_id is not None and not valid:
+            raise ApiError(
+                400, "invalid_client_message_id", f"client_message_id must be 1 to {MAX_CLIENT_ID} characters, without NUL or lone surrogates."
+            )
         sent = await self.handoff.reply(request.match_info["conversation_id"], session.staff, text_field(body), client_id)
         return web.json_response({"message": sent.message.to_json(), "state": sent.state.value, "duplicate": sent.duplicate})
 

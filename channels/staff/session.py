@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-import json
 import math
 from datetime import datetime
 from typing import Any
@@ -12,6 +10,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from agent.contracts import StaffAuth, StaffSession
+from agent.text import clean, is_blank
+from channels.http import parse_json, same_secret
 
 COOKIE = "switchboard_staff"
 CSRF_HEADER = "X-CSRF-Token"
@@ -27,6 +27,9 @@ class ApiError(Exception):
 async def current_session(request: web.Request, auth: StaffAuth) -> tuple[str, StaffSession]:
     """The request's live staff session (and its token), or 401."""
     token = request.cookies.get(COOKIE)
+    # Ours are URL-safe ASCII; anything else (undecodable bytes, a NUL) cannot name a session.
+    if token is not None and not (token.isascii() and token.isprintable()):
+        token = None
     session = await auth.session(token) if token else None
     if token is None or session is None:
         raise ApiError(401, "unauthorized", "Sign in as staff first.")
@@ -37,8 +40,7 @@ def check_csrf(request: web.Request, session: StaffSession) -> None:
     """State-changing requests must echo the session's CSRF token, which a foreign page cannot read."""
     if request.method in SAFE_METHODS:
         return
-    sent = request.headers.get(CSRF_HEADER, "")
-    if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+    if not same_secret(request.headers.get(CSRF_HEADER), session.csrf_token):
         raise ApiError(403, "csrf_failed", f"The {CSRF_HEADER} header is missing or wrong.")
 
 
@@ -54,7 +56,7 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     if request.content_type != "application/json":
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
     try:
-        body = json.loads(await request.text())
+        body = parse_json(await request.text())
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "invalid_json", "The request body must be JSON.") from None
     if not isinstance(body, dict):
@@ -63,8 +65,9 @@ async def json_body(request: web.Request) -> dict[str, Any]:
 
 
 def text_field(body: dict[str, Any], name: str = "text") -> str:
+    """The field's text, storable (see agent.text.clean); invisible-only text counts as empty."""
     value = body.get(name)
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or is_blank(value := clean(value)):
         raise ApiError(400, f"invalid_{name}", f'The body needs a non-empty "{name}" string.')
     return value
 

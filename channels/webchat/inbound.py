@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import json
+import re
+
 from aiohttp import web
 
 from agent.contracts import InboundMessage
+from agent.text import clean, is_blank
+from channels.http import parse_json
 from channels.webchat.tokens import TokenSigner
 
 CHANNEL = "web"
 MAX_CLIENT_ID = 100
+MAX_AFTER = 2**63 - 1  # the largest id any store's integer column could hold
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class BadRequest(Exception):
@@ -36,19 +41,22 @@ def authorize(request: web.Request, signer: TokenSigner) -> str:
 
 async def parse_message(request: web.Request, conversation_id: str, max_chars: int) -> InboundMessage:
     try:
-        body = json.loads(await request.text())
+        body = parse_json(await request.text())
     except (ValueError, UnicodeDecodeError):
         raise BadRequest(400, "invalid_json", "The request body must be JSON.") from None
     if not isinstance(body, dict) or not isinstance(body.get("text"), str):
         raise BadRequest(400, "invalid_text", 'The body must be an object with a "text" string.')
-    text = body["text"].strip()
-    if not text:
+    # A lone surrogate becomes U+FFFD and a NUL goes: the message is kept, and storable.
+    text = clean(body["text"]).strip()
+    if is_blank(text):
         raise BadRequest(400, "empty_text", "The message is empty.")
     if len(text) > max_chars:
         raise BadRequest(413, "text_too_long", f"The message is longer than {max_chars} characters.")
     client_id = body.get("client_message_id")
-    if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID):
-        raise BadRequest(400, "invalid_client_message_id", f"client_message_id must be a string of 1 to {MAX_CLIENT_ID} characters.")
+    if client_id is not None and not valid_client_id(client_id):
+        raise BadRequest(
+            400, "invalid_client_message_id", f"client_message_id must be 1 to {MAX_CLIENT_ID} characters, without NUL or lone surrogates."
+        )
     return InboundMessage(
         channel=CHANNEL,
         channel_user_id=conversation_id,
@@ -59,14 +67,16 @@ async def parse_message(request: web.Request, conversation_id: str, max_chars: i
     )
 
 
+def valid_client_id(value: object) -> bool:
+    # A dedupe key must match exactly: one no database can store is refused, not altered.
+    return isinstance(value, str) and 0 < len(value) <= MAX_CLIENT_ID and clean(value) == value
+
+
 def parse_after(request: web.Request) -> int | None:
     raw = request.query.get("after")
     if raw is None or raw == "":
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(400, "invalid_after", "after must be a message id (an integer).") from None
-    if value < 0:
-        raise BadRequest(400, "invalid_after", "after must not be negative.")
-    return value
+    # ASCII digits only: int() would also take "-1", " 1", "1_0" and other scripts' digits.
+    if not _DIGITS.fullmatch(raw) or int(raw) > MAX_AFTER:
+        raise BadRequest(400, "invalid_after", f"after must be a message id, an integer from 0 to {MAX_AFTER}.")
+    return int(raw)

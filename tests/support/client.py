@@ -40,3 +40,22 @@ async def new_visitor(session: aiohttp.ClientSession, base_url: str) -> Visitor:
         assert response.status == 201
         body = await response.json()
     return Visitor(session, base_url, body["conversation_id"], body["token"])
+
+
+async def raw_request(base_url: str, head: bytes) -> tuple[int, Any]:
+    """Send `head` (request line and headers, as bytes a client library would refuse to write) and
+    return the status and the JSON body. `Host` and `Connection: close` are added."""
+    import asyncio
+    import json
+
+    host, port = base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(head.rstrip(b"\r\n") + f"\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        await writer.drain()
+        response = await reader.read()
+    finally:
+        writer.close()
+    status_line, _, rest = response.partition(b"\r\n")
+    _headers, _, body = rest.partition(b"\r\n\r\n")
+    return int(status_line.split()[1]), json.loads(body) if body else None

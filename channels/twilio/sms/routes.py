@@ -14,6 +14,7 @@ import structlog
 from aiohttp import web
 
 from agent.contracts import ConversationService, InvalidMessage, OptOutRegistry, Reply
+from agent.text import is_blank
 from channels.twilio.signature import TwilioSignature
 from channels.twilio.sms.inbound import CHANNEL, BadSms, Sms, parse_sms, to_inbound
 from channels.twilio.sms.keywords import Keyword, Keywords
@@ -76,7 +77,7 @@ class SmsWebhook:
         if keyword is not None:
             return await self._keyword(sms, keyword, opted_out)
         inbound = to_inbound(sms)
-        if not inbound.text:
+        if is_blank(inbound.text):  # zero-width and other invisible characters count as nothing
             log.info("sms_empty")
             return empty()
         try:
