@@ -6,7 +6,6 @@ On one process (SQLite and PostgreSQL) and on two processes sharing PostgreSQL a
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,7 +18,7 @@ from tests.conftest import SettingsFactory
 from tests.support.client import Visitor, new_visitor
 from tests.support.fake_openai import FakeOpenAI, fake_openai
 from tests.support.server import running_server
-from tests.support.services import fresh_postgres_database, redis_url
+from tests.support.services import cluster_settings, fresh_postgres_database
 
 QUESTIONS = [
     "where is my order NW-10482?",
@@ -136,15 +135,7 @@ async def test_a_burst_into_one_conversation_runs_in_stored_order_on_one_process
 
 
 async def test_a_burst_alternating_between_two_processes_runs_in_stored_order(make_settings: SettingsFactory) -> None:
-    url = await redis_url()
-    async with fresh_postgres_database() as database_url:
-        settings = make_settings(
-            database={"url": database_url},
-            redis={"url": url, "prefix": f"test-{uuid.uuid4().hex[:8]}"},
-            secret_key="one key for both processes",
-            escalation=NO_REPEAT,
-            rate_limits=UNLIMITED,
-        )
+    async with cluster_settings(make_settings, escalation=NO_REPEAT, rate_limits=UNLIMITED) as settings:
         async with running_server(settings) as (first, _a), running_server(settings) as (second, _b):
             async with aiohttp.ClientSession() as http:
                 visitor = await new_visitor(http, first)

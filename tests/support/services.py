@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 
@@ -64,3 +65,15 @@ async def redis_url() -> str:
     finally:
         await client.aclose()
     return REDIS_URL
+
+
+@asynccontextmanager
+async def cluster_settings(make_settings: Callable[..., Any], **overrides: Any) -> AsyncIterator[Any]:
+    """Settings for several server processes: a fresh PostgreSQL database, the test Redis under a
+    prefix of its own, and the one visitor-token key every process must share."""
+    url = await redis_url()
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    async with fresh_postgres_database() as database_url:
+        yield make_settings(
+            database={"url": database_url}, redis={"url": url, "prefix": prefix}, secret_key=f"key-{prefix}", **overrides
+        )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 
 import aiohttp
 from sqlmodel import select
@@ -16,7 +15,7 @@ from tests.conftest import SettingsFactory
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.fake_slack import FakeSlack, dm, event_callback, signed
 from tests.support.server import running_server
-from tests.support.services import fresh_postgres_database, redis_url
+from tests.support.services import cluster_settings
 
 QUESTIONS = ["where is my order NW-10482?", "what is your return policy", "how much is the Ridgeline boot?"]
 
@@ -37,16 +36,9 @@ async def test_each_queued_dm_is_answered_with_its_own_answer_in_order(
 async def test_events_sent_in_order_to_two_processes_run_their_turns_in_that_order(
     slack_env: None, api: FakeSlack, make_settings: SettingsFactory
 ) -> None:
-    url = await redis_url()
-    async with fresh_postgres_database() as database_url:
-        settings = make_settings(
-            database={"url": database_url},
-            redis={"url": url, "prefix": f"test-{uuid.uuid4().hex[:8]}"},
-            secret_key="one key for both processes",
-            slack={"api_base_url": api.base_url},
-            outbox=FAST_OUTBOX,
-            escalation={"on_repeat": False},
-        )
+    async with cluster_settings(
+        make_settings, slack={"api_base_url": api.base_url}, outbox=FAST_OUTBOX, escalation={"on_repeat": False}
+    ) as settings:
         async with running_server(settings) as (first, _a), running_server(settings) as (second, _b):
             async with aiohttp.ClientSession() as http:
                 for n in range(30):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import aiohttp
 
@@ -14,7 +13,7 @@ from channels.staff.throttle import LoginThrottle
 from tests.conftest import SettingsFactory
 from tests.support.client import new_visitor
 from tests.support.server import running_server
-from tests.support.services import fresh_postgres_database, redis_url
+from tests.support.services import cluster_settings
 from tests.support.staff import PASSWORD, add_staff, staff_client
 
 
@@ -84,15 +83,7 @@ async def test_an_admin_takes_over_a_conversation_someone_else_holds(make_settin
 
 
 async def test_with_redis_failed_sign_ins_on_any_process_count_together(make_settings: SettingsFactory) -> None:
-    url = await redis_url()
-    prefix = f"test-{uuid.uuid4().hex[:8]}"
-    async with fresh_postgres_database() as database_url:
-        settings = make_settings(
-            database={"url": database_url},
-            redis={"url": url, "prefix": prefix},
-            secret_key=f"key-{prefix}",
-            staff={"login_attempts": 2},
-        )
+    async with cluster_settings(make_settings, staff={"login_attempts": 2}) as settings:
         async with running_server(settings) as (first, _a), running_server(settings) as (second, _b):
             await add_staff(settings, "alice", "Alice Ng")
             assert (await login_status(first, "alice", "wrong-one"))[0] == 401

@@ -3,7 +3,6 @@ Retry-After (shared by every process through Redis), and a cap on open sockets."
 
 from __future__ import annotations
 
-import uuid
 
 import aiohttp
 from aiohttp import WSMsgType
@@ -11,7 +10,7 @@ from aiohttp import WSMsgType
 from tests.conftest import SettingsFactory
 from tests.support.client import new_visitor
 from tests.support.server import running_server
-from tests.support.services import fresh_postgres_database, redis_url
+from tests.support.services import cluster_settings
 
 
 async def post_conversation(http: aiohttp.ClientSession, base_url: str, client: str | None = None) -> tuple[int, dict, str | None]:
@@ -60,15 +59,7 @@ async def test_with_rate_limits_off_one_address_creates_many_conversations(make_
 
 
 async def test_several_processes_count_against_one_limit_through_redis(make_settings: SettingsFactory) -> None:
-    url = await redis_url()
-    prefix = f"test-{uuid.uuid4().hex[:8]}"
-    async with fresh_postgres_database() as database_url:
-        settings = make_settings(
-            database={"url": database_url},
-            redis={"url": url, "prefix": prefix},
-            secret_key=f"key-{prefix}",
-            rate_limits={"conversations_per_address": 4},
-        )
+    async with cluster_settings(make_settings, rate_limits={"conversations_per_address": 4}) as settings:
         async with running_server(settings) as (first, _a), running_server(settings) as (second, _b):
             async with aiohttp.ClientSession() as http:
                 for base_url in (first, second, first, second):
