@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,11 +15,11 @@ from aiohttp import web
 
 from agent.settings import Settings
 from agent.store import Database, Store
-from agent.store.tables import Conversation, Message
+from agent.store.tables import Conversation, Message, OutboxItem
 from sqlmodel import select
 from tests.conftest import SettingsFactory
 from tests.support.fake_openai import FakeOpenAI, fake_openai
-from tests.support.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, event_callback, fake_slack, signed
+from tests.support.fake_slack import BOT_TOKEN, SIGNING_SECRET, Call, FakeSlack, event_callback, fake_slack, signed
 from tests.support.server import running_server
 
 STAFF_CHANNEL = "C0STAFF01"
@@ -46,6 +47,26 @@ class SlackRig:
         database = Database(self.settings.database_url)
         try:
             return await database.run(lambda s: list(s.exec(select(Message).order_by(Message.id)).all()))
+        finally:
+            await database.dispose()
+
+    async def answered(self, text: str, timeout: float = 10.0) -> list[Call]:
+        """The posts once the customer's `text` has its answer stored and no outbox row is still to
+        be sent: whatever an earlier event of the conversation caused has been sent by then."""
+        async with asyncio.timeout(timeout):
+            while True:
+                messages = await self.messages()
+                asked = [i for i, m in enumerate(messages) if m.role == "customer" and m.text == text]
+                if asked and any(m.role == "bot" and m.conversation_id == messages[asked[-1]].conversation_id
+                                 for m in messages[asked[-1] + 1:]):
+                    if all(row.status not in ("pending", "sending") for row in await self._outbox()):
+                        return self.api.posts
+                await asyncio.sleep(0.05)
+
+    async def _outbox(self) -> list[OutboxItem]:
+        database = Database(self.settings.database_url)
+        try:
+            return await database.run(lambda s: list(s.exec(select(OutboxItem)).all()))
         finally:
             await database.dispose()
 

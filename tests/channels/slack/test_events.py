@@ -63,10 +63,13 @@ async def test_a_reply_in_a_dm_thread_is_answered_in_that_thread_of_the_one_dm_c
     assert conversation.conversation_key == "T0TEAM001:D0DM00001"
     assert [m.role for m in await rig.messages()] == ["customer", "bot"] * 3
 
-    # Slack retrying the message in the thread gets no second answer.
+    # Slack retrying the message in the thread gets no second answer: by the time a message
+    # after it is answered and sent, a second answer to the retry would have been sent too.
     await rig.post_event(in_thread, event_id="Ev2", retry=1)
-    await asyncio.sleep(0.3)
-    assert len(rig.api.posts) == 3
+    await rig.post_event(dm("thanks", ts="1700000153.000100"), event_id="Ev4")
+    posts = await rig.answered("thanks")
+    assert len(posts) == 4 and posts[3].params.get("thread_ts") is None
+    assert [m.role for m in await rig.messages()] == ["customer", "bot"] * 4
 
 
 async def test_a_mention_is_answered_in_its_thread_and_the_thread_continues(rig: SlackRig) -> None:
@@ -88,8 +91,12 @@ async def test_a_mention_is_answered_in_its_thread_and_the_thread_continues(rig:
     # A thread the app was never asked into is not its business.
     other = {**reply, "ts": "1700000300.000100", "thread_ts": "1700000299.000100", "text": "unrelated chatter"}
     assert (await rig.post_event(other, event_id="Ev3")).status == 200
-    await asyncio.sleep(0.3)
-    assert len(rig.api.posts) == 2 and len(await rig.conversations()) == 1
+    # The thread's next reply is answered after anything the chatter would have caused.
+    await rig.post_event({**reply, "ts": "1700000202.000100", "text": "thanks"}, event_id="Ev4")
+    posts = await rig.answered("thanks")
+    assert len(posts) == 3 and posts[2].params["thread_ts"] == "1700000200.000100"
+    assert len(await rig.conversations()) == 1
+    assert "unrelated chatter" not in [m.text for m in await rig.messages()]
 
 
 async def test_retries_and_duplicate_events_get_one_answer(rig: SlackRig) -> None:
@@ -104,9 +111,14 @@ async def test_retries_and_duplicate_events_get_one_answer(rig: SlackRig) -> Non
     # Later retries, and the same message arriving as a mention-like second event type.
     assert (await rig.post_event(event, event_id="EvDup", retry=2)).status == 200
     assert (await rig.post_event({**event, "channel_type": "im"}, event_id="EvOther")).status == 200
-    await asyncio.sleep(0.5)
-    assert len(rig.api.posts) == 1
-    assert [m.role for m in await rig.messages()] == ["customer", "bot"]
+    # A new message is answered after anything the duplicates would have sent.
+    await rig.post_event(dm("thanks", ts="1700000401.000100"), event_id="EvNext")
+    posts = await rig.answered("thanks")
+    assert len(posts) == 2
+    assert [(m.role, m.text) for m in await rig.messages()][::2] == [
+        ("customer", "my tent pole snapped"), ("customer", "thanks")
+    ]
+    assert [m.role for m in await rig.messages()] == ["customer", "bot"] * 2
 
 
 async def test_slacks_retries_of_an_event_whose_turn_is_still_running_are_acknowledged_and_not_answered(
@@ -123,10 +135,12 @@ async def test_slacks_retries_of_an_event_whose_turn_is_still_running_are_acknow
             assert time.monotonic() - started < 1.0  # not held up by the turn still running
         [answer] = await rig.api.wait_for("chat.postMessage")
         assert answer.params["text"] == "echo: my stove won't light"
-        await asyncio.sleep(0.5)
-        assert len(rig.api.posts) == 1
-        assert len(openai.requests) == 1  # the model was asked once
-        assert [m.role for m in await rig.messages()] == ["customer", "bot"]
+        # A new message is answered after anything the retries would have caused.
+        await rig.post_event(dm("thanks", ts="1700000451.000100"), event_id="EvNext")
+        posts = await rig.answered("thanks")
+        assert [p.params["text"] for p in posts] == ["echo: my stove won't light", "echo: thanks"]
+        assert len(openai.requests) == 2  # the model was asked once for each message
+        assert [m.role for m in await rig.messages()] == ["customer", "bot"] * 2
 
 
 async def test_bad_signatures_and_replays_are_refused_and_nothing_is_stored(rig: SlackRig) -> None:
@@ -138,9 +152,13 @@ async def test_bad_signatures_and_replays_are_refused_and_nothing_is_stored(rig:
     for headers, payload in ((forged, body), (stale, body), (unsigned, body), (tampered, body.replace("let me in", "let me out"))):
         response = await rig.post_raw(payload, headers)
         assert response.status in (401, 403), response.status
-    await asyncio.sleep(0.3)
-    assert await rig.conversations() == []
-    assert rig.api.posts == []
+    # A signed message afterwards is taken and answered; nothing of the refused ones is.
+    await rig.post_event(dm("hello", ts="1700000501.000100"), event_id="EvSigned")
+    [post] = await rig.answered("hello")
+    assert post.params["channel"] == "D0DM00001"
+    assert len(await rig.conversations()) == 1
+    assert [(m.role, m.text) for m in await rig.messages()][0] == ("customer", "hello")
+    assert len(await rig.messages()) == 2
 
 
 async def test_url_verification_is_answered_with_its_challenge(rig: SlackRig) -> None:
@@ -158,8 +176,14 @@ async def test_unknown_events_and_edits_get_200_and_are_ignored(rig: SlackRig) -
     channel_chatter = {"type": "message", "channel_type": "channel", "channel": "C0GENERAL", "user": "U0X", "text": "lunch?", "ts": "1700000603.000100"}
     for i, event in enumerate((reaction, edited, joined, from_a_bot, channel_chatter)):
         assert (await rig.post_event(event, event_id=f"EvU{i}")).status == 200
-    await asyncio.sleep(0.3)
-    assert await rig.conversations() == [] and rig.api.posts == []
+    # A message afterwards is answered after anything those would have caused.
+    await rig.post_event(dm("hello", ts="1700000604.000100"), event_id="EvHello")
+    [post] = await rig.answered("hello")
+    assert post.params["channel"] == "D0DM00001"
+    [conversation] = await rig.conversations()
+    assert conversation.conversation_key == "T0TEAM001:D0DM00001"
+    assert [(m.role, m.text) for m in await rig.messages()][0] == ("customer", "hello")
+    assert len(await rig.messages()) == 2
 
 
 async def test_a_file_without_text_gets_a_polite_note(rig: SlackRig) -> None:
