@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -109,9 +110,11 @@ def test_a_clear_new_intent_switches_route(router: Router) -> None:
      "مرحبا أين طلبي", "asdf qwer zxcv", "🙂🙂🙂", "!!!"],
 )
 def test_unplaceable_text_is_unknown_and_goes_to_the_default_route(router: Router, text: str) -> None:
+    started = time.perf_counter()
     intent = router.classify(text)
+    wall_ms = (time.perf_counter() - started) * 1000
     assert intent.name == UNKNOWN and intent.tier == "fallback" and intent.route == "support"
-    assert intent.elapsed_ms >= 0
+    assert 0 < intent.elapsed_ms <= wall_ms  # measured, not the default
 
 
 def test_a_trained_router_is_cached_and_reloaded(tmp_path: Path) -> None:

