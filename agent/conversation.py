@@ -123,10 +123,6 @@ class ConversationManager:
         messages = await self.store.messages(conversation_id, after=after, limit=limit)
         return [to_view(m) for m in messages], ConversationState(conversation.state)
 
-    async def owns(self, conversation_id: str, channel: str) -> bool:
-        conversation = await self.store.get_conversation(conversation_id)
-        return conversation is not None and conversation.channel == channel
-
     def events(self, conversation_id: str) -> EventStream:
         return self.bus.subscribe(conversation_id)
 

@@ -78,6 +78,3 @@ class InProcessEventBus:
                         break
                     except asyncio.QueueFull:
                         queue.get_nowait()
-
-    def subscriber_count(self, conversation_id: str) -> int:
-        return len(self._queues.get(conversation_id, ()))

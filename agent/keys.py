@@ -9,8 +9,6 @@ from aiohttp import web
 if TYPE_CHECKING:
     from agent.models import Gateway
     from agent.store import Store
-    from channels.slack import SlackChannel
 
 STORE: web.AppKey["Store"] = web.AppKey("STORE")
-SLACK: web.AppKey["SlackChannel"] = web.AppKey("SLACK")
 GATEWAY: web.AppKey["Gateway"] = web.AppKey("GATEWAY")

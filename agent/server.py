@@ -497,7 +497,6 @@ def create_app(settings: Settings) -> web.Application:
     if slack is not None:
         # Slack answers always leave through the outbox: Slack has its 200 before the turn runs.
         outbound.add(slack.outbound, inline_hold_s=0)
-        app[keys.SLACK] = slack.channel
         app.cleanup_ctx.extend(slack.contexts)
         app.add_routes(slack.channel.routes())
     twilio = build_twilio(settings, manager, database, outbound)
