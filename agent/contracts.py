@@ -91,9 +91,7 @@ class Reply:
     model: str | None
     escalated: bool
     state: ConversationState
-    end_conversation: bool = False
     duplicate: bool = False
-    hints: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

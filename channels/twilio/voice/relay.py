@@ -236,9 +236,6 @@ class RelaySession:
         if reply.escalated or reply.state in HUMAN_STATES:
             await self._speak(self.options.transfer_text, generation, force=True)
             await self._end("transfer", reply.conversation_id)
-        elif reply.end_conversation:
-            await self._speak(reply.text or "", generation, force=True)
-            await self._end("hangup", reply.conversation_id)
         elif reply.text:
             # An empty last token ends an answer whose words were all streamed already.
             await self._speak(streamed.unspoken(reply.text), generation, end_empty=bool(streamed.parts))

@@ -157,8 +157,6 @@ class VoiceWebhooks:
         if reply.escalated or reply.state in HUMAN_STATES:
             log.info("call_transfer", turn=turn, state=reply.state.value)
             return self.build.transfer()
-        if reply.end_conversation:
-            return self.build.goodbye(reply.text)
         return self.build.listen(reply.text or self.options.reprompt_text, gather_url(turn + 1))
 
     # -- after a transfer or a relay session ----------------------------------------------
