@@ -31,6 +31,7 @@ from agent.contracts import (
     InvalidMessage,
     Reply,
 )
+from channels.http import parse_json
 from channels.twilio.signature import TwilioSignature
 from channels.twilio.voice.inbound import CHANNEL
 from channels.twilio.voice.outbound import VoiceOptions
@@ -99,8 +100,8 @@ class RelaySession:
                 if message.type != WSMsgType.TEXT:
                     continue
                 try:
-                    data = json.loads(message.data)
-                except ValueError:
+                    data = parse_json(message.data)
+                except ValueError:  # not JSON, or nested too deep for the parser
                     log.warning("relay_bad_json")
                     continue
                 if isinstance(data, dict):

@@ -332,3 +332,13 @@ async def test_the_handshake_is_checked_against_the_configured_relay_url(twilio_
         with pytest.raises(aiohttp.WSServerHandshakeError):
             async with site.client.session.ws_connect(local, headers=site.client.relay_headers()):
                 pass
+
+
+async def test_a_frame_nested_too_deep_is_dropped_and_the_call_goes_on(twilio_site: SiteFactory) -> None:
+    async with twilio_site(voice=RELAY) as site:
+        sid = await called(site)
+        async with relay_session(site, sid) as socket:
+            await socket.send_str("[" * 30_000 + "]" * 30_000)
+            await socket.send_json({"type": "prompt", "voicePrompt": "where is my order NW-10482", "lang": "en-US", "last": True})
+            tokens = await answer(socket)
+        assert "N W, one zero four eight two" in spoken(tokens)
