@@ -30,8 +30,8 @@ from agent.contracts import (
     utcnow,
 )
 from agent.escalation import EscalationDecision, EscalationPolicy, History
-from agent.events import EventBus
-from agent.locks import ConversationLocks, Place
+from agent.live.events import EventBus
+from agent.live.locks import ConversationLocks, Place
 from agent.models import ChainResult, ChatMessage, ChatRequest, RouteStrategy
 from agent.routing import UNKNOWN, Intent, Router
 from agent.routing.model_tier import ModelIntentTier

@@ -39,8 +39,8 @@ from agent.contracts import (
 from agent.escalation.hours import BusinessHours
 from agent.escalation.summary import summarize
 from agent.summaries import ModelSummarizer
-from agent.events import EventBus
-from agent.locks import ConversationLocks
+from agent.live.events import EventBus
+from agent.live.locks import ConversationLocks
 from agent.store import HandoffStore, as_utc, to_view
 from agent.store.handoff import HANDED_BACK, RESOLVED, Snapshot
 from agent.store.views import note_view, staff_view

@@ -21,17 +21,17 @@ from agent.contracts import STAFF_TOPIC, OutboundChannel, RateLimiter
 from agent.escalation import EscalationPolicy, Triggers
 from agent.escalation.hours import BusinessHours
 from agent.escalation.webhook import EscalationWebhook
-from agent.events import EventBus, InProcessEventBus
+from agent.live.events import EventBus, InProcessEventBus
 from agent.handoff import Handoff, HandoffNotices
-from agent.limits import InMemoryRateLimiter
-from agent.locks import ConversationLocks, InProcessLocks
+from agent.live.limits import InMemoryRateLimiter
+from agent.live.locks import ConversationLocks, InProcessLocks
 from agent.model_setup import build_gateway
 from agent.models import ChatMessage, ChatRequest, Gateway, ManagedModel, ModelChain
 from agent.outbox import DeliveryPolicy, OutboxSender
-from agent.redis_events import RedisEventBus
+from agent.live.redis_events import RedisEventBus
 from agent.recovery import Recovery, RecoveryPolicy
-from agent.redis_limits import RedisRateLimiter
-from agent.redis_locks import RedisLocks
+from agent.live.redis_limits import RedisRateLimiter
+from agent.live.redis_locks import RedisLocks
 from agent.routing import Router, load_intents
 from agent.routing.cache import trained_classifier
 from agent.routing.semantic import SemanticIntentClassifier

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from agent.contracts import ConversationState, HandoffConflict, InboundMessage, StaffMember, StaffRole
-from agent.events import InProcessEventBus
+from agent.live.events import InProcessEventBus
 from agent.handoff import Handoff
-from agent.locks import InProcessLocks
+from agent.live.locks import InProcessLocks
 from agent.store import AccountStore, Database, HandoffStore, Store, TurnRecord
 from agent.store.views import staff_view
 from agent.summaries import ModelSummarizer

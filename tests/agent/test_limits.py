@@ -10,8 +10,8 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from agent.limits import InMemoryRateLimiter
-from agent.redis_limits import RedisRateLimiter
+from agent.live.limits import InMemoryRateLimiter
+from agent.live.redis_limits import RedisRateLimiter
 from tests.support.services import redis_url
 
 

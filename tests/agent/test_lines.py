@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from agent.locks import ConversationLocks, InProcessLocks
-from agent.redis_locks import RedisLocks
+from agent.live.locks import ConversationLocks, InProcessLocks
+from agent.live.redis_locks import RedisLocks
 from tests.support.services import redis_url
 
 

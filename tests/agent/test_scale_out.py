@@ -13,9 +13,9 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from agent.contracts import ConversationEvent
-from agent.events import SubscriberTooSlow
-from agent.redis_events import RedisEventBus
-from agent.redis_locks import RedisLocks
+from agent.live.events import SubscriberTooSlow
+from agent.live.redis_events import RedisEventBus
+from agent.live.redis_locks import RedisLocks
 from agent.settings import Settings
 from tests.conftest import SettingsFactory
 from tests.support.client import new_visitor

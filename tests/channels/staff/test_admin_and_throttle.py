@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 
 from agent.contracts import StaffRole
-from agent.limits import InMemoryRateLimiter
+from agent.live.limits import InMemoryRateLimiter
 from channels.http import client_address
 from channels.staff.throttle import LoginThrottle
 from tests.conftest import SettingsFactory

@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from agent.contracts import ConversationEvent
-from agent.events import InProcessEventBus, Subscription
+from agent.live.events import InProcessEventBus, Subscription
 
 log = structlog.get_logger(__name__)
 

@@ -1,4 +1,4 @@
-"""The conversation line of `agent.locks`, shared by every server process through Redis.
+"""The conversation line of `agent.live.locks`, shared by every server process through Redis.
 
 Per conversation, four keys (one hash slot): a counter of arrivals, the arrivals whose save is
 in flight (scored by arrival number), the line itself (scored by order) and every entry's lease
@@ -24,7 +24,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from agent.locks import Place, hold_after_line
+from agent.live.locks import Place, hold_after_line
 
 log = structlog.get_logger(__name__)
 

@@ -14,7 +14,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from agent.limits import InMemoryRateLimiter
+from agent.live.limits import InMemoryRateLimiter
 
 log = structlog.get_logger(__name__)
 
