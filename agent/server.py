@@ -15,14 +15,14 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from agent import keys
-from agent.accounts import StaffAccounts
+from agent.staff.accounts import StaffAccounts
 from agent.conversation import ConversationManager, TurnSettings
 from agent.contracts import STAFF_TOPIC, OutboundChannel, RateLimiter
 from agent.escalation import EscalationPolicy, Triggers
 from agent.escalation.hours import BusinessHours
 from agent.escalation.webhook import EscalationWebhook
 from agent.live.events import EventBus, InProcessEventBus
-from agent.handoff import Handoff, HandoffNotices
+from agent.staff.handoff import Handoff, HandoffNotices
 from agent.live.limits import InMemoryRateLimiter
 from agent.live.locks import ConversationLocks, InProcessLocks
 from agent.model_setup import build_gateway
@@ -38,7 +38,7 @@ from agent.routing.semantic import SemanticIntentClassifier
 from agent.routing.model_tier import ModelIntentTier
 from agent.settings import ConfigError, Settings
 from agent.slack_wiring import build_slack
-from agent.summaries import ModelSummarizer
+from agent.staff.model_summary import ModelSummarizer
 from agent.store import AccountStore, Database, HandoffStore, OptOutStore, Store
 from agent.store.migrate import ensure_current
 from agent.store.outbox import NO_OUTBOX, OutboxBell, OutboxRouting, OutboxStore

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import click
 
-from agent.accounts import AccountError, StaffAccounts
+from agent.staff.accounts import AccountError, StaffAccounts
 from agent.contracts import StaffRole
 from agent.settings import ConfigError, Settings, load_settings
 from agent.store import Database, UsernameTaken

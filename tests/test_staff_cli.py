@@ -7,7 +7,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from agent.accounts import StaffAccounts
+from agent.staff.accounts import StaffAccounts
 from agent.contracts import StaffRole
 from agent.store import AccountStore, Database
 from tests.test_cli import env_for

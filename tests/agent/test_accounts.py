@@ -8,7 +8,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlmodel import select
 
-from agent.accounts import AccountError, StaffAccounts, token_hash
+from agent.staff.accounts import AccountError, StaffAccounts, token_hash
 from agent.contracts import StaffRole
 from agent.store import AccountStore, Database, UsernameTaken
 from agent.store.tables import StaffUser, StaffUserSession

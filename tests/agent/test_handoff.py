@@ -8,11 +8,11 @@ import pytest
 
 from agent.contracts import ConversationState, HandoffConflict, InboundMessage, StaffMember, StaffRole
 from agent.live.events import InProcessEventBus
-from agent.handoff import Handoff
+from agent.staff.handoff import Handoff
 from agent.live.locks import InProcessLocks
 from agent.store import AccountStore, Database, HandoffStore, Store, TurnRecord
 from agent.store.views import staff_view
-from agent.summaries import ModelSummarizer
+from agent.staff.model_summary import ModelSummarizer
 
 
 async def waiting_conversation(database: Database, channel: str = "web", user: str = "key-1") -> str:

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from agent.escalation.hours import BusinessHours, parse_span
-from agent.escalation.summary import contacts, summarize
+from agent.staff.summary import contacts, summarize
 from personas import load_persona
 from tests.conftest import SettingsFactory
 from tests.support.client import Visitor, new_visitor

@@ -37,8 +37,8 @@ from agent.contracts import (
     utcnow,
 )
 from agent.escalation.hours import BusinessHours
-from agent.escalation.summary import summarize
-from agent.summaries import ModelSummarizer
+from agent.staff.summary import summarize
+from agent.staff.model_summary import ModelSummarizer
 from agent.live.events import EventBus
 from agent.live.locks import ConversationLocks
 from agent.store import HandoffStore, as_utc, to_view

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
-from agent.escalation.summary import summary_prompt
+from agent.staff.summary import summary_prompt
 from agent.store.tables import Message
 
 log = structlog.get_logger(__name__)
