@@ -27,7 +27,7 @@ from agent.live.limits import InMemoryRateLimiter
 from agent.live.locks import ConversationLocks, InProcessLocks
 from agent.model_setup import build_gateway
 from agent.models import ChatMessage, ChatRequest, Gateway, ManagedModel, ModelChain
-from agent.outbox import DeliveryPolicy, OutboxSender
+from agent.outbox.sender import DeliveryPolicy, OutboxSender
 from agent.live.redis_events import RedisEventBus
 from agent.recovery import Recovery, RecoveryPolicy
 from agent.live.redis_limits import RedisRateLimiter

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from agent.contracts import ConversationState, DeliveryError, InboundMessage, StaffRole, utcnow
-from agent.outbox import DeliveryPolicy, OutboxSender
+from agent.outbox.sender import DeliveryPolicy, OutboxSender
 from agent.store import AccountStore, Database, HandoffStore, Store, TurnRecord, as_utc
 from agent.store.outbox import OutboxBell, OutboxRouting, OutboxStore
 from tests.support.memory_channel import MemoryChannel

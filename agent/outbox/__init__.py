@@ -1,0 +1,1 @@
+"""What sends the outbox's rows through each channel, at least once."""
