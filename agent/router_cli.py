@@ -12,10 +12,10 @@ from typing import TypeVar
 import click
 
 from agent.routing import Router
-from agent.routing.datasets import DatasetError, clinc150_examples, read_examples, write_examples
+from agent.routing.evaluation.datasets import DatasetError, clinc150_examples, read_examples, write_examples
 from agent.routing.classifier import CentroidClassifier
-from agent.routing.evaluation import Classifier, Report, evaluate
-from agent.routing.distill import SemanticUnavailable
+from agent.routing.evaluation.evaluate import Classifier, Report, evaluate
+from agent.routing.training.distill import SemanticUnavailable
 from agent.routing.linear import LinearIntentClassifier
 from agent.routing.semantic import SemanticIntentClassifier
 from agent.settings import ConfigError, Settings, load_settings

@@ -29,7 +29,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.routing.datasets import OUT_OF_SCOPE, clinc150_examples, read_examples, write_examples  # noqa: E402
+from agent.routing.evaluation.datasets import OUT_OF_SCOPE, clinc150_examples, read_examples, write_examples  # noqa: E402
 from agent.routing.linear import LinearIntentClassifier  # noqa: E402
 from bench.support.harness import Broken, expect  # noqa: E402
 
@@ -128,7 +128,7 @@ def accuracy(answers: list[str], test: Labelled) -> float:
 
 
 def bench_semantic(train: Labelled, test: Labelled, linear_ms: list[float]) -> None:
-    from agent.routing.distill import SemanticUnavailable, _load_teacher
+    from agent.routing.training.distill import SemanticUnavailable, _load_teacher
     from agent.routing.semantic import SemanticIntentClassifier
 
     texts = [text for text, _ in test]

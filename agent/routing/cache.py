@@ -14,7 +14,7 @@ from typing import Literal
 
 import structlog
 
-from agent.routing.distill import SemanticUnavailable
+from agent.routing.training.distill import SemanticUnavailable
 from agent.routing.files import replaced_atomically
 from agent.routing.intents import IntentCatalog
 from agent.routing.linear import LinearIntentClassifier

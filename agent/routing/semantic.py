@@ -1,7 +1,7 @@
 """The semantic classifier: the linear SVM fused with a convolution over distilled token vectors.
 
 Training distils all-MiniLM-L6-v2 into static vectors (one per WordPiece token, and one per word
-seen in the examples) and trains a small convolutional network (`agent.routing.student`) on the
+seen in the examples) and trains a small convolutional network (`agent.routing.training.student`) on the
 utterance's token vectors in order, with two pooled views beside them: the mean of its word
 vectors and the mean of its token vectors. A decision is the SVM's lean path, a WordPiece split,
 a few numpy lookups and three small products: no transformer, torch or tokenizer library per
@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.routing.augment import Gibberish
+from agent.routing.training.augment import Gibberish
 from agent.routing.classifier import Scored
-from agent.routing.distill import Distilled, distill, require_extra
+from agent.routing.training.distill import Distilled, distill, require_extra
 from agent.routing.linear import LinearIntentClassifier, LinearSettings, require_two_intents
-from agent.routing.student import ConvStudent
-from agent.routing.student_training import StudentSettings, export, fit_network
-from agent.routing.wordpiece import WordPiece, basic_words
+from agent.routing.training.student import ConvStudent
+from agent.routing.training.student_fit import StudentSettings, export, fit_network
+from agent.routing.training.wordpiece import WordPiece, basic_words
 
 # The convolution reads a message up to here (an intent shows in its first sentences); the
 # pooled vectors and the SVM read all of it.

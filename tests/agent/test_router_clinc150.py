@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.routing.datasets import Example, clinc150_examples
-from agent.routing.evaluation import Report, evaluate
+from agent.routing.evaluation.datasets import Example, clinc150_examples
+from agent.routing.evaluation.evaluate import Report, evaluate
 from agent.routing.linear import LinearIntentClassifier
 from agent.routing.semantic import SemanticIntentClassifier
 from tests.support.services import unavailable

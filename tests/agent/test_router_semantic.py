@@ -15,7 +15,7 @@ import pytest
 
 from agent.routing import UNKNOWN, Router
 from agent.routing.cache import cache_path
-from agent.routing.distill import distill
+from agent.routing.training.distill import distill
 from agent.routing.semantic import SemanticIntentClassifier
 from agent.server import build_router
 from agent.settings import load_settings

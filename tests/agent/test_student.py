@@ -8,8 +8,8 @@ import zlib
 import numpy as np
 import pytest
 
-from agent.routing.augment import Augmenter
-from agent.routing.student_training import StudentSettings, export, fit_network
+from agent.routing.training.augment import Augmenter
+from agent.routing.training.student_fit import StudentSettings, export, fit_network
 from tests.support.services import unavailable
 
 VOCABULARY = 500
@@ -94,7 +94,7 @@ def test_noisy_copies_are_repeatable_and_never_empty() -> None:
 def test_noisy_copies_are_taught_partly_by_the_mean_teacher(trained: tuple[object, StudentSettings]) -> None:
     import torch
 
-    from agent.routing.student_training import _targets
+    from agent.routing.training.student_fit import _targets
 
     teacher, settings = trained
     texts = [("refund please", 2, False), ("refnd pls", 2, True), ("where my order", 0, True)]

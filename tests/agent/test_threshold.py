@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.routing.datasets import OUT_OF_SCOPE, Example
-from agent.routing.evaluation import choose_threshold
+from agent.routing.evaluation.datasets import OUT_OF_SCOPE, Example
+from agent.routing.evaluation.evaluate import choose_threshold
 
 
 def _scored(rows: list[tuple[str, str, float]]) -> list[tuple[Example, str, float]]:

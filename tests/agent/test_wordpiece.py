@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.routing.wordpiece import UNKNOWN_TOKEN, WordPiece, basic_words
+from agent.routing.training.wordpiece import UNKNOWN_TOKEN, WordPiece, basic_words
 from tests.support.services import unavailable
 
 VOCABULARY = [UNKNOWN_TOKEN, "un", "##aff", "##able", "order", "##s", "where", "is", "my", "nw", "-", "10", "##48", "##2"]

@@ -1,11 +1,11 @@
 """Training-time only: the convolution student, trained by torch and exported to numpy.
 
 Needs the `semantic` extra. Each epoch sees every example once as written and once as a noisy
-copy (`agent.routing.augment`), so the network learns the typos and dropped words customers
+copy (`agent.routing.training.augment`), so the network learns the typos and dropped words customers
 type. A noisy copy may have lost the words that made its intent plain, so its target is partly
 its label and partly what a moving average of the network itself makes of it (a mean teacher).
 Nothing here runs per decision: `export` folds the token projection into one table and every
-filter into one kernel, the arrays `agent.routing.student.ConvStudent` decides with.
+filter into one kernel, the arrays `agent.routing.training.student.ConvStudent` decides with.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from agent.routing.augment import Augmenter, Gibberish
-from agent.routing.distill import native_bfloat16
-from agent.routing.student import WINDOW, ConvStudent
+from agent.routing.training.augment import Augmenter, Gibberish
+from agent.routing.training.distill import native_bfloat16
+from agent.routing.training.student import WINDOW, ConvStudent
 
 # An utterance as the network reads it: its token ids and its pooled vector.
 Featurize = Callable[[str], tuple[list[int], np.ndarray]]

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from agent.routing.datasets import OUT_OF_SCOPE, Example
+from agent.routing.evaluation.datasets import OUT_OF_SCOPE, Example
 
 T = TypeVar("T")
 

@@ -3,7 +3,7 @@
 Word order is what a bag of vectors cannot see ("have I added it to my calendar?" asks, "add it
 to my calendar" tells): filters one, two and three tokens wide read it, each max-pooled over
 the utterance, and a small MLP turns those features (with the pooled vectors beside them) into
-one score per intent. Training is torch's (`agent.routing.student_training`); deciding is a
+one score per intent. Training is torch's (`agent.routing.training.student_fit`); deciding is a
 gather, one product for every filter at once and two for the MLP.
 """
 
