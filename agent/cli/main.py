@@ -13,9 +13,9 @@ from aiohttp import web
 
 from agent.contracts import ConversationState, HandoffConflict, InboundMessage, InvalidMessage
 from agent.logs import configure_logging
-from agent.router_cli import router_group
+from agent.cli.router import router_group
 from agent.settings import ConfigError, Settings, load_settings
-from agent.staff_cli import staff_group
+from agent.cli.staff import staff_group
 from agent.store import Database, Store
 from agent.store.migrate import DatabaseNotReady, upgrade
 from personas import PersonaError
@@ -152,6 +152,3 @@ def db_upgrade(config_path: Path | None, revision: str) -> None:
 main.add_command(router_group)
 main.add_command(staff_group)
 
-
-if __name__ == "__main__":
-    sys.exit(main())
