@@ -30,3 +30,4 @@ def test_the_docs_build_strictly(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert (site / "index.html").is_file()
     assert (site / "configuration" / "index.html").is_file()
+    assert (site / "images" / "console.png").is_file()
