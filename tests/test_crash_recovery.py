@@ -152,7 +152,7 @@ async def run_crash(tmp_path: Path, api: FakeSlack) -> None:
     assert stored == turns and {count for _, count in per_message} == {1}
     posts = len(api.of("chat.postMessage"))
     duplicates = posts - slack_replies
-    print(  # noqa: T201 - the figures the README quotes
+    print(  # noqa: T201 - the figures docs/tests.md quotes
         f"\ncrash: web acked {len(web_acked)}, slack acked {len(slack_acked)}, stored {stored}, "
         f"unanswered at the kill {stored_before - turns_before}, outbox rows in flight {in_flight}, "
         f"slack posts {posts} for {slack_replies} answers (duplicates {duplicates})"

@@ -44,7 +44,7 @@ class StudentSettings:
     hidden_dropout: float = 0.3
     label_smoothing: float = 0.1
     # The mean teacher: how slowly its weights follow the network's, and how much of a noisy
-    # copy's target it gives (chosen on CLINC150: see the README's table for how firmly).
+    # copy's target it gives (chosen on CLINC150: see docs/research/routing.md for how firmly).
     teacher_decay: float = 0.998
     teacher_share: float = 0.3
     seed: int = 0
