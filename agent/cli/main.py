@@ -53,7 +53,7 @@ def main() -> None:
 @click.option("--port", default=None, type=int, help="Port to listen on (default from config: 8080).")
 def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     """Run the server: web chat at /, its API under /api/."""
-    from agent.server import create_app
+    from agent.app.server import create_app
 
     settings = _settings(config_path)
     configure_logging(settings.log.level, settings.log.format)
@@ -93,7 +93,7 @@ def chat(config_path: Path | None) -> None:
 async def _chat(settings: Settings) -> None:
     import httpx
 
-    from agent.server import build_handoff, build_manager
+    from agent.app.server import build_handoff, build_manager
 
     store = Store(Database(settings.database_url))
     async with httpx.AsyncClient() as client:

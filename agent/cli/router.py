@@ -39,7 +39,7 @@ def _settings(config_path: Path | None) -> Settings:
 
 
 def _router(settings: Settings, retrain: bool = False) -> Router:
-    from agent.server import build_router
+    from agent.app.server import build_router
 
     return build_router(settings, retrain)
 

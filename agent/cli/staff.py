@@ -114,7 +114,7 @@ def _read_password(from_stdin: bool) -> str:
 
 def _run(settings: Settings, action: Callable[[StaffAccounts], Awaitable[T]]) -> T:
     """Run one account action on the configured database."""
-    from agent.server import build_accounts
+    from agent.app.server import build_accounts
 
     return _on_database(settings, lambda database: action(build_accounts(settings, database)))
 

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from agent.server import create_app
+from agent.app.server import create_app
 from agent.settings import ConfigError, load_settings
 from agent.store import Database, Store
 from tests.conftest import SettingsFactory

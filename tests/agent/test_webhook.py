@@ -71,7 +71,7 @@ async def test_an_escalation_reaches_the_webhook_signed_even_after_a_failure(
 
 
 def test_a_webhook_without_its_secret_fails_start_up(make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    from agent.server import create_app
+    from agent.app.server import create_app
 
     monkeypatch.delenv("SWITCHBOARD_WEBHOOK_SECRET", raising=False)
     with pytest.raises(ConfigError, match="SWITCHBOARD_WEBHOOK_SECRET"):

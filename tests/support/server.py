@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
-from agent.server import create_app
+from agent.app.server import create_app
 from agent.settings import Settings
 from agent.store.migrate import upgrade
 

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 
 from agent.contracts import StaffMember, StaffRole
-from agent.server import build_accounts
+from agent.app.server import build_accounts
 from agent.settings import Settings
 from agent.store import Database
 

@@ -136,7 +136,7 @@ async def test_streaming_falls_back_and_tells_the_listener_to_start_again(make_m
 async def test_a_parallel_route_applies_the_checks_it_is_configured_with(
     make_model: MakeModel, configured: dict, answer: str
 ) -> None:
-    from agent.model_setup import build_route
+    from agent.app.gateway import build_route
     from agent.settings import RoutePolicy
 
     models = {

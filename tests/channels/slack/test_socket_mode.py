@@ -44,7 +44,7 @@ async def test_an_event_over_socket_mode_is_acknowledged_and_answered(
 
 
 def test_socket_mode_needs_the_app_token(monkeypatch: pytest.MonkeyPatch, make_settings: SettingsFactory) -> None:
-    from agent.server import create_app
+    from agent.app.server import create_app
     from agent.settings import ConfigError
 
     monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)

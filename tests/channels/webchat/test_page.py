@@ -114,7 +114,7 @@ async def test_reconnects_after_the_server_restarts_and_fills_the_gap(make_setti
 
     import aiohttp
 
-    from agent.server import create_app
+    from agent.app.server import create_app
     from agent.store.migrate import upgrade
 
     settings = make_settings()

@@ -14,7 +14,7 @@ import structlog
 from aiohttp import web
 from redis.asyncio import Redis
 
-from agent import keys
+from agent.app import keys
 from agent.staff.accounts import StaffAccounts
 from agent.conversation import ConversationManager, TurnSettings
 from agent.contracts import STAFF_TOPIC, OutboundChannel, RateLimiter
@@ -25,7 +25,7 @@ from agent.live.events import EventBus, InProcessEventBus
 from agent.staff.handoff import Handoff, HandoffNotices
 from agent.live.limits import InMemoryRateLimiter
 from agent.live.locks import ConversationLocks, InProcessLocks
-from agent.model_setup import build_gateway
+from agent.app.gateway import build_gateway
 from agent.models import ChatMessage, ChatRequest, Gateway, ManagedModel, ModelChain
 from agent.outbox.sender import DeliveryPolicy, OutboxSender
 from agent.live.redis_events import RedisEventBus
@@ -37,7 +37,7 @@ from agent.routing.cache import trained_classifier
 from agent.routing.semantic import SemanticIntentClassifier
 from agent.routing.model_tier import ModelIntentTier
 from agent.settings import ConfigError, Settings
-from agent.slack_wiring import build_slack
+from agent.app.slack import build_slack
 from agent.staff.model_summary import ModelSummarizer
 from agent.store import AccountStore, Database, HandoffStore, OptOutStore, Store
 from agent.store.migrate import ensure_current

@@ -1,0 +1,1 @@
+"""The composition root: builds the application, its parts and its channels from settings."""
