@@ -10,6 +10,7 @@ import os
 import random
 
 from agent.models import AnswerChecks, ChatModel, Gateway, ManagedModel, ModelChain
+from agent.models.base import Outcome
 from agent.models.breaker import CircuitBreaker
 from agent.models.cache import CacheSettings, ResponseCache
 from agent.models.chain import RouteStrategy
@@ -17,9 +18,14 @@ from agent.models.cost import FREE, PriceKey, PriceOverride, Pricer
 from agent.models.limits import RateLimiter
 from agent.models.local import Catalog, KnowledgeBase, LocalModel, load_articles
 from agent.models.managed import Deployment, RetryPolicy
-from agent.models.base import Outcome
 from agent.models.metrics import GatewayMetrics
-from agent.models.providers import ClientPool, ModelSpec, ProviderRegistry, Timeouts, http_registry
+from agent.models.providers import (
+    ClientPool,
+    ModelSpec,
+    ProviderRegistry,
+    Timeouts,
+    http_registry,
+)
 from agent.models.strategies import CachedRoute, Cascade, Parallel
 from agent.settings import ConfigError, ModelSettings, RoutePolicy, Settings
 from personas import Persona

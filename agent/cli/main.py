@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 import uuid
 from pathlib import Path
 
 import click
 from aiohttp import web
 
-from agent.contracts import ConversationState, HandoffConflict, InboundMessage, InvalidMessage
-from agent.logs import configure_logging
 from agent.cli.router import router_group
-from agent.settings import ConfigError, Settings, load_settings
 from agent.cli.staff import staff_group
+from agent.contracts import (
+    ConversationState,
+    HandoffConflict,
+    InboundMessage,
+    InvalidMessage,
+)
+from agent.logs import configure_logging
+from agent.settings import ConfigError, Settings, load_settings
 from agent.store import Database, Store
 from agent.store.migrate import DatabaseNotReady, upgrade
 from personas import PersonaError
@@ -93,7 +97,8 @@ def chat(config_path: Path | None) -> None:
 async def _chat(settings: Settings) -> None:
     import httpx
 
-    from agent.app.server import build_handoff, build_manager
+    from agent.app.manager import build_manager
+    from agent.app.staff import build_handoff
 
     store = Store(Database(settings.database_url))
     async with httpx.AsyncClient() as client:

@@ -12,12 +12,17 @@ from typing import TypeVar
 import click
 
 from agent.routing import Router
-from agent.routing.evaluation.datasets import DatasetError, clinc150_examples, read_examples, write_examples
 from agent.routing.classifier import CentroidClassifier
+from agent.routing.evaluation.datasets import (
+    DatasetError,
+    clinc150_examples,
+    read_examples,
+    write_examples,
+)
 from agent.routing.evaluation.evaluate import Classifier, Report, evaluate
-from agent.routing.training.distill import SemanticUnavailable
 from agent.routing.linear import LinearIntentClassifier
 from agent.routing.semantic import SemanticIntentClassifier
+from agent.routing.training.distill import SemanticUnavailable
 from agent.settings import ConfigError, Settings, load_settings
 
 T = TypeVar("T")
@@ -39,7 +44,7 @@ def _settings(config_path: Path | None) -> Settings:
 
 
 def _router(settings: Settings, retrain: bool = False) -> Router:
-    from agent.app.server import build_router
+    from agent.app.manager import build_router
 
     return build_router(settings, retrain)
 

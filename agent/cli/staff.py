@@ -11,9 +11,9 @@ from typing import TypeVar
 
 import click
 
-from agent.staff.accounts import AccountError, StaffAccounts
 from agent.contracts import StaffRole
 from agent.settings import ConfigError, Settings, load_settings
+from agent.staff.accounts import AccountError, StaffAccounts
 from agent.store import Database, UsernameTaken
 from agent.store.migrate import upgrade
 from agent.store.slack import SlackStore, UnknownStaff
@@ -114,7 +114,7 @@ def _read_password(from_stdin: bool) -> str:
 
 def _run(settings: Settings, action: Callable[[StaffAccounts], Awaitable[T]]) -> T:
     """Run one account action on the configured database."""
-    from agent.app.server import build_accounts
+    from agent.app.staff import build_accounts
 
     return _on_database(settings, lambda database: action(build_accounts(settings, database)))
 

@@ -13,7 +13,7 @@ import pytest
 from agent.escalation.policy import EscalationPolicy
 from agent.routing import Router
 from agent.routing.intents import load_intents
-from agent.app.server import build_router
+from agent.app.manager import build_router
 from agent.settings import load_settings
 from personas import load_persona
 from tests.conftest import SettingsFactory

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.routing import FOLLOW_UP, UNKNOWN, Router
-from agent.app.server import build_router
+from agent.app.manager import build_router
 from agent.settings import load_settings
 
 TEST_SET = Path(__file__).resolve().parents[1] / "data" / "demo_intents_test.jsonl"

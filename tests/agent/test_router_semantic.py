@@ -17,7 +17,7 @@ from agent.routing import UNKNOWN, Router
 from agent.routing.cache import cache_path
 from agent.routing.training.distill import distill
 from agent.routing.semantic import SemanticIntentClassifier
-from agent.app.server import build_router
+from agent.app.manager import build_router
 from agent.settings import load_settings
 from tests.support.services import unavailable
 

@@ -36,7 +36,6 @@ from typing import Any
 from aiohttp import web
 
 
-
 @dataclass
 class Behaviour:
     reply: str | None = None

@@ -9,8 +9,8 @@ from typing import Any
 
 import aiohttp
 
+from agent.app.staff import build_accounts
 from agent.contracts import StaffMember, StaffRole
-from agent.app.server import build_accounts
 from agent.settings import Settings
 from agent.store import Database
 

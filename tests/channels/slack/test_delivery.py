@@ -11,7 +11,7 @@ import aiohttp
 import httpx
 
 from agent.contracts import InboundMessage, utcnow
-from agent.app.server import build_manager
+from agent.app.manager import build_manager
 from agent.store import Database, Store
 from agent.store.migrate import upgrade
 from agent.store.outbox import OutboxStore

@@ -1,0 +1,32 @@
+"""The two small HTTP handlers of the composition root: the health check and the models' metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from agent.app import keys
+from channels.http import json_error, same_secret
+
+
+def model_metrics(token: str | None) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Per model: calls, outcomes, latency, tokens, cost, breaker states; per route: cache hits.
+
+    Served only with a bearer token from the environment: it names models, deployments and spend.
+    """
+
+    async def handler(request: web.Request) -> web.Response:
+        if token is None:
+            return json_error(404, "metrics_disabled", "Set the metrics token variable (server.metrics_token_env) to serve metrics.")
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not same_secret(sent, token):
+            return json_error(401, "unauthorized", "Send the metrics token as 'Authorization: Bearer <token>'.")
+        return web.json_response(request.app[keys.GATEWAY].snapshot())
+
+    return handler
+
+
+async def healthz(request: web.Request) -> web.Response:
+    await request.app[keys.STORE].ping()
+    return web.json_response({"status": "ok"})

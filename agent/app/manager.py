@@ -1,0 +1,111 @@
+"""Part of the composition root: the router, the conversation manager and the recovery of missed turns."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from agent.app.gateway import build_gateway
+from agent.app.shared import SharedState
+from agent.conversation import ConversationManager, TurnSettings
+from agent.escalation import EscalationPolicy, Triggers
+from agent.live.events import InProcessEventBus
+from agent.live.locks import InProcessLocks
+from agent.models import ChatMessage, ChatRequest, Gateway, ManagedModel, ModelChain
+from agent.recovery import Recovery, RecoveryPolicy
+from agent.routing import Router, load_intents
+from agent.routing.cache import trained_classifier
+from agent.routing.model_tier import ModelIntentTier
+from agent.routing.semantic import SemanticIntentClassifier
+from agent.settings import Settings
+from agent.store import Store
+from agent.store.outbox import OutboxStore
+from personas import load_persona
+
+
+def build_router(settings: Settings, retrain: bool = False) -> Router:
+    intents_file = settings.resolve(settings.routing.intents_file)
+    catalog = load_intents(intents_file, set(settings.routes))
+    routing = settings.routing
+    classifier = trained_classifier(catalog, intents_file, settings.data_dir / "cache", retrain, routing.classifier)
+    semantic = isinstance(classifier, SemanticIntentClassifier)
+    return Router(
+        catalog,
+        routing.default_route,
+        routing.semantic_threshold if semantic else routing.confidence_threshold,
+        routing.follow_up_threshold,
+        routing.follow_up_max_words,
+        classifier=classifier,
+    )
+
+
+def ask_model(model: ManagedModel, max_tokens: int) -> Callable[[str], Awaitable[str | None]]:
+    """One prompt in, the model's text out (None when it failed): for the router's and the summary's asks."""
+    chain = ModelChain([model])
+
+    async def ask(prompt: str) -> str | None:
+        result = await chain.run(ChatRequest([ChatMessage("user", prompt)], max_tokens=max_tokens, temperature=0.0))
+        return result.result.text if result.result else None
+
+    return ask
+
+
+def build_model_tier(router: Router, model: ManagedModel) -> ModelIntentTier:
+    return ModelIntentTier(router.catalog, ask_model(model, max_tokens=16))
+
+
+def build_manager(
+    settings: Settings,
+    store: Store,
+    client: httpx.AsyncClient,
+    outbox: OutboxStore | None = None,
+    gateway: Gateway | None = None,
+    shared: "SharedState | None" = None,
+) -> ConversationManager:
+    persona = load_persona(settings.persona)
+    gateway = gateway or build_gateway(settings, persona)
+    models = gateway.models
+    router = build_router(settings)
+    tier_model = settings.routing.model_tier
+    escalation = settings.escalation
+    return ConversationManager(
+        model_tier=build_model_tier(router, models[tier_model]) if tier_model else None,
+        store=store,
+        outbox=outbox,
+        router=router,
+        chains=gateway.routes,
+        persona=persona,
+        escalation=EscalationPolicy(
+            escalation.intents,
+            escalation.phrases,
+            escalation.on_chain_exhausted,
+            escalation.unknown_streak,
+            Triggers(escalation.frustration_threshold, escalation.sensitive_topics, escalation.on_repeat),
+            escalation.identity_intents,
+        ),
+        locks=shared.locks if shared else InProcessLocks(),
+        events=shared.bus if shared else InProcessEventBus(),
+        settings=TurnSettings(
+            max_text_chars=settings.limits.max_text_chars,
+            history_messages=settings.limits.history_turns,
+            turn_timeout_s=settings.turn_timeout_s,
+            unknown_action=settings.routing.unknown_action,
+        ),
+    )
+
+
+# Channels whose customer still reads a late answer; a call or a terminal chat is over by then.
+RECOVERED_CHANNELS = frozenset({"web", "slack", "sms"})
+
+
+def build_recovery(settings: Settings, manager: ConversationManager) -> Recovery:
+    recovery = settings.recovery
+    policy = RecoveryPolicy(
+        channels=RECOVERED_CHANNELS,
+        max_age_s=recovery.max_age_s,
+        # Past any turn still running in some process: then a stored message with no turn was orphaned.
+        orphaned_after_s=recovery.orphaned_after_s or settings.turn_timeout_s + 30,
+        concurrency=recovery.concurrency,
+    )
+    return Recovery(manager, policy)
