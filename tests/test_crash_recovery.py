@@ -16,7 +16,7 @@ from agent.settings import load_settings
 from agent.store import Database
 from agent.store.tables import Message, OutboxItem, Turn
 from tests.support.fake_slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, dm, event_callback, fake_slack, signed
-from tests.test_cli import env_for, free_port
+from tests.cli.test_cli import env_for, free_port
 
 QUESTIONS = ["where is my order NW-10482?", "what is your return policy", "how much is the Ridgeline boot?", "do you ship to Canada?"]
 

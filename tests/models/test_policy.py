@@ -14,7 +14,7 @@ from agent.models.cost import PriceKey, PriceOverride, Pricer
 from agent.models.limits import RateLimiter, Throttled
 from agent.models.managed import Deployment, RetryPolicy
 from agent.models.metrics import GatewayMetrics
-from tests.agent.models.conftest import MakeModel
+from tests.models.conftest import MakeModel
 from tests.support.fake_providers import FakeProviders
 
 REQUEST = ChatRequest([ChatMessage("user", "hello there")])

@@ -10,7 +10,7 @@ from pathlib import Path
 from agent.staff.accounts import StaffAccounts
 from agent.contracts import StaffRole
 from agent.store import AccountStore, Database
-from tests.test_cli import env_for
+from tests.cli.test_cli import env_for
 
 SWITCHBOARD = [sys.executable, "-m", "agent.cli"]
 

@@ -12,7 +12,7 @@ from agent.models.cache import CacheSettings, ResponseCache
 from agent.models.checks import take_confidence
 from agent.models.managed import Deployment, RetryPolicy
 from agent.models.metrics import GatewayMetrics
-from tests.agent.models.conftest import MakeModel
+from tests.models.conftest import MakeModel
 from tests.support.fake_providers import FakeProviders
 
 REQUEST = ChatRequest([ChatMessage("system", "You are Sam."), ChatMessage("user", "is the tent waterproof")], route="sales")

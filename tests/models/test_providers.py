@@ -6,7 +6,7 @@ import pytest
 
 from agent.models import ChatMessage, ChatModel, ChatRequest, ChatResult, ModelError, Outcome, TextDelta, Tool
 from agent.models.providers.http import retry_after
-from tests.agent.models.conftest import MakeModel
+from tests.models.conftest import MakeModel
 from tests.support.fake_providers import FakeProviders
 
 PROVIDERS = ["openai", "anthropic", "gemini"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agent.store import Database
 from agent.store.slack import SlackStore
-from tests.test_cli import env_for
+from tests.cli.test_cli import env_for
 
 SWITCHBOARD = [sys.executable, "-m", "agent.cli", "staff"]
 
