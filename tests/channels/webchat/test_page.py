@@ -80,6 +80,25 @@ async def test_the_chat_works_under_its_own_content_security_policy(server: str,
     assert problems == []
 
 
+async def test_the_embed_layout_applies_before_the_page_body_is_parsed(server: str, browser: Any) -> None:
+    """The chat's modules are deferred: the embed class comes from a classic script in <head>, before any paint."""
+    page = await new_page(browser)
+    await page.add_init_script("""
+        new MutationObserver((_records, observer) => {
+          if (!document.body) return;
+          window.embedBeforeBody = document.documentElement.classList.contains('embed');
+          observer.disconnect();
+        }).observe(document, { childList: true, subtree: true });
+    """)
+    await page.goto(server + "/?embed=1")
+    await page.wait_for_selector(".msg-greeting")
+    assert await page.evaluate("window.embedBeforeBody") is True
+    await page.goto(server + "/")
+    await page.wait_for_selector(".msg-greeting")
+    assert await page.evaluate("window.embedBeforeBody") is False
+    await page.context.close()
+
+
 async def test_embed_script_on_another_site(server: str, browser: Any) -> None:
     host_page = f"""<!doctype html><html><head><title>Shop</title>
     <style>* {{ font-family: serif; }} button {{ background: red; }}</style></head>
