@@ -1,24 +1,22 @@
 """The data that crosses layers: what a channel hands the manager and what it gets back.
 
-Channel adapters import this module and nothing else from `agent`, so it stays free of
-SQL, HTTP and model code.
+Channel adapters import this module (and `agent.text`) and nothing else from `agent`, so it
+stays free of SQL, HTTP and model code.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+from agent.text import InvalidMessage as InvalidMessage  # the contract's own, defined beside the check
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class InvalidMessage(ValueError):
-    """The message cannot be accepted (empty, too long); nothing was stored."""
 
 
 class ConversationNotFound(LookupError):
@@ -57,6 +55,26 @@ class InboundMessage:
     conversation_id: str | None = None
     received_at: datetime = field(default_factory=utcnow)
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelTraits:
+    """What a channel is, declared once by the channel and read by every part that treats
+    channels differently: the manager, the persona's rendering, the outbox, handoff and recovery."""
+
+    name: str
+    style: str  # the persona's channel style, which also picks how an answer is rendered
+    streams: bool = False  # the answer is shown, or spoken, while it is written
+    splits_long_answers: bool = False  # a long answer goes as several messages, so it is never cut
+    threads: bool = False  # replies go in the thread of the customer's first message
+    # The customer can be reached after the request that brought their message: staff notices
+    # and an answer recovered after a crash still arrive. Not so for a call or a terminal chat.
+    pushable: bool = True
+
+
+def traits_of(channels: Mapping[str, ChannelTraits], channel: str) -> ChannelTraits:
+    """A channel nobody declared is styled by its own name and treated plainly."""
+    return channels.get(channel) or ChannelTraits(channel, style=channel)
 
 
 @dataclass(frozen=True, slots=True)

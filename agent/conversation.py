@@ -9,24 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 import structlog
 
 from agent.contracts import (
     ESCALATE_METADATA,
     STAFF_TOPIC,
+    ChannelTraits,
     ConversationEvent,
     ConversationNotFound,
     ConversationState,
     EventStream,
     InboundMessage,
-    InvalidMessage,
     MessageView,
     Reply,
     Role,
+    traits_of,
     utcnow,
 )
 from agent.escalation import EscalationDecision, EscalationPolicy, History
@@ -36,7 +37,6 @@ from agent.models import ChainResult, ChatMessage, ChatRequest, RouteStrategy
 from agent.routing import UNKNOWN, Intent, Router
 from agent.routing.model_tier import ModelIntentTier
 from agent.store import (
-    as_utc,
     CallRecord,
     SavedInbound,
     Store,
@@ -44,17 +44,16 @@ from agent.store import (
     TurnContext,
     TurnRecord,
     UnknownConversation,
+    as_utc,
     to_view,
 )
 from agent.store.outbox import OutboxStore
 from agent.store.tables import Conversation, Message, Turn
-from agent.text import clean, is_blank
-from personas import Persona, complete_sentences, fit_to_channel, system_prompt, to_speech
+from agent.text import checked_text
+from personas import Persona, StreamedAnswer, fit_to_channel, system_prompt
 
 log = structlog.get_logger(__name__)
 
-# Channel ids map onto the persona's channel styles.
-CHANNEL_STYLE = {"web": "web", "cli": "web", "slack": "slack", "sms": "sms", "voice": "voice"}
 DEADLINE_GRACE_S = 0.5
 MODEL_ROLES = {Role.CUSTOMER.value: "user", Role.BOT.value: "assistant", Role.STAFF.value: "assistant"}
 
@@ -74,9 +73,6 @@ class TurnSettings:
     history_messages: int = 10
     turn_timeout_s: float = 30.0
     unknown_action: str = "route"  # route | clarify
-    # Channels whose live socket shows an answer as it is written ("delta" events); the reply
-    # is still stored once, complete, and sent as the usual "message" event.
-    stream_channels: frozenset[str] = frozenset({"web", "voice"})
 
 
 class ConversationManager:
@@ -92,8 +88,10 @@ class ConversationManager:
         settings: TurnSettings = TurnSettings(),
         model_tier: ModelIntentTier | None = None,
         outbox: OutboxStore | None = None,
+        channels: Mapping[str, ChannelTraits] | None = None,
     ) -> None:
         self.store = store
+        self.channels = channels or {}
         self.outbox = outbox
         self.router = router
         self.chains = chains
@@ -176,7 +174,7 @@ class ConversationManager:
 
     async def _store(self, inbound: InboundMessage) -> tuple[SavedInbound, Place]:
         """Save the message between `arrive` and `queue`: its place in line is its stored id."""
-        text = self._checked_text(inbound.text)
+        text = checked_text(inbound.text, self.settings.max_text_chars)
         conversation_id = inbound.conversation_id
         try:
             if conversation_id is None:
@@ -192,14 +190,6 @@ class ConversationManager:
         except UnknownConversation as exc:
             raise ConversationNotFound(str(exc)) from exc
         return saved, place
-
-    def _checked_text(self, text: str) -> str:
-        text = clean(text).strip()  # storable on any database
-        if is_blank(text):
-            raise InvalidMessage("text must not be empty")
-        if len(text) > self.settings.max_text_chars:
-            raise InvalidMessage(f"text is longer than {self.settings.max_text_chars} characters")
-        return text
 
     async def handle(self, inbound: InboundMessage) -> Reply:
         key = _accepted_key(inbound)
@@ -372,7 +362,8 @@ class ConversationManager:
         failures = [a.outcome.value for a in chain_result.attempts]
         decision = self.escalation.after_model(chain_result.ok, failures, answer, history)
         if answer is not None and not decision.escalate:
-            return fit_to_channel(self.persona, self._style(inbound.channel), answer), decision, chain_result
+            traits = self._traits(inbound.channel)
+            return fit_to_channel(self.persona, traits.style, answer, traits.splits_long_answers), decision, chain_result
         if decision.escalate:
             # A model answered but said the same again: a person, not a loop.
             text = self.persona.escalation if answer is not None else self.persona.apology
@@ -402,7 +393,9 @@ class ConversationManager:
             # The strategy keeps to the deadline itself (and records what timed out); the
             # outer timeout is only a backstop.
             async with asyncio.timeout(deadline + DEADLINE_GRACE_S):
-                if channel in self.settings.stream_channels and recent:
+                # A streaming channel shows the answer as it is written ("delta" events); the reply
+                # is still stored once, complete, and sent as the usual "message" event.
+                if self._traits(channel).streams and recent:
                     result = await self._stream_models(recent[-1].conversation_id, chain, request, deadline, channel)
                 else:
                     result = await chain.run(request, deadline_s=deadline)
@@ -423,26 +416,16 @@ class ConversationManager:
         self, conversation_id: str, chain: RouteStrategy, request: ChatRequest, deadline: float, channel: str
     ) -> ChainResult:
         """Pieces of the answer go out as "delta" events while it is written; a model that breaks
-        off midway is followed by a "delta_reset" (drop what you have) and the next model.
-
-        For speech the pieces are whole sentences, rendered to be spoken (no URLs, order ids
-        read digit by digit): a voice must never read out markup it cannot take back.
-        """
-        speech = self._style(channel) == "voice"
-        unfinished = ""
+        off midway is followed by a "delta_reset" (drop what you have) and the next model."""
+        streamed = StreamedAnswer(self._traits(channel).style)
 
         async def on_delta(text: str) -> None:
-            nonlocal unfinished
-            if not speech:
-                await self._publish(conversation_id, "delta", {"text": text})
-                return
-            ready, unfinished = complete_sentences(unfinished + text)
-            if ready:
-                await self._publish(conversation_id, "delta", {"text": to_speech(ready) + " "})
+            piece = streamed.piece(text)
+            if piece:
+                await self._publish(conversation_id, "delta", {"text": piece})
 
         async def on_reset() -> None:
-            nonlocal unfinished
-            unfinished = ""
+            streamed.reset()
             await self._publish(conversation_id, "delta_reset", {})
 
         return await chain.run_stream(request, on_delta, on_reset, deadline_s=deadline)
@@ -602,14 +585,14 @@ class ConversationManager:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _style(self, channel: str) -> str:
-        return CHANNEL_STYLE.get(channel, channel)
+    def _traits(self, channel: str) -> ChannelTraits:
+        return traits_of(self.channels, channel)
 
     def _system_prompt(self, route: str, channel: str) -> str:
         key = (route, channel)
         prompt = self._prompts.get(key)
         if prompt is None:
-            prompt = self._prompts[key] = system_prompt(self.persona, route, self._style(channel))
+            prompt = self._prompts[key] = system_prompt(self.persona, route, self._traits(channel).style)
         return prompt
 
     async def _publish(self, conversation_id: str, kind: str, data: dict[str, object]) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
+from agent.app.channels import CHANNELS, named
 from agent.app.gateway import build_gateway
 from agent.app.shared import SharedState
 from agent.conversation import ConversationManager, TurnSettings
@@ -86,6 +87,7 @@ def build_manager(
         ),
         locks=shared.locks if shared else InProcessLocks(),
         events=shared.bus if shared else InProcessEventBus(),
+        channels=CHANNELS,
         settings=TurnSettings(
             max_text_chars=settings.limits.max_text_chars,
             history_messages=settings.limits.history_turns,
@@ -95,14 +97,11 @@ def build_manager(
     )
 
 
-# Channels whose customer still reads a late answer; a call or a terminal chat is over by then.
-RECOVERED_CHANNELS = frozenset({"web", "slack", "sms"})
-
-
 def build_recovery(settings: Settings, manager: ConversationManager) -> Recovery:
     recovery = settings.recovery
     policy = RecoveryPolicy(
-        channels=RECOVERED_CHANNELS,
+        # Only where the customer still reads a late answer; a call or a terminal chat is over by then.
+        channels=named("pushable"),
         max_age_s=recovery.max_age_s,
         # Past any turn still running in some process: then a stored message with no turn was orphaned.
         orphaned_after_s=recovery.orphaned_after_s or settings.turn_timeout_s + 30,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from agent.app.channels import named
 from agent.contracts import OutboundChannel
 from agent.outbox.sender import DeliveryPolicy, OutboxSender
 from agent.settings import Settings
 from agent.store import Database
 from agent.store.outbox import OutboxBell, OutboxStore
-from channels.slack.outbound import CHANNEL as SLACK_CHANNEL
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,5 +33,5 @@ def build_outbox_sender(settings: Settings, database: Database, outbound: Outbou
         backoff_base_s=o.backoff_base_s,
         backoff_max_s=o.backoff_max_s,
     )
-    store = OutboxStore(database, bell, threaded_channels=frozenset({SLACK_CHANNEL}))
+    store = OutboxStore(database, bell, threaded_channels=named("threads"))
     return OutboxSender(store, outbound.channels, policy, bell)

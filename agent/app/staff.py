@@ -10,6 +10,7 @@ import structlog
 from aiohttp import web
 
 from agent.app.background import background_ctx
+from agent.app.channels import unreachable
 from agent.app.manager import ask_model
 from agent.contracts import RateLimiter
 from agent.conversation import ConversationManager
@@ -22,7 +23,6 @@ from agent.staff.model_summary import ModelSummarizer
 from agent.store import AccountStore, Database, HandoffStore
 from agent.store.outbox import NO_OUTBOX, OutboxRouting
 from channels.staff import ConsoleOptions, StaffConsole
-from channels.twilio.voice.inbound import CHANNEL as VOICE_CHANNEL
 from personas import Persona
 
 log = structlog.get_logger(__name__)
@@ -51,7 +51,7 @@ def build_handoff(
     # An empty text says nothing.
     notices = HandoffNotices(persona.staff_joined, persona.staff_resolved, persona.handed_back, persona.closed)
     return Handoff(
-        HandoffStore(database, outbox, silent_channels=frozenset({VOICE_CHANNEL})),
+        HandoffStore(database, outbox, silent_channels=unreachable()),
         manager.locks,
         manager.bus,
         settings.limits.max_text_chars,

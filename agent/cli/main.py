@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import uuid
 from pathlib import Path
 
 import click
@@ -12,16 +10,11 @@ from aiohttp import web
 
 from agent.cli.router import router_group
 from agent.cli.staff import staff_group
-from agent.contracts import (
-    ConversationState,
-    HandoffConflict,
-    InboundMessage,
-    InvalidMessage,
-)
 from agent.logs import configure_logging
 from agent.settings import ConfigError, Settings, load_settings
 from agent.store import Database, Store
 from agent.store.migrate import DatabaseNotReady, upgrade
+from channels.terminal import TerminalChat
 from personas import PersonaError
 
 config_option = click.option(
@@ -78,12 +71,6 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
-NO_PERSON_HERE = (
-    "[escalated: staff can't reach a conversation in the terminal, so it stays with the bot;"
-    " try the web chat to talk to a person]"
-)
-
-
 @main.command()
 @config_option
 def chat(config_path: Path | None) -> None:
@@ -104,37 +91,8 @@ async def _chat(settings: Settings) -> None:
     async with httpx.AsyncClient() as client:
         manager = build_manager(settings, store, client)
         handoff = build_handoff(settings, manager, store.database)
-        key = f"cli-{uuid.uuid4().hex[:12]}"
-        conversation_id = await manager.open_conversation("cli", key, "operator")
-        click.secho(f"{manager.persona.name}: {manager.persona.greeting}", fg="cyan")
-        click.echo("(Ctrl+D or 'quit' to leave)")
         try:
-            while True:
-                try:
-                    text = await asyncio.to_thread(input, "you> ")
-                except EOFError:
-                    break
-                if text.strip().lower() in {"quit", "exit"}:
-                    break
-                if not text.strip():
-                    continue
-                try:
-                    reply = await manager.handle(
-                        InboundMessage("cli", "operator", key, text, conversation_id=conversation_id)
-                    )
-                except InvalidMessage as exc:
-                    click.secho(f"! {exc}", fg="red")
-                    continue
-                if reply.text:
-                    click.secho(f"{manager.persona.name}: {reply.text}", fg="cyan")
-                if reply.state is ConversationState.WAITING:
-                    # Staff answer on the customer's own channel, and the terminal is none they can
-                    # reach: rather than wait in their queue for nobody, it stays with the bot.
-                    with contextlib.suppress(HandoffConflict):  # a person got there first after all
-                        await handoff.withdraw(conversation_id)
-                    click.secho(NO_PERSON_HERE, fg="yellow")
-                    continue
-                click.secho(f"[{reply.route} · {reply.model}]" if reply.route else "[no answer]", dim=True)
+            await TerminalChat(manager, handoff.withdraw, manager.persona.name, manager.persona.greeting).run()
         finally:
             await store.close()
 

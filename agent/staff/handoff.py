@@ -26,7 +26,6 @@ from agent.contracts import (
     HandoffError,
     HandoffForbidden,
     HandoffNotFound,
-    InvalidMessage,
     NoteView,
     QueueItem,
     Role,
@@ -44,7 +43,7 @@ from agent.live.locks import ConversationLocks
 from agent.store import HandoffStore, as_utc, to_view
 from agent.store.handoff import HANDED_BACK, RESOLVED, Snapshot
 from agent.store.views import note_view, staff_view
-from agent.text import clean, is_blank
+from agent.text import checked_text
 
 log = structlog.get_logger(__name__)
 
@@ -217,7 +216,7 @@ class Handoff:
     async def reply(
         self, conversation_id: str, staff: StaffMember, text: str, client_message_id: str | None = None
     ) -> StaffReply:
-        text = self._checked_text(text)
+        text = checked_text(text, self.max_text_chars)
         with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, staff=staff.username):
             async with self.locks.hold(conversation_id):
                 result = await self.store.staff_message(
@@ -234,7 +233,7 @@ class Handoff:
             return StaffReply(view, result.snapshot.state, duplicate=result.duplicate)
 
     async def add_note(self, conversation_id: str, staff: StaffMember, text: str) -> NoteView:
-        note = await self.store.add_note(conversation_id, staff.id, self._checked_text(text))
+        note = await self.store.add_note(conversation_id, staff.id, checked_text(text, self.max_text_chars))
         if note is None:
             raise _not_found(conversation_id)
         view = note_view(note, staff.display_name)
@@ -336,14 +335,6 @@ class Handoff:
         if snapshot is None:
             raise _not_found(conversation_id)
         return snapshot
-
-    def _checked_text(self, text: str) -> str:
-        text = clean(text).strip()
-        if is_blank(text):
-            raise InvalidMessage("text must not be empty")
-        if len(text) > self.max_text_chars:
-            raise InvalidMessage(f"text is longer than {self.max_text_chars} characters")
-        return text
 
     async def _state_changed(self, conversation_id: str, snapshot: Snapshot, staff: StaffMember | None) -> None:
         state = snapshot.state.value

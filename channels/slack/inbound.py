@@ -22,7 +22,13 @@ from typing import Any, Protocol
 import structlog
 from slack_sdk.web.async_client import AsyncWebClient
 
-from agent.contracts import ConversationNotFound, ConversationService, InboundMessage, InvalidMessage
+from agent.contracts import (
+    ConversationNotFound,
+    ConversationService,
+    InboundMessage,
+    InvalidMessage,
+)
+from agent.text import TOO_LONG, checked_text
 from channels.slack.outbound import CHANNEL, SlackPlace, stored_id
 
 log = structlog.get_logger(__name__)
@@ -182,8 +188,13 @@ class SlackInbound:
                 if parsed.files:
                     await self._note_once(client, parsed, self.notes.files_only)
                 return
-            if len(parsed.text) > self.max_text_chars:
-                await self._note_once(client, parsed, self.notes.too_long)
+            try:
+                checked_text(parsed.text, self.max_text_chars)
+            except InvalidMessage as exc:
+                if exc.reason == TOO_LONG:
+                    await self._note_once(client, parsed, self.notes.too_long)
+                else:
+                    log.warning("slack_message_refused", reason=str(exc))
                 return
             inbound = parsed.inbound()
             try:

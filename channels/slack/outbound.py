@@ -8,15 +8,18 @@ from typing import Any, Protocol
 import aiohttp
 import structlog
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.installation_store.async_installation_store import (
+    AsyncInstallationStore,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
-from agent.contracts import DeliveryError, OutboundMessage, Role
+from agent.contracts import ChannelTraits, DeliveryError, OutboundMessage, Role
 from channels.slack.format import split_text, to_mrkdwn
 
 log = structlog.get_logger(__name__)
 
 CHANNEL = "slack"
+TRAITS = ChannelTraits(CHANNEL, style="slack", splits_long_answers=True, threads=True)
 
 # Slack errors that no retry will fix: the message is marked failed at once.
 PERMANENT_ERRORS = frozenset(

@@ -6,12 +6,13 @@ import re
 
 from aiohttp import web
 
-from agent.contracts import InboundMessage
-from agent.text import clean, is_blank
+from agent.contracts import ChannelTraits, InboundMessage, InvalidMessage
+from agent.text import TOO_LONG, checked_text, clean
 from channels.http import parse_json
 from channels.webchat.tokens import TokenSigner
 
 CHANNEL = "web"
+TRAITS = ChannelTraits(CHANNEL, style="web", streams=True)
 MAX_CLIENT_ID = 100
 MAX_AFTER = 2**63 - 1  # the largest id any store's integer column could hold
 _DIGITS = re.compile(r"[0-9]{1,19}")
@@ -47,11 +48,12 @@ async def parse_message(request: web.Request, conversation_id: str, max_chars: i
     if not isinstance(body, dict) or not isinstance(body.get("text"), str):
         raise BadRequest(400, "invalid_text", 'The body must be an object with a "text" string.')
     # A lone surrogate becomes U+FFFD and a NUL goes: the message is kept, and storable.
-    text = clean(body["text"]).strip()
-    if is_blank(text):
-        raise BadRequest(400, "empty_text", "The message is empty.")
-    if len(text) > max_chars:
-        raise BadRequest(413, "text_too_long", f"The message is longer than {max_chars} characters.")
+    try:
+        text = checked_text(body["text"], max_chars)
+    except InvalidMessage as exc:
+        if exc.reason == TOO_LONG:
+            raise BadRequest(413, "text_too_long", f"The message is longer than {max_chars} characters.") from None
+        raise BadRequest(400, "empty_text", "The message is empty.") from None
     client_id = body.get("client_message_id")
     if client_id is not None and not valid_client_id(client_id):
         raise BadRequest(

@@ -72,6 +72,7 @@ def test_a_channel_that_splits_long_answers_keeps_them_whole() -> None:
     assert limit is not None
     long = "\n\n".join(f"Paragraph {i}. " + "Tents, boots and packs. " * 20 for i in range(16)).strip()
     assert len(long) > 2 * limit
-    assert fit_to_channel(persona, "slack", long) == long  # Slack sends it as several messages
+    assert fit_to_channel(persona, "slack", long, splits_long_answers=True) == long  # Slack sends it as several messages
+    assert len(fit_to_channel(persona, "slack", long)) <= limit  # the same style, but a channel that cannot split
     assert f"under {limit} characters" in system_prompt(persona, "support", "slack")  # still the model's guide
     assert len(fit_to_channel(persona, "web", long)) <= persona.channels["web"].max_chars  # type: ignore[operator]

@@ -6,9 +6,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from agent.contracts import InboundMessage
+from agent.contracts import ChannelTraits, InboundMessage
 
 CHANNEL = "sms"
+TRAITS = ChannelTraits(CHANNEL, style="sms")
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 SHORT_CODE = re.compile(r"^\d{5,6}$")  # as Twilio posts one in To: bare digits, no "+"
 SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")  # SM… for SMS, MM… for MMS

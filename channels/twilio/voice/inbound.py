@@ -6,9 +6,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from agent.contracts import ESCALATE_METADATA, InboundMessage
+from agent.contracts import ESCALATE_METADATA, ChannelTraits, InboundMessage
 
 CHANNEL = "voice"
+# Spoken as it is written; a call cannot be reached once it is over.
+TRAITS = ChannelTraits(CHANNEL, style="voice", streams=True, pushable=False)
 CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
