@@ -14,7 +14,7 @@ from agent.app.background import background_ctx
 from agent.app.gateway import build_gateway
 from agent.app.health import healthz, model_metrics
 from agent.app.manager import build_manager, build_recovery
-from agent.app.outbound import Outbound, build_outbox_sender
+from agent.app.outbox import OutboxChannels, build_outbox_sender
 from agent.app.shared import build_shared_state
 from agent.app.slack import build_slack
 from agent.app.staff import (
@@ -72,9 +72,9 @@ def create_app(settings: Settings) -> web.Application:
     """
     database = Database(settings.database_url, echo=settings.database.echo)
     client = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
-    outbound = Outbound()
+    outbox_channels = OutboxChannels()
     bell = OutboxBell()
-    routing = OutboxRouting(outbound.holds, bell)
+    routing = OutboxRouting(outbox_channels.holds, bell)
     store = Store(database, routing)
     gateway = build_gateway(settings, load_persona(settings.persona))
     shared = build_shared_state(settings)
@@ -125,16 +125,16 @@ def create_app(settings: Settings) -> web.Application:
     slack = build_slack(settings, database, manager, handoff, persona=manager.persona)
     if slack is not None:
         # Slack answers always leave through the outbox: Slack has its 200 before the turn runs.
-        outbound.add(slack.outbound, inline_hold_s=0)
+        outbox_channels.add(slack.outbound, inline_hold_s=0)
         app.cleanup_ctx.extend(slack.contexts)
         app.add_routes(slack.channel.routes())
-    twilio = build_twilio(settings, manager, database, outbound)
+    twilio = build_twilio(settings, manager, database, outbox_channels)
     if twilio is not None:
         app.add_routes(twilio.routes)
         app.cleanup_ctx.extend(twilio.cleanup)
         app.on_shutdown.extend(twilio.shutdown)
-    if outbound.channels:
-        app.cleanup_ctx.append(background_ctx(build_outbox_sender(settings, database, outbound, bell).run))
+    if outbox_channels.channels:
+        app.cleanup_ctx.append(background_ctx(build_outbox_sender(settings, database, outbox_channels, bell).run))
     # After the database and the shared line are up, before the first request.
     app.cleanup_ctx.append(build_recovery(settings, manager).context())
     app.on_shutdown.extend([webchat.close_sockets, console.close_sockets])

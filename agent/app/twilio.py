@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import structlog
 from aiohttp import web
 
-from agent.app.outbound import Outbound
+from agent.app.outbox import OutboxChannels
 from agent.conversation import ConversationManager
 from agent.settings import Settings
 from agent.store import Database, OptOutStore
@@ -35,10 +35,10 @@ class Mounted:
     shutdown: list[Callable[[web.Application], Awaitable[None]]] = field(default_factory=list)
 
 
-def build_twilio(settings: Settings, manager: ConversationManager, database: Database, outbound: Outbound) -> Mounted | None:
+def build_twilio(settings: Settings, manager: ConversationManager, database: Database, outbox_channels: OutboxChannels) -> Mounted | None:
     """The SMS and voice channels under /twilio, or None when Twilio is off.
 
-    The SMS sender joins `outbound`, holding each reply for the webhook to answer inline first.
+    The SMS sender joins `outbox_channels`, holding each reply for the webhook to answer inline first.
     """
     credentials = settings.twilio_credentials()
     if credentials is None:
@@ -64,7 +64,7 @@ def build_twilio(settings: Settings, manager: ConversationManager, database: Dat
             timeout_s=config.request_timeout_s,
         )
         sms_outbound = SmsOutbound(sender, optouts)
-        outbound.add(sms_outbound, inline_hold_s=sms.inline_deadline_s + SMS_HOLD_MARGIN_S)
+        outbox_channels.add(sms_outbound, inline_hold_s=sms.inline_deadline_s + SMS_HOLD_MARGIN_S)
         webhook = SmsWebhook(
             manager,
             optouts,

@@ -13,7 +13,7 @@ from agent.store.outbox import OutboxBell, OutboxStore
 
 
 @dataclass(frozen=True, slots=True)
-class Outbound:
+class OutboxChannels:
     """Channels that are sent to through the outbox, with how long each holds a turn's reply for inline delivery."""
 
     channels: dict[str, OutboundChannel] = field(default_factory=dict)
@@ -24,7 +24,7 @@ class Outbound:
         self.holds[channel.name] = inline_hold_s
 
 
-def build_outbox_sender(settings: Settings, database: Database, outbound: Outbound, bell: OutboxBell) -> OutboxSender:
+def build_outbox_sender(settings: Settings, database: Database, outbox_channels: OutboxChannels, bell: OutboxBell) -> OutboxSender:
     o = settings.outbox
     policy = DeliveryPolicy(
         poll_interval_s=o.poll_interval_s,
@@ -34,4 +34,4 @@ def build_outbox_sender(settings: Settings, database: Database, outbound: Outbou
         backoff_max_s=o.backoff_max_s,
     )
     store = OutboxStore(database, bell, threaded_channels=named("threads"))
-    return OutboxSender(store, outbound.channels, policy, bell)
+    return OutboxSender(store, outbox_channels.channels, policy, bell)
