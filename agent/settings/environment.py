@@ -23,7 +23,7 @@ from pydantic_settings import SettingsConfigDict
 from agent.settings.errors import ConfigError
 
 if TYPE_CHECKING:
-    from agent.settings.schema import Settings, SlackSettings, TwilioSettings
+    from agent.settings.schema import EscalationSettings, ServerSettings, Settings, SlackSettings, TwilioSettings
 
 # Any key, from the environment: SWITCHBOARD_SERVER__PORT=9000 sets server.port.
 OVERRIDES = SettingsConfigDict(env_prefix="SWITCHBOARD_", env_nested_delimiter="__")
@@ -47,6 +47,32 @@ def public_url_override() -> str | None:
     if os.environ.get(PUBLIC_URL_ENV) and not os.environ.get(PUBLIC_URL_LONG_ENV):
         return os.environ[PUBLIC_URL_ENV]
     return None
+
+
+def api_key(model: str, env: str | None, key: str) -> str | None:
+    """A model's API key from the variable its `key` (api_key_env, deployments.N.api_key_env) names.
+
+    None when it names none; ConfigError when the named variable is not set.
+    """
+    if not env:
+        return None
+    value = os.environ.get(env)
+    if not value:
+        raise ConfigError(f"models.{model}.{key}: environment variable {env} is not set")
+    return value
+
+
+def metrics_token(server: ServerSettings) -> str | None:
+    """The bearer token for the models' metrics, or None: the endpoint stays off."""
+    return os.environ.get(server.metrics_token_env) or None
+
+
+def webhook_secret(escalation: EscalationSettings) -> str:
+    """The secret that signs the escalation webhook; ConfigError when its variable is not set."""
+    secret = os.environ.get(escalation.webhook_secret_env)
+    if not secret:
+        raise ConfigError(f"escalation.webhook_url is set but the secret variable {escalation.webhook_secret_env} is not")
+    return secret
 
 
 def twilio_credentials(twilio: TwilioSettings) -> tuple[str, str] | None:
