@@ -2,8 +2,9 @@
 
 Precedence, highest first: environment variables (`SWITCHBOARD_…`, nested with `__`, e.g.
 `SWITCHBOARD_DATABASE__URL`), then the YAML file, then the schema's defaults. The overrides are
-read by pydantic-settings under OVERRIDES; every other variable is read by a function below. The
-file names the variable that holds each secret, never the secret itself.
+read by pydantic-settings under OVERRIDES; every other variable is read by a function below, which
+the rest of the project calls instead of reading the environment itself (a test scans for that).
+The file names the variable that holds each secret, never the secret itself.
 
 Side effects: none on the environment. `ensure_secret_key` may create `data_dir` and write
 `data_dir/secret_key` (mode 0600), and stores the key on the settings it is given.
