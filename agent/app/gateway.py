@@ -6,7 +6,6 @@ place; nothing outside the composition root imports it.
 
 from __future__ import annotations
 
-import os
 import random
 
 from agent.models import AnswerChecks, ChatModel, Gateway, ManagedModel, ModelChain
@@ -27,17 +26,8 @@ from agent.models.providers import (
     http_registry,
 )
 from agent.models.strategies import CachedRoute, Cascade, Parallel
-from agent.settings import ConfigError, ModelSettings, RoutePolicy, Settings
+from agent.settings import ModelSettings, RoutePolicy, Settings, environment
 from personas import Persona
-
-
-def _api_key(name: str, env: str | None, key: str) -> str | None:
-    if not env:
-        return None
-    value = os.environ.get(env)
-    if not value:
-        raise ConfigError(f"models.{name}.{key}: environment variable {env} is not set")
-    return value
 
 
 def provider_registry(settings: Settings, persona: Persona, pool: ClientPool) -> ProviderRegistry:
@@ -73,7 +63,7 @@ def build_model(name: str, spec: ModelSettings, registry: ProviderRegistry, pric
         model_id = (place.model if place and place.model else spec.model) or name
         model = registry.build(
             ModelSpec(
-                name=name, provider=spec.provider, model=model_id, base_url=base_url, api_key=_api_key(name, key_env, key_name),
+                name=name, provider=spec.provider, model=model_id, base_url=base_url, api_key=environment.api_key(name, key_env, key_name),
                 timeouts=timeouts, max_tokens=spec.max_tokens, temperature=spec.temperature, headers=spec.headers,
                 query=spec.query, api_key_header=spec.api_key_header,
             )

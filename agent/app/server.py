@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 
 import httpx
@@ -26,7 +25,7 @@ from agent.app.staff import (
 from agent.app.twilio import build_twilio
 from agent.contracts import STAFF_TOPIC, RateLimiter
 from agent.escalation.webhook import EscalationWebhook
-from agent.settings import ConfigError, Settings
+from agent.settings import Settings, environment
 from agent.store import Database, Store
 from agent.store.migrate import ensure_current
 from agent.store.outbox import OutboxBell, OutboxRouting, OutboxStore
@@ -57,12 +56,7 @@ def build_webhook(settings: Settings, client: httpx.AsyncClient) -> EscalationWe
     url = settings.escalation.webhook_url
     if not url:
         return None
-    secret = os.environ.get(settings.escalation.webhook_secret_env)
-    if not secret:
-        raise ConfigError(
-            f"escalation.webhook_url is set but the secret variable {settings.escalation.webhook_secret_env} is not"
-        )
-    return EscalationWebhook(url, secret, client)
+    return EscalationWebhook(url, environment.webhook_secret(settings.escalation), client)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -139,6 +133,5 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(build_recovery(settings, manager).context())
     app.on_shutdown.extend([webchat.close_sockets, console.close_sockets])
     app.add_routes([web.get("/healthz", healthz), *pages.routes(), *webchat.routes(), *console.routes(), *openapi.routes()])
-    metrics_token = os.environ.get(settings.server.metrics_token_env) or None
-    app.add_routes([web.get("/api/metrics/models", model_metrics(metrics_token))])
+    app.add_routes([web.get("/api/metrics/models", model_metrics(environment.metrics_token(settings.server)))])
     return app

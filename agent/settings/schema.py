@@ -1,34 +1,25 @@
-"""Settings: one YAML file plus environment overrides; secrets only from the environment.
+"""The settings' schema: every key with its type, default and checks, and what follows from them.
 
-Precedence, highest first: environment variables (`SWITCHBOARD_…`, nested with `__`, e.g.
-`SWITCHBOARD_DATABASE__URL`), then the YAML file, then the defaults below.
+The values come from agent.settings.loading (the file) and agent.settings.environment (the
+overrides and secrets); nothing here reads either.
 """
 
 from __future__ import annotations
 
 import ipaddress
-
-import os
-import secrets
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from agent.escalation.hours import DAYS, parse_span
+from agent.settings import environment
+from agent.settings.errors import ConfigError
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-DEFAULT_CONFIG = PACKAGE_DIR / "default.yaml"
+# The package's directory: relative paths in the configuration are resolved against it.
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 ROUTES = ("support", "sales", "lookup")
-# The public base URL's short environment name (SWITCHBOARD_SERVER__PUBLIC_URL works too).
-PUBLIC_URL_ENV = "SWITCHBOARD_PUBLIC_URL"
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used; the message names the offending key."""
 
 
 class _Strict(BaseModel):
@@ -347,60 +338,6 @@ class SlackSettings(_Strict):
     staff_poll_interval_s: Annotated[float, Field(gt=0)] = 5.0
 
 
-class SlackCredentials(BaseModel):
-    """The Slack secrets found in the environment, checked for a usable combination."""
-
-    signing_secret: str | None = None
-    bot_token: str | None = None
-    app_token: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = None
-
-    @property
-    def oauth(self) -> bool:
-        return self.client_id is not None
-
-
-def slack_credentials(slack: SlackSettings, environ: Mapping[str, str] | None = None) -> SlackCredentials | None:
-    """The Slack secrets from the environment, or None when Slack is off; ConfigError names a bad combination."""
-    env = os.environ if environ is None else environ
-
-    def read(key: str) -> str | None:
-        return env.get(getattr(slack, key)) or None
-
-    found = SlackCredentials(
-        signing_secret=read("signing_secret_env"),
-        bot_token=read("bot_token_env"),
-        app_token=read("app_token_env"),
-        client_id=read("client_id_env"),
-        client_secret=read("client_secret_env"),
-    )
-    if not (found.bot_token or found.client_id or found.client_secret or slack.socket_mode):
-        if slack.staff_channel:
-            raise ConfigError(f"slack.staff_channel is set but Slack is off: set {slack.bot_token_env} (and its secrets)")
-        return None
-    if bool(found.client_id) != bool(found.client_secret):
-        missing = slack.client_secret_env if found.client_id else slack.client_id_env
-        raise ConfigError(f"slack.{'client_secret_env' if found.client_id else 'client_id_env'}: {missing} is not set")
-    if found.oauth and found.bot_token:
-        raise ConfigError(
-            f"slack.bot_token_env: {slack.bot_token_env} and {slack.client_id_env} are both set; "
-            "use a bot token for one workspace or OAuth for many, not both"
-        )
-    if slack.socket_mode:
-        if not found.app_token:
-            raise ConfigError(f"slack.socket_mode: true needs the app-level token in {slack.app_token_env}")
-        if found.oauth:
-            raise ConfigError("slack.socket_mode: Socket Mode works with a bot token, not with OAuth installs")
-    elif not found.signing_secret:
-        raise ConfigError(f"slack.signing_secret_env: {slack.signing_secret_env} is not set (events cannot be verified)")
-    if not found.oauth and not found.bot_token:
-        raise ConfigError(f"slack.bot_token_env: {slack.bot_token_env} is not set")
-    if found.oauth and slack.staff_channel and not slack.staff_team:
-        raise ConfigError("slack.staff_team: with OAuth installs, name the workspace (T…) of slack.staff_channel")
-    return found
-
-
 class SmsSettings(_Strict):
     """SMS through Twilio: POST /twilio/sms."""
 
@@ -479,9 +416,7 @@ class TwilioSettings(_Strict):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="SWITCHBOARD_", env_nested_delimiter="__", extra="forbid"
-    )
+    model_config = SettingsConfigDict(**environment.OVERRIDES, extra="forbid")
 
     data_dir: Path = Path("data")
     secret_key: str | None = None
@@ -513,7 +448,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The YAML file arrives as init kwargs; the environment wins over it.
+        # The YAML file arrives as init kwargs; the environment (environment.OVERRIDES) wins over it.
         return env_settings, init_settings
 
     @field_validator("routes")
@@ -547,10 +482,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _public_url_alias(self) -> "Settings":
-        # SWITCHBOARD_PUBLIC_URL is the short name of SWITCHBOARD_SERVER__PUBLIC_URL: like every
-        # variable it wins over the file; the long name, when both are set, wins over it.
-        if os.environ.get(PUBLIC_URL_ENV) and not os.environ.get("SWITCHBOARD_SERVER__PUBLIC_URL"):
-            self.server.public_url = os.environ[PUBLIC_URL_ENV]
+        short = environment.public_url_override()
+        if short:
+            self.server.public_url = short
         if self.server.public_url and not self.server.public_url.startswith(("https://", "http://")):
             raise ValueError(f"server.public_url: expected an http(s) URL, not {self.server.public_url!r}")
         relay = self.twilio.voice.relay
@@ -560,9 +494,7 @@ class Settings(BaseSettings):
 
     def twilio_credentials(self) -> tuple[str, str] | None:
         """(account sid, auth token) from the environment, or None: Twilio stays off."""
-        sid = os.environ.get(self.twilio.account_sid_env)
-        token = os.environ.get(self.twilio.auth_token_env)
-        return (sid, token) if sid and token else None
+        return environment.twilio_credentials(self.twilio)
 
     def relay_url(self) -> str | None:
         """The ConversationRelay WebSocket URL, when relay is on."""
@@ -589,49 +521,5 @@ class Settings(BaseSettings):
         return path if path.is_absolute() else PACKAGE_DIR / path
 
     def ensure_secret_key(self) -> str:
-        """The key that signs web chat tokens: from the environment, else kept in data_dir.
-
-        With Redis, several processes serve one visitor, each on its own data_dir perhaps: a
-        key generated by one would make its tokens unreadable to the others.
-        """
-        if self.secret_key:
-            return self.secret_key
-        if self.redis.url:
-            raise ConfigError(
-                "redis.url is set, so several server processes may serve the same visitors, and they must "
-                "all sign visitor tokens with one key: set SWITCHBOARD_SECRET_KEY to the same secret for each"
-            )
-        key_file = self.data_dir / "secret_key"
-        if not key_file.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            key_file.write_text(secrets.token_urlsafe(32))
-            key_file.chmod(0o600)
-        self.secret_key = key_file.read_text().strip()
-        return self.secret_key
-
-
-def _format_error(error: ValidationError, source: Path) -> str:
-    lines = [f"invalid configuration in {source}:"]
-    for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"  {key}: {message}")
-    return "\n".join(lines)
-
-
-def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
-    """Read the YAML file (argument, then $SWITCHBOARD_CONFIG, then the shipped default)."""
-    source = Path(path or os.environ.get("SWITCHBOARD_CONFIG") or DEFAULT_CONFIG)
-    try:
-        data = yaml.safe_load(source.read_text()) or {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read configuration {source}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"configuration {source} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"configuration {source} must be a mapping of keys")
-    data.update(overrides)
-    try:
-        return Settings(**data)
-    except ValidationError as exc:
-        raise ConfigError(_format_error(exc, source)) from exc
+        """The key that signs web chat tokens: from the environment, else kept in data_dir."""
+        return environment.ensure_secret_key(self)

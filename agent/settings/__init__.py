@@ -1,0 +1,55 @@
+"""Settings: one YAML file plus environment overrides; secrets only from the environment.
+
+`schema` holds the keys with their defaults and checks, `loading` reads the file, and
+`environment` everything the process takes from its environment (precedence is described there).
+"""
+
+from agent.settings.environment import PUBLIC_URL_ENV, SlackCredentials, slack_credentials
+from agent.settings.errors import ConfigError
+from agent.settings.loading import DEFAULT_CONFIG, load_settings
+from agent.settings.schema import (
+    PACKAGE_DIR,
+    RETRYABLE,
+    ROUTES,
+    BreakerSettings,
+    BusinessHoursSettings,
+    CannedResponse,
+    CheckSettings,
+    ClientRateSettings,
+    DatabaseSettings,
+    DeploymentSettings,
+    EscalationSettings,
+    KnowledgeSettings,
+    LimitSettings,
+    LogSettings,
+    ModelSettings,
+    OutboxSettings,
+    PositiveFloat,
+    PriceSettings,
+    RateLimitSettings,
+    RecoverySettings,
+    RedisSettings,
+    RelaySettings,
+    RetrySettings,
+    RouteCacheSettings,
+    RoutePolicy,
+    RoutingSettings,
+    ServerSettings,
+    Settings,
+    SlackSettings,
+    SmsSettings,
+    StaffSettings,
+    TwilioSettings,
+    VoiceSettings,
+)
+
+__all__ = [
+    "DEFAULT_CONFIG", "PACKAGE_DIR", "PUBLIC_URL_ENV", "RETRYABLE", "ROUTES",
+    "BreakerSettings", "BusinessHoursSettings", "CannedResponse", "CheckSettings", "ClientRateSettings",
+    "ConfigError", "DatabaseSettings", "DeploymentSettings", "EscalationSettings", "KnowledgeSettings",
+    "LimitSettings", "LogSettings", "ModelSettings", "OutboxSettings", "PositiveFloat", "PriceSettings",
+    "RateLimitSettings", "RecoverySettings", "RedisSettings", "RelaySettings", "RetrySettings",
+    "RouteCacheSettings", "RoutePolicy", "RoutingSettings", "ServerSettings", "Settings", "SlackCredentials",
+    "SlackSettings", "SmsSettings", "StaffSettings", "TwilioSettings", "VoiceSettings",
+    "load_settings", "slack_credentials",
+]  # fmt: skip
