@@ -90,7 +90,7 @@ def build_manager(
         channels=CHANNELS,
         settings=TurnSettings(
             max_text_chars=settings.limits.max_text_chars,
-            history_messages=settings.limits.history_turns,
+            history_messages=settings.limits.history_messages,
             turn_timeout_s=settings.turn_timeout_s,
             unknown_action=settings.routing.unknown_action,
         ),

@@ -10,7 +10,7 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from agent.escalation.hours import DAYS, parse_span
@@ -62,7 +62,8 @@ class LogSettings(_Strict):
 
 class LimitSettings(_Strict):
     max_text_chars: Annotated[int, Field(gt=0)] = 4000
-    history_turns: Annotated[int, Field(ge=0)] = 10
+    # How many earlier messages a model sees; `history_turns`, its first name, is still read.
+    history_messages: Annotated[int, Field(ge=0, validation_alias=AliasChoices("history_messages", "history_turns"))] = 10
 
 
 class ClientRateSettings(_Strict):

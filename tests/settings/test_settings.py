@@ -88,3 +88,9 @@ def test_with_redis_the_secret_key_must_come_from_the_environment(tmp_path: Path
     monkeypatch.setenv("SWITCHBOARD_SECRET_KEY", "one-key-for-every-process")
     shared = load_settings(data_dir=str(tmp_path), redis={"url": "redis://127.0.0.1:6379/0"})
     assert shared.ensure_secret_key() == "one-key-for-every-process"
+
+
+@pytest.mark.parametrize("key", ["history_messages", "history_turns"])
+def test_history_is_counted_in_messages_under_either_name(tmp_path: Path, key: str) -> None:
+    settings = load_settings(write(tmp_path, f"limits:\n  {key}: 4\n"))
+    assert settings.limits.history_messages == 4
