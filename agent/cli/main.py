@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from aiohttp import web
 
 from agent.cli.router import router_group
 from agent.cli.staff import staff_group
-from agent.logs import configure_logging
-from agent.settings import ConfigError, Settings, load_settings
-from agent.store import Database, Store
-from agent.store.migrate import DatabaseNotReady, upgrade
-from channels.terminal import TerminalChat
-from personas import PersonaError
+
+# Each command imports what it runs on, asyncio too, so `switchboard --help` loads none of it.
+if TYPE_CHECKING:
+    from agent.settings import Settings
 
 config_option = click.option(
     "--config",
@@ -27,6 +24,8 @@ config_option = click.option(
 
 
 def _settings(config_path: Path | None) -> Settings:
+    from agent.settings import ConfigError, load_settings
+
     try:
         return load_settings(config_path)
     except ConfigError as exc:
@@ -34,6 +33,8 @@ def _settings(config_path: Path | None) -> Settings:
 
 
 def _prepare_embedded_database(settings: Settings) -> None:
+    from agent.store.migrate import upgrade
+
     # An embedded SQLite database is ours to manage; a shared PostgreSQL is upgraded on purpose.
     if settings.is_embedded_database:
         upgrade(settings.database_url)
@@ -50,7 +51,13 @@ def main() -> None:
 @click.option("--port", default=None, type=int, help="Port to listen on (default from config: 8080).")
 def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     """Run the server: web chat at /, its API under /api/."""
+    from aiohttp import web
+
     from agent.app.server import create_app
+    from agent.logs import configure_logging
+    from agent.settings import ConfigError
+    from agent.store.migrate import DatabaseNotReady
+    from personas import PersonaError
 
     settings = _settings(config_path)
     configure_logging(settings.log.level, settings.log.format)
@@ -75,6 +82,10 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
 @config_option
 def chat(config_path: Path | None) -> None:
     """Talk to the bot in this terminal, through the same conversation manager."""
+    import asyncio
+
+    from agent.logs import configure_logging
+
     settings = _settings(config_path)
     configure_logging("warning", "console")
     _prepare_embedded_database(settings)
@@ -86,6 +97,8 @@ async def _chat(settings: Settings) -> None:
 
     from agent.app.manager import build_manager
     from agent.app.staff import build_handoff
+    from agent.store import Database, Store
+    from channels.terminal import TerminalChat
 
     store = Store(Database(settings.database_url))
     async with httpx.AsyncClient() as client:
@@ -107,6 +120,8 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(config_path: Path | None, revision: str) -> None:
     """Apply migrations up to REVISION."""
+    from agent.store.migrate import upgrade
+
     settings = _settings(config_path)
     upgrade(settings.database_url, revision)
     click.echo(f"database at {revision}", err=True)

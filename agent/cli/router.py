@@ -7,36 +7,41 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from agent.routing import Router
-from agent.routing.classifier import CentroidClassifier
-from agent.routing.evaluation.datasets import (
-    DatasetError,
-    clinc150_examples,
-    read_examples,
-    write_examples,
-)
-from agent.routing.evaluation.evaluate import Classifier, Report, evaluate
-from agent.routing.linear import LinearIntentClassifier
-from agent.routing.semantic import SemanticIntentClassifier
-from agent.routing.training.distill import SemanticUnavailable
-from agent.settings import ConfigError, Settings, load_settings
+# The routing package brings numpy and scikit-learn: each command imports what it runs on, so
+# `switchboard --help` loads none of it.
+if TYPE_CHECKING:
+    from agent.routing import Router
+    from agent.routing.evaluation.evaluate import Classifier, Report
+    from agent.settings import Settings
 
 T = TypeVar("T")
 
 # linear is the default router, semantic the optional one (the `semantic` extra trains it); the
 # centroid one is kept as the baseline to compare with.
-CLASSIFIERS: dict[str, Callable[[], Classifier]] = {
-    "linear": LinearIntentClassifier,
-    "semantic": SemanticIntentClassifier,
-    "centroid": CentroidClassifier,
-}
+CLASSIFIER_NAMES = ("centroid", "linear", "semantic")
+
+
+def _classifier(name: str) -> Callable[[], Classifier]:
+    """The classifier called `name` (one of CLASSIFIER_NAMES), untrained."""
+    from agent.routing.classifier import CentroidClassifier
+    from agent.routing.linear import LinearIntentClassifier
+    from agent.routing.semantic import SemanticIntentClassifier
+
+    classifiers: dict[str, Callable[[], Classifier]] = {
+        "linear": LinearIntentClassifier,
+        "semantic": SemanticIntentClassifier,
+        "centroid": CentroidClassifier,
+    }
+    return classifiers[name]
 
 
 def _settings(config_path: Path | None) -> Settings:
+    from agent.settings import ConfigError, load_settings
+
     try:
         return load_settings(config_path)
     except ConfigError as exc:
@@ -64,6 +69,7 @@ config_option = click.option(
 def train(config_path: Path | None) -> None:
     """Train the classifier on the configured intents and cache it for fast start-up."""
     from agent.routing.cache import cache_path
+    from agent.routing.semantic import SemanticIntentClassifier
 
     settings = _settings(config_path)
     started = time.perf_counter()
@@ -111,16 +117,21 @@ def _progress(items: Iterable[T], label: str) -> Iterator[T]:
     help="Tune the out-of-scope threshold to cost at most this much in-scope accuracy on val "
     "(e.g. 0.01), instead of answering the most val rows right.",
 )
-@click.option("--classifier", "name", type=click.Choice(sorted(CLASSIFIERS)), default="linear", show_default=True)
+@click.option("--classifier", "name", type=click.Choice(CLASSIFIER_NAMES), default="linear", show_default=True)
 def eval_command(
     config_path: Path | None, data_path: Path, as_json: bool, max_accuracy_drop: float | None, name: str
 ) -> None:
     """Train on the train split, tune the threshold on val, report on test."""
+    from agent.routing.evaluation.datasets import DatasetError, read_examples
+    from agent.routing.evaluation.evaluate import evaluate
+    from agent.routing.semantic import SemanticIntentClassifier
+    from agent.routing.training.distill import SemanticUnavailable
+
     try:
         examples = read_examples(data_path)
     except DatasetError as exc:
         raise click.ClickException(str(exc)) from exc
-    make = CLASSIFIERS[name]
+    make = _classifier(name)
     if name == "semantic":  # the transformer's token vectors are kept with the router's cache
         cache_dir = _settings(config_path).data_dir / "cache"
         make = partial(SemanticIntentClassifier, cache_dir=cache_dir)
@@ -158,6 +169,8 @@ def _print_report(report: Report) -> None:
 @click.option("--out", "-o", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def convert_clinc150(data_full: Path, out_path: Path) -> None:
     """Convert CLINC150's data_full.json (domains.json beside it names the routes) to JSONL."""
+    from agent.routing.evaluation.datasets import clinc150_examples, write_examples
+
     try:  # all of it read before the output is touched: a bad input leaves no empty file behind
         examples = list(clinc150_examples(data_full, data_full.parent / "domains.json"))
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from agent.contracts import StaffRole
-from agent.settings import ConfigError, Settings, load_settings
-from agent.staff.accounts import AccountError, StaffAccounts
-from agent.store import Database, UsernameTaken
-from agent.store.migrate import upgrade
-from agent.store.slack import SlackStore, UnknownStaff
+
+# The accounts bring argon2 and the store SQLAlchemy: each command imports what it runs on,
+# asyncio too, so `switchboard --help` loads none of it.
+if TYPE_CHECKING:
+    from agent.settings import Settings
+    from agent.staff.accounts import StaffAccounts
+    from agent.store import Database
 
 SLACK_MEMBER_ID = re.compile(r"[UW][A-Z0-9]{2,31}")
 
@@ -39,6 +40,8 @@ def staff_add(
     username: str, display_name: str, admin: bool, password_stdin: bool, config_path: Path | None, slack_user: str | None = None
 ) -> None:
     """Add a staff account; the password is prompted for twice, or read from stdin."""
+    from agent.store import UsernameTaken
+
     settings = _settings(config_path)
     if slack_user:
         _check_slack_member(slack_user)
@@ -70,6 +73,8 @@ def _check_slack_member(slack_user: str) -> str:
 
 
 def _link_slack_user(settings: Settings, username: str, slack_user: str) -> None:
+    from agent.store.slack import SlackStore, UnknownStaff
+
     slack_user = _check_slack_member(slack_user)
     try:
         member = _on_database(settings, lambda database: SlackStore(database).link_staff(username, slack_user))
@@ -100,6 +105,8 @@ def staff_list(config_path: Path | None) -> None:
 
 
 def _settings(config_path: Path | None) -> Settings:
+    from agent.settings import ConfigError, load_settings
+
     try:
         return load_settings(config_path)
     except ConfigError as exc:
@@ -121,6 +128,12 @@ def _run(settings: Settings, action: Callable[[StaffAccounts], Awaitable[T]]) ->
 
 def _on_database(settings: Settings, action: Callable[[Database], Awaitable[T]]) -> T:
     """Run `action` on the configured database (made current first when embedded)."""
+    import asyncio
+
+    from agent.staff.accounts import AccountError
+    from agent.store import Database
+    from agent.store.migrate import upgrade
+
     if settings.is_embedded_database:
         upgrade(settings.database_url)
 
