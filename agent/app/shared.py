@@ -7,15 +7,11 @@ from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
-from redis.asyncio import Redis
 
 from agent.contracts import RateLimiter
 from agent.live.events import EventBus, InProcessEventBus
 from agent.live.limits import InMemoryRateLimiter
 from agent.live.locks import ConversationLocks, InProcessLocks
-from agent.live.redis_events import RedisEventBus
-from agent.live.redis_limits import RedisRateLimiter
-from agent.live.redis_locks import RedisLocks
 from agent.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -35,6 +31,13 @@ def build_shared_state(settings: Settings) -> SharedState:
     """In memory for one process; through Redis when `redis.url` is set."""
     if not settings.redis.url:
         return SharedState(InProcessEventBus(), InProcessLocks(), InMemoryRateLimiter())
+    # Imported here: one process without Redis loads no Redis client.
+    from redis.asyncio import Redis
+
+    from agent.live.redis_events import RedisEventBus
+    from agent.live.redis_limits import RedisRateLimiter
+    from agent.live.redis_locks import RedisLocks
+
     # Timeouts and health checks: a half-dead connection must fail (and reconnect), not hang.
     client = Redis.from_url(
         settings.redis.url, socket_connect_timeout=5, socket_timeout=10, socket_keepalive=True, health_check_interval=30
