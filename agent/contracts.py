@@ -68,6 +68,9 @@ class MessageView:
     text: str
     created_at: datetime
     author: str | None = None
+    # Where it is stored and the channel's own id for it; neither is shown.
+    conversation_id: str | None = None
+    channel_message_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {

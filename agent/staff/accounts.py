@@ -17,7 +17,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from agent.contracts import NewSession, StaffMember, StaffRole, StaffSession, utcnow
 from agent.store import AccountStore
-from agent.store.views import as_utc, staff_view
+from agent.store.rows import staff_view
+from agent.store.views import as_utc
 
 log = structlog.get_logger(__name__)
 

@@ -43,7 +43,7 @@ from agent.live.events import EventBus
 from agent.live.locks import ConversationLocks
 from agent.store import HandoffStore, as_utc, to_view
 from agent.store.handoff import HANDED_BACK, RESOLVED, Snapshot
-from agent.store.views import note_view, staff_view
+from agent.store.rows import note_view, staff_view
 from agent.text import clean, is_blank
 
 log = structlog.get_logger(__name__)

@@ -11,7 +11,7 @@ from agent.live.events import InProcessEventBus
 from agent.staff.handoff import Handoff
 from agent.live.locks import InProcessLocks
 from agent.store import AccountStore, Database, HandoffStore, Store, TurnRecord
-from agent.store.views import staff_view
+from agent.store.rows import staff_view
 from agent.staff.model_summary import ModelSummarizer
 
 

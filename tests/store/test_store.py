@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import inspect
 
-from agent.contracts import ConversationState, InboundMessage, Role
-from agent.store import CallRecord, Database, Store, TurnRecord, UnknownConversation
+from agent.contracts import ConversationState, InboundMessage, MessageView, Role
+from agent.store import CallRecord, ConversationView, Database, Store, TurnRecord, TurnView, UnknownConversation
 from agent.store.migrate import head_revision, upgrade
 
 
@@ -82,13 +82,13 @@ async def test_a_finished_turn_is_written_whole(store: Store) -> None:
             escalation_reason="customer_request",
         )
     )
-    assert reply is not None and reply.role == Role.BOT.value
+    assert reply is not None and reply.role is Role.BOT
     found = await store.turn_for(saved.message.id)
     assert found is not None and found[0].id == turn.id and found[1] is not None and found[1].id == reply.id
     calls = await store.model_calls(saved.conversation.id)
     assert [(c.model, c.outcome, c.route) for c in calls] == [("gpt", "timeout", "support"), ("local", "ok", "support")]
     conversation = await store.get_conversation(saved.conversation.id)
-    assert conversation is not None and conversation.state == "waiting" and conversation.route == "support"
+    assert conversation is not None and conversation.state is ConversationState.WAITING and conversation.route == "support"
     escalations = await store.escalations(saved.conversation.id)
     assert [(e.reason, e.turn_id, e.status) for e in escalations] == [("customer_request", turn.id, "open")]
 
@@ -111,6 +111,26 @@ async def test_context_ends_at_the_turns_own_message_however_many_came_after(sto
     context = await store.context(saved.conversation.id, ids[2], limit=10)
     assert [m.text for m in context.recent] == ["m0", "m1", "m2"]
 
+
+async def test_what_the_store_returns_are_views_with_enums_not_rows(store: Store) -> None:
+    saved = await store.save_inbound(inbound("hello", message_id="SM1"))
+    turn, reply = await store.finish_turn(
+        TurnRecord(saved.conversation.id, saved.message.id, "answered", 1.0, reply_text="Hi!", route="support")
+    )
+    messages = await store.messages(saved.conversation.id)
+    assert all(type(m) is MessageView for m in [saved.message, *messages])
+    assert [(m.role, m.channel_message_id) for m in messages] == [(Role.CUSTOMER, "SM1"), (Role.BOT, None)]
+    assert all(type(m.role) is Role for m in messages) and reply == messages[1]
+    conversation = await store.get_conversation(saved.conversation.id)
+    assert type(conversation) is ConversationView and type(saved.conversation) is ConversationView
+    assert type(conversation.state) is ConversationState and conversation.created_at.tzinfo is not None
+    assert type(turn) is TurnView and [t.id for t in await store.turns(saved.conversation.id)] == [turn.id]
+    context = await store.context(saved.conversation.id, saved.message.id, limit=5)
+    assert type(context.conversation) is ConversationView and context.recent == [messages[0]]
+    assert context.done == (turn, reply)
+    # Frozen: a caller cannot change what the store said and have it mistaken for stored.
+    with pytest.raises(AttributeError):
+        conversation.state = ConversationState.BOT  # type: ignore[misc]
 
 
 async def test_the_migrations_make_exactly_the_tables_the_code_declares(database: Database, database_url: str) -> None:
