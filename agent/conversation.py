@@ -36,7 +36,7 @@ from agent.live.locks import ConversationLocks, Place
 from agent.models import ChainResult, ChatMessage, ChatRequest, RouteStrategy
 from agent.routing import UNKNOWN, Intent, Router
 from agent.routing.model_tier import ModelIntentTier
-from agent.store.records import CallRecord, TurnAlreadyDone, TurnRecord, UnknownConversation
+from agent.store.records import TurnAlreadyDone, TurnRecord, UnknownConversation
 from agent.store.views import ConversationView, SavedInbound, TurnContext, TurnView
 from agent.text import clean, is_blank
 from personas import Persona, complete_sentences, fit_to_channel, system_prompt, to_speech
@@ -461,27 +461,7 @@ class ConversationManager:
         unknown_streak: int,
         started: float,
     ) -> TurnRecord:
-        calls = [
-            CallRecord(
-                model=a.model,
-                provider=a.provider,
-                outcome=a.outcome.value,
-                latency_ms=a.latency_ms,
-                input_tokens=a.result.input_tokens if a.result else 0,
-                output_tokens=a.result.output_tokens if a.result else 0,
-                # An answer nobody could price has an unknown cost (NULL), not a free one.
-                cost_usd=(a.result.cost_usd if a.priced else None) if a.result else 0.0,
-                error=a.error,
-                ttft_ms=a.ttft_ms,
-                error_class=a.error_class,
-                cached_tokens=a.result.cached_tokens if a.result else 0,
-                cache_write_tokens=a.result.cache_write_tokens if a.result else 0,
-                reasoning_tokens=a.result.reasoning_tokens if a.result else 0,
-                deployment=a.deployment,
-                retry=a.retry,
-            )
-            for a in chain_result.attempts
-        ]
+        calls = [attempt.record() for attempt in chain_result.attempts]
         result = chain_result.result
         if decision.escalate:
             outcome = "escalated"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.contracts import ConversationState, MessageView, Role
+from agent.contracts import CallRecord, ConversationState, MessageView, Role
 from agent.store.views import TurnView
 
 
@@ -21,25 +21,7 @@ class TurnAlreadyDone(Exception):
         self.reply = reply
 
 
-@dataclass(frozen=True, slots=True)
-class CallRecord:
-    """One model attempt, as the manager hands it to the store."""
-
-    model: str
-    provider: str
-    outcome: str
-    latency_ms: float
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float | None = 0.0  # None: the model has no known price
-    error: str | None = None
-    ttft_ms: float | None = None
-    error_class: str | None = None
-    cached_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
-    deployment: str | None = None
-    retry: int = 0
+__all__ = ["CallRecord", "TurnAlreadyDone", "TurnRecord", "UnknownConversation"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import asdict
 from datetime import datetime
 
 from alembic.runtime.migration import MigrationContext
@@ -202,6 +203,11 @@ class Store:
         await self.database.dispose()
 
 
+def call_row(call: CallRecord, turn_id: int, route: str | None) -> ModelCall:
+    """A model attempt's stored row: the record's fields carry the columns' names."""
+    return ModelCall(turn_id=turn_id, route=route, **asdict(call))
+
+
 def _with_late_replies(session: Session, rows: list[Message], limit: int) -> list[Message]:
     """Put back the answers to earlier messages that were stored after the turn's own message
     (the customer wrote again while they were being written), each right after its question."""
@@ -345,28 +351,7 @@ def _finish_turn(session: Session, record: TurnRecord, outbox: OutboxRouting) ->
     session.add(turn)
     session.flush()
     assert turn.id is not None
-    session.add_all(
-        ModelCall(
-            turn_id=turn.id,
-            route=record.route,
-            model=call.model,
-            provider=call.provider,
-            outcome=call.outcome,
-            error=call.error,
-            latency_ms=call.latency_ms,
-            input_tokens=call.input_tokens,
-            output_tokens=call.output_tokens,
-            cost_usd=call.cost_usd,
-            ttft_ms=call.ttft_ms,
-            error_class=call.error_class,
-            cached_tokens=call.cached_tokens,
-            cache_write_tokens=call.cache_write_tokens,
-            reasoning_tokens=call.reasoning_tokens,
-            deployment=call.deployment,
-            retry=call.retry,
-        )
-        for call in record.calls
-    )
+    session.add_all(call_row(call, turn.id, record.route) for call in record.calls)
     changes: dict[str, object] = {"updated_at": utcnow()}
     if record.route:
         changes["route"] = record.route

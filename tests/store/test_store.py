@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import asdict, fields
 
 import pytest
 from sqlalchemy import inspect
 
 from agent.contracts import ConversationState, InboundMessage, MessageView, Role
 from agent.store import CallRecord, ConversationView, Database, Store, TurnRecord, TurnView, UnknownConversation
+from agent.models import Attempt, ChatResult, Outcome
 from agent.store.migrate import head_revision, upgrade
+from agent.store.tables import ModelCall
 
 
 @pytest.fixture
@@ -131,6 +134,29 @@ async def test_what_the_store_returns_are_views_with_enums_not_rows(store: Store
     # Frozen: a caller cannot change what the store said and have it mistaken for stored.
     with pytest.raises(AttributeError):
         conversation.state = ConversationState.BOT  # type: ignore[misc]
+
+
+async def test_a_model_attempt_is_stored_as_its_record_says(store: Store) -> None:
+    # The record's fields are the row's columns, but for the turn, the route and the row's own.
+    columns = set(ModelCall.model_fields) - {"id", "turn_id", "route", "created_at"}
+    assert {f.name for f in fields(CallRecord)} == columns
+    saved = await store.save_inbound(inbound("where is my order"))
+    answered = ChatResult(
+        "On its way.", "local", input_tokens=12, output_tokens=4, cost_usd=0.5, cached_tokens=3,
+        cache_write_tokens=2, reasoning_tokens=1,
+    )
+    attempts = [
+        Attempt("gpt", "openai", Outcome.RATE_LIMITED, 20.0, error="429", deployment="eu", retry=1),
+        Attempt("local", "local", Outcome.OK, 5.0, result=answered, ttft_ms=1.5, priced=False),
+    ]
+    records = [attempt.record() for attempt in attempts]
+    await store.finish_turn(
+        TurnRecord(saved.conversation.id, saved.message.id, "answered", 30.0, route="orders", calls=records)
+    )
+    rows = await store.model_calls(saved.conversation.id)
+    assert [{name: getattr(row, name) for name in columns} for row in rows] == [asdict(r) for r in records]
+    assert [(r.route, r.error_class, r.cost_usd) for r in rows] == [("orders", "rate_limited", 0.0), ("orders", None, None)]
+    assert rows[1].input_tokens == 12 and rows[1].cached_tokens == 3 and rows[0].retry == 1
 
 
 async def test_the_migrations_make_exactly_the_tables_the_code_declares(database: Database, database_url: str) -> None:
