@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agent.contracts import ConversationState, MessageView, NoteView, Role, StaffMember, StaffRole
-from agent.store.tables import Conversation, Message, Note, StaffUser, Turn
+from agent.contracts import ConversationState, EscalationView, MessageView, NoteView, Role, StaffMember, StaffRole
+from agent.store.tables import Conversation, Escalation, Message, Note, StaffUser, Turn
 from agent.store.views import ConversationView, TurnView, as_utc
 
 
@@ -61,4 +61,17 @@ def note_view(note: Note, author: str) -> NoteView:
     assert note.id is not None
     return NoteView(
         id=note.id, conversation_id=note.conversation_id, author=author, text=note.text, created_at=as_utc(note.created_at)
+    )
+
+
+def escalation_view(escalation: Escalation, holder: StaffUser | None) -> EscalationView:
+    return EscalationView(
+        id=escalation.id or 0,
+        reason=escalation.reason,
+        detail=escalation.detail,
+        status=escalation.status,
+        created_at=as_utc(escalation.created_at),
+        claimed_by=staff_view(holder) if holder else None,
+        claimed_at=as_utc(escalation.claimed_at) if escalation.claimed_at else None,
+        resolved_at=as_utc(escalation.resolved_at) if escalation.resolved_at else None,
     )

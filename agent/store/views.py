@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from agent.contracts import ConversationState, MessageView
+from agent.contracts import ConversationState, EscalationView, MessageView, NoteView, StaffMember
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -63,3 +63,46 @@ class SavedInbound:
     conversation: ConversationView
     message: MessageView
     duplicate: bool
+
+
+# -- the handoff: escalations and what the staff side asks of them ------------------------
+
+# An escalation's status.
+OPEN, CLAIMED, RESOLVED, HANDED_BACK, CLOSED = "open", "claimed", "resolved", "handed_back", "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A conversation's handoff as one state change left it (or found it, when it declined)."""
+
+    state: ConversationState
+    escalation: EscalationView | None  # the current one
+    holder: StaffMember | None
+    changed: bool
+    notice: MessageView | None = None  # what the customer was told of the change, in the same transaction
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffRecord:
+    """Everything stored about one conversation that the staff console shows."""
+
+    conversation: ConversationView
+    messages: list[MessageView]
+    notes: list[NoteView]
+    escalations: list[EscalationView]
+    turns: list[TurnView]
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMessageResult:
+    snapshot: Snapshot
+    message: MessageView | None  # None: refused, see the snapshot
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StaffLogin:
+    """A staff account with what a sign-in is checked against."""
+
+    member: StaffMember
+    password_hash: str
