@@ -12,6 +12,7 @@ import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -36,34 +37,28 @@ from agent.live.locks import ConversationLocks, Place
 from agent.models import ChainResult, ChatMessage, ChatRequest, RouteStrategy
 from agent.routing import UNKNOWN, Intent, Router
 from agent.routing.model_tier import ModelIntentTier
-from agent.store import (
-    CallRecord,
-    SavedInbound,
-    Store,
-    TurnAlreadyDone,
-    TurnContext,
-    TurnRecord,
-    UnknownConversation,
-    as_utc,
-    to_view,
-)
-from agent.store.outbox import OutboxStore
-from agent.store.tables import Conversation, Message, Turn
+from agent.store.records import TurnAlreadyDone, TurnRecord, UnknownConversation
+from agent.store.views import ConversationView, SavedInbound, TurnContext, TurnView
 from agent.text import checked_text
 from personas import Persona, StreamedAnswer, fit_to_channel, system_prompt
+
+if TYPE_CHECKING:
+    # Only for the annotations: the manager works on views, the composition root hands it the stores.
+    from agent.store.outbox import OutboxStore
+    from agent.store.repository import Store
 
 log = structlog.get_logger(__name__)
 
 DEADLINE_GRACE_S = 0.5
-MODEL_ROLES = {Role.CUSTOMER.value: "user", Role.BOT.value: "assistant", Role.STAFF.value: "assistant"}
+MODEL_ROLES = {Role.CUSTOMER: "user", Role.BOT: "assistant", Role.STAFF: "assistant"}
 
 
 @dataclass(frozen=True, slots=True)
 class PendingMessage:
     """A stored message no turn took up, with its place in its conversation's line."""
 
-    conversation: Conversation
-    message: Message
+    conversation: ConversationView
+    message: MessageView
     place: Place
 
 
@@ -119,7 +114,7 @@ class ConversationManager:
         if conversation is None:
             return None
         messages = await self.store.messages(conversation_id, after=after, limit=limit)
-        return [to_view(m) for m in messages], ConversationState(conversation.state)
+        return messages, conversation.state
 
     def events(self, conversation_id: str) -> EventStream:
         return self.bus.subscribe(conversation_id)
@@ -145,14 +140,14 @@ class ConversationManager:
         if ended is None:
             return None
         conversation, message = ended
-        state = ConversationState(conversation.state)
+        state = conversation.state
         log.info("conversation_ended", conversation_id=found.id, channel=channel, state=state.value)
-        view = to_view(message).to_json()
-        await self._publish(found.id, "message", {"message": view})
+        shown = message.to_json()
+        await self._publish(found.id, "message", {"message": shown})
         if state in (ConversationState.WAITING, ConversationState.WITH_HUMAN):
             # Whoever has it in the console sees at once that the customer is gone.
-            await self._publish_staff("message", found.id, {"message": view})
-        if state.value != found.state:
+            await self._publish_staff("message", found.id, {"message": shown})
+        if state is not found.state:
             await self._publish(found.id, "state", {"state": state.value})
         return state
 
@@ -160,7 +155,7 @@ class ConversationManager:
         """Store the message, take its place in the conversation's line and show it live, without
         running its turn: `handle` with the same message does that next, in that place."""
         saved, place = await self._store(inbound)
-        view = to_view(saved.message)
+        view = saved.message
         if saved.duplicate:
             await place.leave()
             return view
@@ -182,7 +177,6 @@ class ConversationManager:
             place = await self.locks.arrive(conversation_id)
             try:
                 saved = await self.store.save_inbound(replace(inbound, text=text, conversation_id=conversation_id))
-                assert saved.message.id is not None
                 await place.queue(saved.message.id)
             except BaseException:
                 await place.leave()
@@ -200,7 +194,7 @@ class ConversationManager:
             saved, place = await self._store(inbound)
         try:
             conversation_id = saved.conversation.id
-            inbound_view = to_view(saved.message)
+            inbound_view = saved.message
             with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, turn_id=inbound_view.id):
                 if not saved.duplicate and accepted is None:
                     await self._publish(conversation_id, "message", {"message": inbound_view.to_json()})
@@ -234,7 +228,6 @@ class ConversationManager:
         try:
             while rows := await self.store.unanswered(channels, until, since, after_id):
                 for conversation, message in rows:
-                    assert message.id is not None
                     after_id = message.id
                     if await self.locks.is_queued(conversation.id, message.id):
                         continue  # waiting in line here or in another process: not left behind
@@ -262,9 +255,9 @@ class ConversationManager:
             conversation_id=conversation.id,
             text=message.text,
             provider_message_id=message.channel_message_id,
-            received_at=as_utc(message.created_at),
+            received_at=message.created_at,
         )
-        view = to_view(message)
+        view = message
         age_s = (utcnow() - inbound.received_at).total_seconds()
         try:
             with structlog.contextvars.bound_contextvars(conversation_id=conversation.id, turn_id=view.id):
@@ -286,7 +279,7 @@ class ConversationManager:
         if context.done is not None:
             return await self._replay(context.conversation.id, view, *context.done)
         conversation = context.conversation
-        state = ConversationState(conversation.state)
+        state = conversation.state
         with_staff = state in (ConversationState.WAITING, ConversationState.WITH_HUMAN)
         decision = EscalationDecision(not with_staff, "missed_message", f"unanswered for {round(age_s / 60)} minutes")
         record = TurnRecord(
@@ -316,7 +309,7 @@ class ConversationManager:
         started = time.perf_counter()
         conversation, recent = context.conversation, context.recent
         conversation_id = conversation.id
-        state = ConversationState(conversation.state)
+        state = conversation.state
         if state in (ConversationState.WAITING, ConversationState.WITH_HUMAN):
             return await self._relay_to_staff(conversation, recent, inbound_view, started)
 
@@ -327,7 +320,9 @@ class ConversationManager:
                 intent = await self._ask_model_tier(inbound_view.text, intent)
             log.debug("routed", route=intent.route, intent=intent.name, tier=intent.tier, confidence=intent.confidence)
             unknown_streak = conversation.unknown_streak + 1 if intent.name == UNKNOWN else 0
-            reply_text, decision, chain_result = await self._answer(inbound_view, inbound, intent, unknown_streak, recent)
+            reply_text, decision, chain_result = await self._answer(
+                conversation_id, inbound_view, inbound, intent, unknown_streak, recent
+            )
             record = self._turn_record(
                 conversation_id, inbound_view, intent, decision, chain_result, reply_text, unknown_streak, started
             )
@@ -340,13 +335,19 @@ class ConversationManager:
         return await self._deliver(inbound, conversation_id, inbound_view, turn, reply_message, decision, state)
 
     async def _answer(
-        self, inbound_view: MessageView, inbound: InboundMessage, intent: Intent, unknown_streak: int, recent: list[Message]
+        self,
+        conversation_id: str,
+        inbound_view: MessageView,
+        inbound: InboundMessage,
+        intent: Intent,
+        unknown_streak: int,
+        recent: list[MessageView],
     ) -> tuple[str, EscalationDecision, ChainResult]:
         """Escalate on request → clarify → the route's models → escalate when they all fail."""
         earlier = [m for m in recent if m.id != inbound_view.id]
         history = History(
-            customer=[m.text for m in earlier if m.role == Role.CUSTOMER.value],
-            bot=[m.text for m in earlier if m.role == Role.BOT.value],
+            customer=[m.text for m in earlier if m.role is Role.CUSTOMER],
+            bot=[m.text for m in earlier if m.role is Role.BOT],
         )
         gesture = inbound.metadata.get(ESCALATE_METADATA)
         if gesture:
@@ -357,7 +358,7 @@ class ConversationManager:
             return self.persona.escalation, decision, ChainResult(None)
         if intent.name == UNKNOWN and self.settings.unknown_action == "clarify":
             return self.persona.clarify, decision, ChainResult(None)
-        chain_result = await self._ask_models(intent, inbound.channel, recent)
+        chain_result = await self._ask_models(conversation_id, intent, inbound.channel, recent)
         answer = chain_result.result.text if chain_result.result else None
         failures = [a.outcome.value for a in chain_result.attempts]
         decision = self.escalation.after_model(chain_result.ok, failures, answer, history)
@@ -380,7 +381,9 @@ class ConversationManager:
         elapsed = unplaced.elapsed_ms + (time.perf_counter() - started) * 1000
         return Intent(route, named, unplaced.confidence, "model", elapsed)
 
-    async def _ask_models(self, intent: Intent, channel: str, recent: list[Message]) -> ChainResult:
+    async def _ask_models(
+        self, conversation_id: str, intent: Intent, channel: str, recent: list[MessageView]
+    ) -> ChainResult:
         request = ChatRequest(
             messages=[ChatMessage("system", self._system_prompt(intent.route, channel))]
             + [ChatMessage(MODEL_ROLES[m.role], m.text) for m in recent if m.role in MODEL_ROLES],
@@ -396,7 +399,7 @@ class ConversationManager:
                 # A streaming channel shows the answer as it is written ("delta" events); the reply
                 # is still stored once, complete, and sent as the usual "message" event.
                 if self._traits(channel).streams and recent:
-                    result = await self._stream_models(recent[-1].conversation_id, chain, request, deadline, channel)
+                    result = await self._stream_models(conversation_id, chain, request, deadline, channel)
                 else:
                     result = await chain.run(request, deadline_s=deadline)
         except TimeoutError:
@@ -441,27 +444,7 @@ class ConversationManager:
         unknown_streak: int,
         started: float,
     ) -> TurnRecord:
-        calls = [
-            CallRecord(
-                model=a.model,
-                provider=a.provider,
-                outcome=a.outcome.value,
-                latency_ms=a.latency_ms,
-                input_tokens=a.result.input_tokens if a.result else 0,
-                output_tokens=a.result.output_tokens if a.result else 0,
-                # An answer nobody could price has an unknown cost (NULL), not a free one.
-                cost_usd=(a.result.cost_usd if a.priced else None) if a.result else 0.0,
-                error=a.error,
-                ttft_ms=a.ttft_ms,
-                error_class=a.error_class,
-                cached_tokens=a.result.cached_tokens if a.result else 0,
-                cache_write_tokens=a.result.cache_write_tokens if a.result else 0,
-                reasoning_tokens=a.result.reasoning_tokens if a.result else 0,
-                deployment=a.deployment,
-                retry=a.retry,
-            )
-            for a in chain_result.attempts
-        ]
+        calls = [attempt.record() for attempt in chain_result.attempts]
         result = chain_result.result
         if decision.escalate:
             outcome = "escalated"
@@ -488,7 +471,7 @@ class ConversationManager:
         )
 
     async def _relay_to_staff(
-        self, conversation: Conversation, recent: list[Message], inbound_view: MessageView, started: float
+        self, conversation: ConversationView, recent: list[MessageView], inbound_view: MessageView, started: float
     ) -> Reply:
         """A person has (or is about to have) this conversation: the bot stays quiet.
 
@@ -496,7 +479,7 @@ class ConversationManager:
         every message; once a person holds the conversation, that person answers.
         """
         earlier = [m for m in recent if m.id != inbound_view.id]
-        already_told = conversation.state == ConversationState.WITH_HUMAN.value or _told_since_handover(earlier)
+        already_told = conversation.state is ConversationState.WITH_HUMAN or _told_since_handover(earlier)
         record = TurnRecord(
             conversation_id=conversation.id,
             inbound_message_id=inbound_view.id,
@@ -506,19 +489,19 @@ class ConversationManager:
             reply_role=Role.SYSTEM,
         )
         turn, reply_message = await self.store.finish_turn(record)
-        log.info("relayed_to_staff", state=conversation.state)
+        log.info("relayed_to_staff", state=conversation.state.value)
         await self._publish_staff("message", conversation.id, {"message": inbound_view.to_json()})
         if reply_message is not None:
-            await self._publish(conversation.id, "message", {"message": to_view(reply_message).to_json()})
+            await self._publish(conversation.id, "message", {"message": reply_message.to_json()})
         return Reply(
             conversation_id=conversation.id,
             inbound=inbound_view,
             text=reply_message.text if reply_message else None,
-            message=to_view(reply_message) if reply_message else None,
+            message=reply_message,
             route=None,
             model=None,
             escalated=True,
-            state=ConversationState(conversation.state),
+            state=conversation.state,
         )
 
     async def _deliver(
@@ -526,12 +509,11 @@ class ConversationManager:
         inbound: InboundMessage,
         conversation_id: str,
         inbound_view: MessageView,
-        turn: Turn,
-        reply_message: Message | None,
+        turn: TurnView,
+        reply_view: MessageView | None,
         decision: EscalationDecision,
         previous: ConversationState,
     ) -> Reply:
-        reply_view = to_view(reply_message) if reply_message else None
         if reply_view:
             await self._publish(conversation_id, "message", {"message": reply_view.to_json()})
         state = ConversationState.WAITING if decision.escalate else ConversationState.BOT
@@ -566,16 +548,17 @@ class ConversationManager:
             state=state,
         )
 
-    async def _replay(self, conversation_id: str, inbound_view: MessageView, turn: Turn, reply: Message | None) -> Reply:
+    async def _replay(
+        self, conversation_id: str, inbound_view: MessageView, turn: TurnView, reply: MessageView | None
+    ) -> Reply:
         """The answer a duplicate delivery already got, without running the turn again."""
         conversation = await self.store.get_conversation(conversation_id)
-        state = ConversationState(conversation.state) if conversation else ConversationState.BOT
-        reply_view = to_view(reply) if reply else None
+        state = conversation.state if conversation else ConversationState.BOT
         return Reply(
             conversation_id=conversation_id,
             inbound=inbound_view,
-            text=reply_view.text if reply_view else None,
-            message=reply_view,
+            text=reply.text if reply else None,
+            message=reply,
             route=turn.route if turn.outcome != "relayed" else None,
             model=turn.model,
             escalated=turn.outcome in ("escalated", "relayed"),
@@ -609,15 +592,15 @@ def _accepted_key(inbound: InboundMessage) -> tuple[str, str, str] | None:
     return inbound.channel, inbound.conversation_id or inbound.conversation_key, inbound.provider_message_id
 
 
-def _told_since_handover(earlier: list[Message]) -> bool:
+def _told_since_handover(earlier: list[MessageView]) -> bool:
     """Whether a notice went out since the bot (or a person) last spoke.
 
     A window of nothing but customer messages means the customer wrote on and on while waiting:
     the first of them was told, further back than the window reaches.
     """
     for message in reversed(earlier):
-        if message.role == Role.SYSTEM.value:
+        if message.role is Role.SYSTEM:
             return True
-        if message.role != Role.CUSTOMER.value:
+        if message.role is not Role.CUSTOMER:
             return False
     return bool(earlier)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import structlog
 
+from agent.contracts import CallRecord
 from agent.models.base import ChatModel, ChatRequest, ChatResult, ModelError, Outcome, StreamEvent, TextDelta
 from agent.models.breaker import CircuitBreaker, Ticket
 from agent.models.cost import PriceKey, PriceOverride, Pricer
@@ -46,6 +47,28 @@ class Attempt:
         if self.outcome is Outcome.OK:
             return None
         return self.reason or self.outcome.value
+
+    def record(self) -> CallRecord:
+        """The attempt as it is stored: the one place its fields become a model_calls row's."""
+        result = self.result
+        return CallRecord(
+            model=self.model,
+            provider=self.provider,
+            outcome=self.outcome.value,
+            latency_ms=self.latency_ms,
+            input_tokens=result.input_tokens if result else 0,
+            output_tokens=result.output_tokens if result else 0,
+            # An answer nobody could price has an unknown cost (NULL), not a free one.
+            cost_usd=(result.cost_usd if self.priced else None) if result else 0.0,
+            error=self.error,
+            ttft_ms=self.ttft_ms,
+            error_class=self.error_class,
+            cached_tokens=result.cached_tokens if result else 0,
+            cache_write_tokens=result.cache_write_tokens if result else 0,
+            reasoning_tokens=result.reasoning_tokens if result else 0,
+            deployment=self.deployment,
+            retry=self.retry,
+        )
 
 
 @dataclass(frozen=True, slots=True)

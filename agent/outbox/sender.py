@@ -11,12 +11,16 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import structlog
 
 from agent.contracts import DeliveryError, OutboundChannel, OutboundMessage, utcnow
-from agent.store import to_view
-from agent.store.outbox import Claimed, OutboxBell, OutboxStore
+from agent.store.bell import OutboxBell
+
+if TYPE_CHECKING:
+    # Only for the annotations: the sender is handed what to send, the composition root hands it the store.
+    from agent.store.outbox import OutboxStore
 
 log = structlog.get_logger(__name__)
 
@@ -66,42 +70,31 @@ class OutboxSender:
         """One pass: claim what is due and send it; returns how many rows were claimed."""
         claimed = await self.store.claim_due(self.policy.batch_size, self.policy.lease_s)
         # Rows of different conversations go out side by side; each conversation has at most one here.
-        await asyncio.gather(*(self._send(row) for row in claimed))
+        await asyncio.gather(*(self._send(outbound) for outbound in claimed))
         return len(claimed)
 
-    async def _send(self, row: Claimed) -> None:
-        item = row.item
-        assert item.id is not None
+    async def _send(self, outbound: OutboundMessage) -> None:
+        outbox_id, attempt = outbound.outbox_id, outbound.attempt
         with structlog.contextvars.bound_contextvars(
-            conversation_id=item.conversation_id, message_id=item.message_id, channel=item.channel
+            conversation_id=outbound.conversation_id, message_id=outbound.message.id, channel=outbound.channel
         ):
-            channel = self.channels.get(item.channel)
+            channel = self.channels.get(outbound.channel)
             if channel is None:
-                await self.store.mark_failed(item.id, item.attempts, f"no sender for channel {item.channel!r}")
+                await self.store.mark_failed(outbox_id, attempt, f"no sender for channel {outbound.channel!r}")
                 log.error("outbox_no_sender")
                 return
-            outbound = OutboundMessage(
-                outbox_id=item.id,
-                conversation_id=item.conversation_id,
-                channel=item.channel,
-                conversation_key=row.conversation.conversation_key,
-                channel_user_id=row.conversation.channel_user_id,
-                message=to_view(row.message),
-                attempt=item.attempts,
-                in_reply_to=row.in_reply_to,
-            )
             try:
                 provider_id = await channel.send(outbound)
             except DeliveryError as exc:
-                await self._failed(item.id, item.attempts, exc)
+                await self._failed(outbox_id, attempt, exc)
             except Exception as exc:  # noqa: BLE001 - a sender's bug is one failed attempt, not a dead loop
                 log.exception("outbox_sender_crashed")
-                await self._failed(item.id, item.attempts, DeliveryError(f"{type(exc).__name__}: {exc}"))
+                await self._failed(outbox_id, attempt, DeliveryError(f"{type(exc).__name__}: {exc}"))
             else:
-                if await self.store.mark_sent(item.id, item.attempts, provider_id):
-                    log.info("outbox_sent", attempt=item.attempts, provider_message_id=provider_id)
+                if await self.store.mark_sent(outbox_id, attempt, provider_id):
+                    log.info("outbox_sent", attempt=attempt, provider_message_id=provider_id)
                 else:
-                    log.warning("outbox_lease_lost", attempt=item.attempts, provider_message_id=provider_id)
+                    log.warning("outbox_lease_lost", attempt=attempt, provider_message_id=provider_id)
 
     async def _failed(self, outbox_id: int, attempt: int, error: DeliveryError) -> None:
         if error.permanent or attempt >= self.policy.max_attempts:

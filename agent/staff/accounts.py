@@ -10,14 +10,17 @@ import asyncio
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from agent.contracts import NewSession, StaffMember, StaffRole, StaffSession, utcnow
-from agent.store import AccountStore
-from agent.store.views import as_utc, staff_view
+
+if TYPE_CHECKING:
+    # Only for the annotations: accounts work on views, the composition root hands them the store.
+    from agent.store.accounts import AccountStore
 
 log = structlog.get_logger(__name__)
 
@@ -49,49 +52,46 @@ class StaffAccounts:
         if not display_name:
             raise AccountError("display name must not be empty")
         self._check_password(password)
-        user = await self.store.add_user(username, display_name, role, await self._hash(password))
+        member = await self.store.add_user(username, display_name, role, await self._hash(password))
         log.info("staff_added", username=username, role=role.value)
-        return staff_view(user)
+        return member
 
     async def members(self) -> list[StaffMember]:
-        return [staff_view(user) for user in await self.store.users()]
+        return await self.store.users()
 
     async def set_password(self, username: str, password: str) -> StaffMember:
         """Change a password and sign that person out everywhere."""
-        user = await self.store.user_by_username(username.strip().lower())
-        if user is None or user.id is None:
+        found = await self.store.user_by_username(username.strip().lower())
+        if found is None:
             raise AccountError(f"no staff account {username!r}")
+        member = found.member
         self._check_password(password)
-        await self.store.reset_password(user.id, await self._hash(password))
-        log.info("staff_password_changed", username=user.username)
-        return staff_view(user)
+        await self.store.reset_password(member.id, await self._hash(password))
+        log.info("staff_password_changed", username=member.username)
+        return member
 
     async def login(self, username: str, password: str) -> NewSession | None:
-        user = await self.store.user_by_username(username.strip().lower())
+        found = await self.store.user_by_username(username.strip().lower())
         try:
             # Argon2 takes tens of milliseconds of CPU by design: on the event loop, every other
             # request would wait behind each sign-in.
-            await asyncio.to_thread(self.hasher.verify, user.password_hash if user else self._decoy, password)
+            await asyncio.to_thread(self.hasher.verify, found.password_hash if found else self._decoy, password)
         except (VerificationError, InvalidHashError):
             log.info("staff_login_failed", username=username[:MAX_USERNAME])
             return None
-        if user is None:
-            return None
-        assert user.id is not None
-        if self.hasher.check_needs_rehash(user.password_hash):
-            await self.store.set_password_hash(user.id, await self._hash(password))
-        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        expires_at = utcnow() + self.session_ttl
-        await self.store.open_session(token_hash(token), user.id, csrf, expires_at)
-        log.info("staff_login", username=user.username)
-        return NewSession(token, StaffSession(staff_view(user), csrf, expires_at))
-
-    async def session(self, token: str) -> StaffSession | None:
-        found = await self.store.live_session(token_hash(token))
         if found is None:
             return None
-        row, user = found
-        return StaffSession(staff_view(user), row.csrf_token, as_utc(row.expires_at))
+        member = found.member
+        if self.hasher.check_needs_rehash(found.password_hash):
+            await self.store.set_password_hash(member.id, await self._hash(password))
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        expires_at = utcnow() + self.session_ttl
+        await self.store.open_session(token_hash(token), member.id, csrf, expires_at)
+        log.info("staff_login", username=member.username)
+        return NewSession(token, StaffSession(member, csrf, expires_at))
+
+    async def session(self, token: str) -> StaffSession | None:
+        return await self.store.live_session(token_hash(token))
 
     async def logout(self, token: str) -> None:
         await self.store.close_session(token_hash(token))

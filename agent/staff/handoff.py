@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -20,7 +21,6 @@ from agent.contracts import (
     ConversationDetail,
     ConversationEvent,
     ConversationState,
-    EscalationView,
     EventStream,
     HandoffConflict,
     HandoffError,
@@ -40,10 +40,12 @@ from agent.staff.summary import summarize
 from agent.staff.model_summary import ModelSummarizer
 from agent.live.events import EventBus
 from agent.live.locks import ConversationLocks
-from agent.store import HandoffStore, as_utc, to_view
-from agent.store.handoff import HANDED_BACK, RESOLVED, Snapshot
-from agent.store.views import note_view, staff_view
+from agent.store.views import HANDED_BACK, RESOLVED, Snapshot
 from agent.text import checked_text
+
+if TYPE_CHECKING:
+    # Only for the annotations: the staff side works on views, the composition root hands it the store.
+    from agent.store.handoff import HandoffStore
 
 log = structlog.get_logger(__name__)
 
@@ -103,26 +105,14 @@ class Handoff:
         self.notices = notices
 
     async def queue(self) -> list[QueueItem]:
-        return [
-            QueueItem(
-                conversation_id=row.conversation.id,
-                channel=row.conversation.channel,
-                state=ConversationState(row.conversation.state),
-                reason=row.escalation.reason,
-                detail=row.escalation.detail,
-                escalated_at=as_utc(row.escalation.created_at),
-                claimed_by=staff_view(row.holder) if row.holder else None,
-                last_customer_text=row.last_customer_text,
-            )
-            for row in await self.store.queue()
-        ]
+        return await self.store.queue()
 
     async def detail(self, conversation_id: str) -> ConversationDetail:
-        rows = await self.store.detail(conversation_id)
-        if rows is None:
+        stored = await self.store.detail(conversation_id)
+        if stored is None:
             raise _not_found(conversation_id)
-        conversation = rows.conversation
-        current = rows.escalations[-1][0] if rows.escalations else None
+        conversation = stored.conversation
+        current = stored.escalations[-1] if stored.escalations else None
         reason, why = (current.reason, current.detail) if current else (None, None)
         # A customer known by nothing but this conversation (a web visitor) has no name to show;
         # other channels name them (a phone number, a Slack user).
@@ -132,14 +122,14 @@ class Handoff:
             conversation.channel,
             reason,
             why,
-            [t.route for t in rows.turns],
-            [m.text for m in rows.messages if m.role == Role.CUSTOMER.value],
+            [t.route for t in stored.turns],
+            [m.text for m in stored.messages if m.role is Role.CUSTOMER],
             customer=customer,
         )
         source = "extractive"
-        if self.summarizer is not None and current is not None and rows.messages:
+        if self.summarizer is not None and current is not None and stored.messages:
             written = await self.summarizer.summary(
-                conversation.channel, reason, why, rows.messages, current.id, customer=customer
+                conversation.channel, reason, why, stored.messages, current.id, customer=customer
             )
             if written:
                 summary, source = written, "model"
@@ -148,24 +138,12 @@ class Handoff:
             summary_source=source,
             conversation_id=conversation.id,
             channel=conversation.channel,
-            state=ConversationState(conversation.state),
+            state=conversation.state,
             route=conversation.route,
-            created_at=as_utc(conversation.created_at),
-            messages=[to_view(m) for m in rows.messages],
-            notes=[note_view(note, user.display_name) for note, user in rows.notes],
-            escalations=[
-                EscalationView(
-                    id=e.id or 0,
-                    reason=e.reason,
-                    detail=e.detail,
-                    status=e.status,
-                    created_at=as_utc(e.created_at),
-                    claimed_by=staff_view(holder) if holder else None,
-                    claimed_at=as_utc(e.claimed_at) if e.claimed_at else None,
-                    resolved_at=as_utc(e.resolved_at) if e.resolved_at else None,
-                )
-                for e, holder in rows.escalations
-            ],
+            created_at=conversation.created_at,
+            messages=stored.messages,
+            notes=stored.notes,
+            escalations=stored.escalations,
             routes=[
                 RouteStep(
                     message_id=t.inbound_message_id,
@@ -175,9 +153,9 @@ class Handoff:
                     confidence=t.confidence,
                     model=t.model,
                     outcome=t.outcome,
-                    created_at=as_utc(t.created_at),
+                    created_at=t.created_at,
                 )
-                for t in rows.turns
+                for t in stored.turns
             ],
         )
 
@@ -226,17 +204,16 @@ class Handoff:
                 raise _not_found(conversation_id)
             if result.message is None:
                 raise _refusal(result.snapshot, staff, "reply")
-            view = to_view(result.message)
+            view = result.message
             if not result.duplicate:
                 log.info("staff_replied", message_id=view.id)
                 await self._publish_message(conversation_id, view.to_json())
             return StaffReply(view, result.snapshot.state, duplicate=result.duplicate)
 
     async def add_note(self, conversation_id: str, staff: StaffMember, text: str) -> NoteView:
-        note = await self.store.add_note(conversation_id, staff.id, checked_text(text, self.max_text_chars))
-        if note is None:
+        view = await self.store.add_note(conversation_id, staff.id, checked_text(text, self.max_text_chars))
+        if view is None:
             raise _not_found(conversation_id)
-        view = note_view(note, staff.display_name)
         log.info("note_added", conversation_id=conversation_id, staff=staff.username)
         # Notes go to staff consoles only, never onto the customer's conversation topic.
         await self._publish_staff("note", conversation_id, {"note": view.to_json()})
@@ -289,9 +266,8 @@ class Handoff:
             if message is None:
                 continue  # claimed (or told) in the meantime
             told += 1
-            view = to_view(message)
             log.info("unclaimed_notice", conversation_id=conversation_id)
-            await self._publish_message(conversation_id, view.to_json())
+            await self._publish_message(conversation_id, message.to_json())
         return told
 
     def staff_events(self) -> EventStream:
@@ -339,9 +315,9 @@ class Handoff:
     async def _state_changed(self, conversation_id: str, snapshot: Snapshot, staff: StaffMember | None) -> None:
         state = snapshot.state.value
         if snapshot.notice is not None:
-            await self._publish_message(conversation_id, to_view(snapshot.notice).to_json())
+            await self._publish_message(conversation_id, snapshot.notice.to_json())
         await self._publish(conversation_id, "state", {"state": state})
-        holder = staff_view(snapshot.holder).to_json() if snapshot.holder else None
+        holder = snapshot.holder.to_json() if snapshot.holder else None
         await self._publish_staff("queue", conversation_id, {"state": state, "claimed_by": holder, "by": staff.to_json() if staff else None})
 
     async def _publish_message(self, conversation_id: str, message: dict[str, object]) -> None:

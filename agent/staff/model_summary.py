@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
+from agent.contracts import MessageView
 from agent.staff.summary import summary_prompt
-from agent.store.tables import Message
 
 log = structlog.get_logger(__name__)
 
@@ -33,7 +33,7 @@ class ModelSummarizer:
         channel: str,
         reason: str | None,
         detail: str | None,
-        messages: Sequence[Message],
+        messages: Sequence[MessageView],
         escalation_id: int | None,
         customer: str | None = None,
     ) -> str | None:
@@ -42,7 +42,7 @@ class ModelSummarizer:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        prompt = summary_prompt(channel, reason, detail, [(m.role, m.text) for m in messages], customer=customer)
+        prompt = summary_prompt(channel, reason, detail, [(m.role.value, m.text) for m in messages], customer=customer)
         try:
             async with asyncio.timeout(self.timeout_s):
                 text = await self.ask(prompt)

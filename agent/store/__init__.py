@@ -4,20 +4,15 @@ from agent.store.accounts import AccountStore, UsernameTaken
 from agent.store.database import Database
 from agent.store.handoff import HandoffStore
 from agent.store.optouts import OptOutStore
-from agent.store.repository import (
-    CallRecord,
-    SavedInbound,
-    Store,
-    TurnAlreadyDone,
-    TurnContext,
-    TurnRecord,
-    UnknownConversation,
-)
-from agent.store.views import as_utc, to_view
+from agent.store.records import CallRecord, TurnAlreadyDone, TurnRecord, UnknownConversation
+from agent.store.repository import Store
+from agent.store.rows import to_view
+from agent.store.views import ConversationView, SavedInbound, TurnContext, TurnView, as_utc
 
 __all__ = [
     "AccountStore",
     "CallRecord",
+    "ConversationView",
     "Database",
     "HandoffStore",
     "OptOutStore",
@@ -26,6 +21,7 @@ __all__ = [
     "TurnAlreadyDone",
     "TurnContext",
     "TurnRecord",
+    "TurnView",
     "UnknownConversation",
     "UsernameTaken",
     "as_utc",

@@ -1,4 +1,4 @@
-"""Staff accounts and their server-side sessions."""
+"""Staff accounts and their server-side sessions; what leaves here are views, never rows."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from agent.contracts import StaffRole, utcnow
+from agent.contracts import StaffMember, StaffRole, StaffSession, utcnow
 from agent.store.database import Database
+from agent.store.rows import staff_view
 from agent.store.tables import StaffUser, StaffUserSession
-from agent.store.views import as_utc
+from agent.store.views import StaffLogin, as_utc
 
 
 class UsernameTaken(ValueError):
@@ -22,8 +23,8 @@ class AccountStore:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    async def add_user(self, username: str, display_name: str, role: StaffRole, password_hash: str) -> StaffUser:
-        def work(session: Session) -> StaffUser:
+    async def add_user(self, username: str, display_name: str, role: StaffRole, password_hash: str) -> StaffMember:
+        def work(session: Session) -> StaffMember:
             user = StaffUser(username=username, display_name=display_name, role=role.value, password_hash=password_hash)
             session.add(user)
             try:
@@ -31,14 +32,16 @@ class AccountStore:
             except IntegrityError:
                 session.rollback()
                 raise UsernameTaken(username) from None
-            return user
+            return staff_view(user)
 
         return await self.database.run(work)
 
-    async def user_by_username(self, username: str) -> StaffUser | None:
-        return await self.database.run(
-            lambda session: session.exec(select(StaffUser).where(StaffUser.username == username)).first()
-        )
+    async def user_by_username(self, username: str) -> StaffLogin | None:
+        def work(session: Session) -> StaffLogin | None:
+            user = session.exec(select(StaffUser).where(StaffUser.username == username)).first()
+            return StaffLogin(staff_view(user), user.password_hash) if user else None
+
+        return await self.database.run(work)
 
     async def set_password_hash(self, user_id: int, password_hash: str) -> None:
         def work(session: Session) -> None:
@@ -49,8 +52,9 @@ class AccountStore:
 
         await self.database.run(work)
 
-    async def users(self) -> list[StaffUser]:
-        return await self.database.run(lambda session: list(session.exec(select(StaffUser).order_by(col(StaffUser.username))).all()))
+    async def users(self) -> list[StaffMember]:
+        query = select(StaffUser).order_by(col(StaffUser.username))
+        return await self.database.run(lambda session: [staff_view(u) for u in session.exec(query).all()])
 
     async def reset_password(self, user_id: int, password_hash: str) -> None:
         """A new password, and every open sign-in of that person ended."""
@@ -75,15 +79,15 @@ class AccountStore:
 
         await self.database.run(work)
 
-    async def live_session(self, token_hash: str) -> tuple[StaffUserSession, StaffUser] | None:
-        """The session with that token hash and its user, unless it has expired."""
+    async def live_session(self, token_hash: str) -> StaffSession | None:
+        """The session with that token hash and its staff member, unless it has expired."""
 
-        def work(session: Session) -> tuple[StaffUserSession, StaffUser] | None:
+        def work(session: Session) -> StaffSession | None:
             row = session.get(StaffUserSession, token_hash)
             if row is None or as_utc(row.expires_at) <= utcnow():
                 return None
             user = session.get(StaffUser, row.staff_id)
-            return (row, user) if user is not None else None
+            return StaffSession(staff_view(user), row.csrf_token, as_utc(row.expires_at)) if user is not None else None
 
         return await self.database.run(work)
 

@@ -2,7 +2,8 @@
 
 Each state change is one transaction that re-reads the conversation (locked FOR UPDATE where
 the database can) and changes it only if it is still in the expected state; callers get a
-snapshot and whether it changed, and decide what a refusal means.
+snapshot and whether it changed, and decide what a refusal means. What leaves this module are
+views (agent.store.views), never rows.
 """
 
 from __future__ import annotations
@@ -15,54 +16,51 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from agent.contracts import ConversationState, Role, utcnow
+from agent.contracts import ConversationState, MessageView, NoteView, QueueItem, Role, StaffMember, utcnow
 from agent.store.database import Database
 from agent.store.outbox import NO_OUTBOX, OutboxRouting, enqueue
+from agent.store.rows import conversation_view, escalation_view, note_view, staff_view, to_view, turn_view
 from agent.store.tables import Conversation, Escalation, Message, Note, StaffUser, Turn
+from agent.store.views import (
+    CLAIMED,
+    CLOSED,
+    HANDED_BACK,
+    OPEN,
+    RESOLVED,
+    HandoffRecord,
+    Snapshot,
+    StaffMessageResult,
+    as_utc,
+)
 
-OPEN, CLAIMED, RESOLVED, HANDED_BACK, CLOSED = "open", "claimed", "resolved", "handed_back", "closed"
+__all__ = [
+    "CLAIMED", "CLOSED", "HANDED_BACK", "OPEN", "RESOLVED", "HandoffRecord", "HandoffStore", "Snapshot",
+    "StaffMessageResult",
+]
+
 ACTIVE = (OPEN, CLAIMED)
 # Staff replies share the messages table's dedupe key with channel ids; the prefix keeps them apart.
 STAFF_ID_PREFIX = "staff:"
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The conversation as the transaction saw it (after any change), and its current escalation."""
+class _Seen:
+    """The rows as the transaction saw them (after any change): what a state change decides on."""
 
     conversation: Conversation
     escalation: Escalation | None
     holder: StaffUser | None
     changed: bool
-    notice: Message | None = None  # what the customer was told of the change, in the same transaction
+    notice: Message | None = None
 
     @property
     def state(self) -> ConversationState:
         return ConversationState(self.conversation.state)
 
-
-@dataclass(frozen=True, slots=True)
-class QueueRow:
-    conversation: Conversation
-    escalation: Escalation
-    holder: StaffUser | None
-    last_customer_text: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class DetailRows:
-    conversation: Conversation
-    messages: list[Message]
-    notes: list[tuple[Note, StaffUser]]
-    escalations: list[tuple[Escalation, StaffUser | None]]
-    turns: list[Turn]
-
-
-@dataclass(frozen=True, slots=True)
-class StaffMessageResult:
-    snapshot: Snapshot
-    message: Message | None  # None: refused, see the snapshot
-    duplicate: bool = False
+    def view(self) -> Snapshot:
+        escalation = escalation_view(self.escalation, self.holder) if self.escalation else None
+        notice = to_view(self.notice) if self.notice else None
+        return Snapshot(self.state, escalation, staff_view(self.holder) if self.holder else None, self.changed, notice)
 
 
 def _lock_conversation(session: Session, conversation_id: str) -> Conversation | None:
@@ -75,13 +73,13 @@ def _current_escalation(session: Session, conversation_id: str) -> Escalation | 
     ).first()
 
 
-def _snapshot(session: Session, conversation: Conversation, changed: bool, notice: Message | None = None) -> Snapshot:
+def _snapshot(session: Session, conversation: Conversation, changed: bool, notice: Message | None = None) -> _Seen:
     escalation = _current_escalation(session, conversation.id)
     holder = session.get(StaffUser, escalation.claimed_by) if escalation and escalation.claimed_by else None
-    return Snapshot(conversation, escalation, holder, changed, notice)
+    return _Seen(conversation, escalation, holder, changed, notice)
 
 
-def _holds(snapshot: Snapshot, staff_id: int) -> bool:
+def _holds(snapshot: _Seen, staff_id: int) -> bool:
     escalation = snapshot.escalation
     return (
         snapshot.state is ConversationState.WITH_HUMAN
@@ -97,7 +95,7 @@ def _set_state(conversation: Conversation, state: ConversationState) -> None:
 
 
 # Applies one state change to a locked conversation; False when its state does not allow it.
-Transition = Callable[[Session, Conversation, Snapshot], bool]
+Transition = Callable[[Session, Conversation, _Seen], bool]
 
 
 class HandoffStore:
@@ -110,10 +108,10 @@ class HandoffStore:
         # moved on to a transfer): no notice is stored there, so no transcript claims one was said.
         self.silent_channels = silent_channels
 
-    async def queue(self) -> list[QueueRow]:
+    async def queue(self) -> list[QueueItem]:
         """Conversations waiting for or held by a person, longest waiting first."""
 
-        def work(session: Session) -> list[QueueRow]:
+        def work(session: Session) -> list[QueueItem]:
             rows = session.exec(
                 select(Conversation, Escalation)
                 .join(Escalation, col(Escalation.conversation_id) == col(Conversation.id))
@@ -135,14 +133,23 @@ class HandoffStore:
                 for m in session.exec(select(Message).where(col(Message.id).in_(list(last_ids.values())))).all()
             }
             return [
-                QueueRow(c, e, session.get(StaffUser, e.claimed_by) if e.claimed_by else None, texts.get(c.id))
+                QueueItem(
+                    conversation_id=c.id,
+                    channel=c.channel,
+                    state=ConversationState(c.state),
+                    reason=e.reason,
+                    detail=e.detail,
+                    escalated_at=as_utc(e.created_at),
+                    claimed_by=_staff_member(session, e.claimed_by),
+                    last_customer_text=texts.get(c.id),
+                )
                 for c, e in rows
             ]
 
         return await self.database.run(work)
 
-    async def detail(self, conversation_id: str, message_limit: int = 500) -> DetailRows | None:
-        def work(session: Session) -> DetailRows | None:
+    async def detail(self, conversation_id: str, message_limit: int = 500) -> HandoffRecord | None:
+        def work(session: Session) -> HandoffRecord | None:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None:
                 return None
@@ -162,12 +169,12 @@ class HandoffStore:
                 select(Escalation).where(Escalation.conversation_id == conversation_id).order_by(col(Escalation.id))
             ).all()
             turns = session.exec(select(Turn).where(Turn.conversation_id == conversation_id).order_by(col(Turn.id))).all()
-            return DetailRows(
-                conversation,
-                list(reversed(messages)),
-                [(n, u) for n, u in notes],
-                [(e, session.get(StaffUser, e.claimed_by) if e.claimed_by else None) for e in escalations],
-                list(turns),
+            return HandoffRecord(
+                conversation_view(conversation),
+                [to_view(m) for m in reversed(messages)],
+                [note_view(n, u.display_name) for n, u in notes],
+                [escalation_view(e, session.get(StaffUser, e.claimed_by) if e.claimed_by else None) for e in escalations],
+                [turn_view(t) for t in turns],
             )
 
         return await self.database.run(work)
@@ -175,7 +182,7 @@ class HandoffStore:
     async def claim(self, conversation_id: str, staff_id: int, notice: str | None = None) -> Snapshot | None:
         """waiting → with_human, held by `staff_id`; None when there is no such conversation."""
 
-        def change(session: Session, conversation: Conversation, before: Snapshot) -> bool:
+        def change(session: Session, conversation: Conversation, before: _Seen) -> bool:
             escalation = before.escalation
             if before.state is not ConversationState.WAITING or escalation is None or escalation.status != OPEN:
                 return False
@@ -188,7 +195,7 @@ class HandoffStore:
     async def take_over(self, conversation_id: str, staff_id: int, notice: str | None = None) -> Snapshot | None:
         """with_human held by someone else → held by `staff_id` (an admin's reassignment)."""
 
-        def change(session: Session, conversation: Conversation, before: Snapshot) -> bool:
+        def change(session: Session, conversation: Conversation, before: _Seen) -> bool:
             escalation = before.escalation
             if before.state is not ConversationState.WITH_HUMAN or escalation is None or escalation.status != CLAIMED:
                 return False
@@ -205,7 +212,7 @@ class HandoffStore:
     ) -> Snapshot | None:
         """with_human (held by `staff_id`) → `new_state`, closing the escalation with `status`."""
 
-        def change(session: Session, conversation: Conversation, before: Snapshot) -> bool:
+        def change(session: Session, conversation: Conversation, before: _Seen) -> bool:
             if not _holds(before, staff_id):
                 return False
             assert before.escalation is not None
@@ -218,7 +225,7 @@ class HandoffStore:
     async def close_unclaimed(self, conversation_id: str, notice: str | None = None) -> Snapshot | None:
         """waiting, claimed by nobody → bot, closing the escalation unanswered (status `closed`)."""
 
-        def change(session: Session, conversation: Conversation, before: Snapshot) -> bool:
+        def change(session: Session, conversation: Conversation, before: _Seen) -> bool:
             escalation = before.escalation
             if before.state is not ConversationState.WAITING or escalation is None or escalation.status != OPEN:
                 return False
@@ -231,7 +238,7 @@ class HandoffStore:
     async def reopen(self, conversation_id: str, staff_id: int, notice: str | None = None) -> Snapshot | None:
         """resolved (or back with the bot) → with_human, under a new escalation held by `staff_id`."""
 
-        def change(session: Session, conversation: Conversation, before: Snapshot) -> bool:
+        def change(session: Session, conversation: Conversation, before: _Seen) -> bool:
             if before.state not in (ConversationState.RESOLVED, ConversationState.BOT) or before.escalation is None:
                 return False
             now = utcnow()
@@ -275,10 +282,10 @@ class HandoffStore:
                 return None
             before = _snapshot(session, conversation, changed=False)
             if not change(session, conversation, before):
-                return before
+                return before.view()
             message = self._tell(session, conversation, notice) if notice else None
             session.commit()
-            return _snapshot(session, conversation, changed=True, notice=message)
+            return _snapshot(session, conversation, changed=True, notice=message).view()
 
         snapshot = await self.database.run(work)
         if snapshot is not None and snapshot.notice is not None:
@@ -295,7 +302,8 @@ class HandoffStore:
             conversation = _lock_conversation(session, conversation_id)
             if conversation is None:
                 return None
-            snapshot = _snapshot(session, conversation, changed=False)
+            seen = _snapshot(session, conversation, changed=False)
+            snapshot = seen.view()
             if channel_id:
                 existing = session.exec(
                     select(Message).where(
@@ -303,8 +311,8 @@ class HandoffStore:
                     )
                 ).first()
                 if existing is not None:
-                    return StaffMessageResult(snapshot, existing, duplicate=True)
-            if not _holds(snapshot, staff_id):
+                    return StaffMessageResult(snapshot, to_view(existing), duplicate=True)
+            if not _holds(seen, staff_id):
                 return StaffMessageResult(snapshot, None)
             message = Message(
                 conversation_id=conversation_id,
@@ -329,8 +337,8 @@ class HandoffStore:
                 ).first()
                 if existing is None:
                     raise
-                return StaffMessageResult(snapshot, existing, duplicate=True)
-            return StaffMessageResult(snapshot, message)
+                return StaffMessageResult(snapshot, to_view(existing), duplicate=True)
+            return StaffMessageResult(snapshot, to_view(message))
 
         result = await self.database.run(work)
         if result is not None and result.message is not None and not result.duplicate:
@@ -351,10 +359,10 @@ class HandoffStore:
         )
         return await self.database.run(lambda session: list(session.exec(query).all()))
 
-    async def post_unclaimed_notice(self, conversation_id: str, text: str) -> Message | None:
+    async def post_unclaimed_notice(self, conversation_id: str, text: str) -> MessageView | None:
         """Tell the customer once per escalation, only if it is still open and unclaimed."""
 
-        def work(session: Session) -> Message | None:
+        def work(session: Session) -> MessageView | None:
             conversation = _lock_conversation(session, conversation_id)
             if conversation is None or conversation.state != ConversationState.WAITING.value:
                 return None
@@ -365,20 +373,26 @@ class HandoffStore:
             session.add(escalation)
             message = self._tell(session, conversation, text)
             session.commit()
-            return message
+            return to_view(message) if message else None
 
         message = await self.database.run(work)
         if message is not None:
             self.outbox.ring()
         return message
 
-    async def add_note(self, conversation_id: str, staff_id: int, text: str) -> Note | None:
-        def work(session: Session) -> Note | None:
+    async def add_note(self, conversation_id: str, staff_id: int, text: str) -> NoteView | None:
+        def work(session: Session) -> NoteView | None:
             if session.get(Conversation, conversation_id) is None:
                 return None
             note = Note(conversation_id=conversation_id, staff_id=staff_id, text=text)
             session.add(note)
             session.commit()
-            return note
+            author = session.get(StaffUser, staff_id)
+            return note_view(note, author.display_name if author else "")
 
         return await self.database.run(work)
+
+
+def _staff_member(session: Session, staff_id: int | None) -> StaffMember | None:
+    user = session.get(StaffUser, staff_id) if staff_id else None
+    return staff_view(user) if user else None

@@ -7,8 +7,6 @@ order per conversation: a message waits while an older one to the same customer 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,9 +15,13 @@ from sqlalchemy import and_, exists, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from agent.contracts import Role, utcnow
+from agent.contracts import OutboundMessage, Role, utcnow
+from agent.store.bell import OutboxBell
 from agent.store.database import Database
+from agent.store.rows import to_view
 from agent.store.tables import Conversation, Message, OutboxItem, Turn
+
+__all__ = ["NO_OUTBOX", "OutboxBell", "OutboxRouting", "OutboxStore", "enqueue"]
 
 PENDING = "pending"
 SENDING = "sending"
@@ -27,24 +29,6 @@ SENT = "sent"
 INLINE = "inline"
 FAILED = "failed"
 UNSENT = (PENDING, SENDING)
-
-
-class OutboxBell:
-    """Rung after a commit that queued something, so the sender need not wait for its next poll."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def ring(self) -> None:
-        self._event.set()
-
-    async def wait(self, timeout: float) -> None:
-        # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands as the
-        # bell rings, and the sender's loop would then never stop.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await self._event.wait()
-        self._event.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,16 +66,6 @@ def enqueue(session: Session, routing: OutboxRouting, conversation: Conversation
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """An outbox row leased to this sender, with what it needs to deliver it."""
-
-    item: OutboxItem
-    conversation: Conversation
-    message: Message
-    in_reply_to: str | None = None  # the channel's id of the customer message this one answers
-
-
 def _in_reply_to(session: Session, message: Message) -> str | None:
     """The channel id of the customer message `message` answers: its turn's message for a bot
     answer, else the customer's latest message before it (a staff reply, a notice). Read in the
@@ -123,10 +97,11 @@ class OutboxStore:
         # claims skip the lookup of the message they answer.
         self.threaded_channels = threaded_channels
 
-    async def claim_due(self, limit: int, lease_s: float, now: datetime | None = None) -> list[Claimed]:
-        """Lease up to `limit` due rows, the oldest unsent one of each conversation only."""
+    async def claim_due(self, limit: int, lease_s: float, now: datetime | None = None) -> list[OutboundMessage]:
+        """Lease up to `limit` due rows, the oldest unsent one of each conversation only, each as
+        what its channel's sender is handed (the claimed attempt is its `attempt`)."""
 
-        def work(session: Session) -> list[Claimed]:
+        def work(session: Session) -> list[OutboundMessage]:
             at = now or utcnow()
             older = aliased(OutboxItem)
             query = (
@@ -157,7 +132,19 @@ class OutboxStore:
                 item.available_at = lease_until
                 session.add(item)
                 threaded = conversation.channel in self.threaded_channels
-                claimed.append(Claimed(item, conversation, message, _in_reply_to(session, message) if threaded else None))
+                assert item.id is not None
+                claimed.append(
+                    OutboundMessage(
+                        outbox_id=item.id,
+                        conversation_id=item.conversation_id,
+                        channel=item.channel,
+                        conversation_key=conversation.conversation_key,
+                        channel_user_id=conversation.channel_user_id,
+                        message=to_view(message),
+                        attempt=item.attempts,
+                        in_reply_to=_in_reply_to(session, message) if threaded else None,
+                    )
+                )
             session.commit()
             return claimed
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import asdict
 from datetime import datetime
 
 from alembic.runtime.migration import MigrationContext
@@ -11,82 +11,25 @@ from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from agent.contracts import ConversationState, InboundMessage, Role, utcnow
+from agent.contracts import ConversationState, InboundMessage, MessageView, Role, utcnow
 from agent.store.database import Database
 from agent.store.outbox import NO_OUTBOX, OutboxRouting, enqueue
+from agent.store.records import CallRecord, TurnAlreadyDone, TurnRecord, UnknownConversation
+from agent.store.rows import conversation_view, to_view, turn_view
 from agent.store.tables import Conversation, Escalation, Message, ModelCall, Turn
+from agent.store.views import ConversationView, SavedInbound, TurnContext, TurnView
+
+__all__ = [
+    "CallRecord",
+    "SavedInbound",
+    "Store",
+    "TurnAlreadyDone",
+    "TurnContext",
+    "TurnRecord",
+    "UnknownConversation",
+]
 
 MAX_MESSAGE_ID = 2**31 - 1
-
-
-class UnknownConversation(LookupError):
-    """No conversation with that id (or it belongs to another channel)."""
-
-
-class TurnAlreadyDone(Exception):
-    """Another run of the same message's turn finished first; nothing of this one was written."""
-
-    def __init__(self, turn: Turn, reply: Message | None) -> None:
-        super().__init__(f"turn for message {turn.inbound_message_id} already stored")
-        self.turn = turn
-        self.reply = reply
-
-
-@dataclass(frozen=True, slots=True)
-class CallRecord:
-    """One model attempt, as the manager hands it to the store."""
-
-    model: str
-    provider: str
-    outcome: str
-    latency_ms: float
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float | None = 0.0  # None: the model has no known price
-    error: str | None = None
-    ttft_ms: float | None = None
-    error_class: str | None = None
-    cached_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
-    deployment: str | None = None
-    retry: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class TurnRecord:
-    """Everything a finished turn writes, in one transaction."""
-
-    conversation_id: str
-    inbound_message_id: int
-    outcome: str
-    latency_ms: float
-    reply_text: str | None = None
-    reply_role: Role = Role.BOT
-    intent: str | None = None
-    route: str | None = None
-    confidence: float | None = None
-    tier: str | None = None
-    model: str | None = None
-    calls: list[CallRecord] = field(default_factory=list)
-    new_state: ConversationState | None = None
-    escalation_reason: str | None = None
-    escalation_detail: str | None = None
-    unknown_streak: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TurnContext:
-    conversation: Conversation
-    recent: list[Message]  # oldest first, ending with the turn's own message
-    done: tuple[Turn, Message | None] | None  # the turn, when this message's turn already ran
-
-
-@dataclass(frozen=True, slots=True)
-class SavedInbound:
-    conversation: Conversation
-    message: Message
-    duplicate: bool
 
 
 class Store:
@@ -104,22 +47,30 @@ class Store:
             lambda session: MigrationContext.configure(session.connection()).get_current_revision()
         )
 
-    async def create_conversation(self, channel: str, conversation_key: str, channel_user_id: str) -> Conversation:
-        def work(session: Session) -> Conversation:
+    async def create_conversation(self, channel: str, conversation_key: str, channel_user_id: str) -> ConversationView:
+        def work(session: Session) -> ConversationView:
             conversation = Conversation(channel=channel, conversation_key=conversation_key, channel_user_id=channel_user_id)
             session.add(conversation)
             session.commit()
-            return conversation
+            return conversation_view(conversation)
 
         return await self.database.run(work)
 
-    async def get_conversation(self, conversation_id: str) -> Conversation | None:
-        return await self.database.run(lambda session: session.get(Conversation, conversation_id))
+    async def get_conversation(self, conversation_id: str) -> ConversationView | None:
+        def work(session: Session) -> ConversationView | None:
+            conversation = session.get(Conversation, conversation_id)
+            return conversation_view(conversation) if conversation else None
 
-    async def conversation_by_key(self, channel: str, conversation_key: str) -> Conversation | None:
-        return await self.database.run(lambda session: _conversation_by_key(session, channel, conversation_key))
+        return await self.database.run(work)
 
-    async def end_conversation(self, conversation_id: str, note: str) -> tuple[Conversation, Message] | None:
+    async def conversation_by_key(self, channel: str, conversation_key: str) -> ConversationView | None:
+        def work(session: Session) -> ConversationView | None:
+            conversation = _conversation_by_key(session, channel, conversation_key)
+            return conversation_view(conversation) if conversation else None
+
+        return await self.database.run(work)
+
+    async def end_conversation(self, conversation_id: str, note: str) -> tuple[ConversationView, MessageView] | None:
         """Store `note` as a system message (never sent) and resolve a conversation the bot had.
 
         One waiting for or held by a person keeps its state: staff still have to follow up.
@@ -127,7 +78,7 @@ class Store:
         a channel's repeated end callback (Twilio retries them) changes nothing.
         """
 
-        def work(session: Session) -> tuple[Conversation, Message] | None:
+        def work(session: Session) -> tuple[ConversationView, MessageView] | None:
             conversation = session.exec(
                 select(Conversation).where(Conversation.id == conversation_id).with_for_update()
             ).first()
@@ -149,7 +100,7 @@ class Store:
             conversation.updated_at = utcnow()
             session.add(conversation)
             session.commit()
-            return conversation, message
+            return conversation_view(conversation), to_view(message)
 
         return await self.database.run(work)
 
@@ -160,17 +111,17 @@ class Store:
         """
         return await self.database.run(lambda session: _save_inbound(session, inbound))
 
-    async def turn_for(self, inbound_message_id: int) -> tuple[Turn, Message | None] | None:
+    async def turn_for(self, inbound_message_id: int) -> tuple[TurnView, MessageView | None] | None:
         """The turn an inbound message started, with its reply, if it finished."""
         return await self.database.run(lambda session: _turn_for(session, inbound_message_id))
 
-    async def open_conversation_for(self, inbound: InboundMessage) -> Conversation:
+    async def open_conversation_for(self, inbound: InboundMessage) -> ConversationView:
         """The conversation a message belongs to, opened if it is the first (in a transaction of its own)."""
 
-        def work(session: Session) -> Conversation:
+        def work(session: Session) -> ConversationView:
             conversation = _resolve_conversation(session, inbound)
             session.commit()
-            return conversation
+            return conversation_view(conversation)
 
         return await self.database.run(work)
 
@@ -192,19 +143,20 @@ class Store:
                     ).all()
                 )
             )
-            return TurnContext(conversation, _with_late_replies(session, rows, limit), _turn_for(session, message_id))
+            recent = [to_view(m) for m in _with_late_replies(session, rows, limit)]
+            return TurnContext(conversation_view(conversation), recent, _turn_for(session, message_id))
 
         return await self.database.run(work)
 
-    async def messages(self, conversation_id: str, after: int | None = None, limit: int = 200) -> list[Message]:
+    async def messages(self, conversation_id: str, after: int | None = None, limit: int = 200) -> list[MessageView]:
         query = select(Message).where(Message.conversation_id == conversation_id)
         if after is not None:
             # Past the id column's range (INTEGER: 32 bits on PostgreSQL) nothing can follow.
             query = query.where(col(Message.id) > min(after, MAX_MESSAGE_ID))
         query = query.order_by(col(Message.id)).limit(limit)
-        return await self.database.run(lambda session: list(session.exec(query).all()))
+        return await self.database.run(lambda session: [to_view(m) for m in session.exec(query).all()])
 
-    async def finish_turn(self, record: TurnRecord) -> tuple[Turn, Message | None]:
+    async def finish_turn(self, record: TurnRecord) -> tuple[TurnView, MessageView | None]:
         """Write the turn, its model calls, the reply and any state change atomically."""
         turn, reply, queued = await self.database.run(lambda session: _finish_turn_once(session, record, self.outbox))
         if queued:
@@ -213,7 +165,7 @@ class Store:
 
     async def unanswered(
         self, channels: Collection[str], until: datetime, since: datetime | None = None, after_id: int = 0, limit: int = 500
-    ) -> list[tuple[Conversation, Message]]:
+    ) -> list[tuple[ConversationView, MessageView]]:
         """Customer messages on `channels` stored up to `until` (and from `since`) that no turn ever
         took up, oldest first, one page of `limit` after the message id `after_id`."""
         query = (
@@ -226,7 +178,9 @@ class Store:
         if since is not None:
             query = query.where(col(Message.created_at) >= since)
         query = query.order_by(col(Message.id)).limit(limit)
-        return await self.database.run(lambda session: [tuple(row) for row in session.exec(query).all()])  # type: ignore[misc]
+        return await self.database.run(
+            lambda session: [(conversation_view(c), to_view(m)) for c, m in session.exec(query).all()]
+        )
 
     async def model_calls(self, conversation_id: str) -> list[ModelCall]:
         query = (
@@ -237,9 +191,9 @@ class Store:
         )
         return await self.database.run(lambda session: list(session.exec(query).all()))
 
-    async def turns(self, conversation_id: str) -> list[Turn]:
+    async def turns(self, conversation_id: str) -> list[TurnView]:
         query = select(Turn).where(Turn.conversation_id == conversation_id).order_by(col(Turn.id))
-        return await self.database.run(lambda session: list(session.exec(query).all()))
+        return await self.database.run(lambda session: [turn_view(t) for t in session.exec(query).all()])
 
     async def escalations(self, conversation_id: str) -> list[Escalation]:
         query = select(Escalation).where(Escalation.conversation_id == conversation_id).order_by(col(Escalation.id))
@@ -247,6 +201,11 @@ class Store:
 
     async def close(self) -> None:
         await self.database.dispose()
+
+
+def call_row(call: CallRecord, turn_id: int, route: str | None) -> ModelCall:
+    """A model attempt's stored row: the record's fields carry the columns' names."""
+    return ModelCall(turn_id=turn_id, route=route, **asdict(call))
 
 
 def _with_late_replies(session: Session, rows: list[Message], limit: int) -> list[Message]:
@@ -276,12 +235,12 @@ def _with_late_replies(session: Session, rows: list[Message], limit: int) -> lis
     return merged[-limit:]
 
 
-def _turn_for(session: Session, inbound_message_id: int) -> tuple[Turn, Message | None] | None:
+def _turn_for(session: Session, inbound_message_id: int) -> tuple[TurnView, MessageView | None] | None:
     turn = session.exec(select(Turn).where(Turn.inbound_message_id == inbound_message_id)).first()
     if turn is None:
         return None
     reply = session.get(Message, turn.reply_message_id) if turn.reply_message_id else None
-    return turn, reply
+    return turn_view(turn), to_view(reply) if reply else None
 
 
 def _conversation_by_key(session: Session, channel: str, key: str) -> Conversation | None:
@@ -329,7 +288,7 @@ def _save_inbound(session: Session, inbound: InboundMessage) -> SavedInbound:
     if inbound.provider_message_id:
         existing = _message_by_channel_id(session, conversation_id, inbound.provider_message_id)
         if existing:
-            return SavedInbound(conversation, existing, duplicate=True)
+            return SavedInbound(conversation_view(conversation), to_view(existing), duplicate=True)
     message = Message(
         conversation_id=conversation_id,
         role=Role.CUSTOMER.value,
@@ -347,11 +306,13 @@ def _save_inbound(session: Session, inbound: InboundMessage) -> SavedInbound:
         found = session.get(Conversation, conversation_id)
         if existing is None or found is None:
             raise
-        return SavedInbound(found, existing, duplicate=True)
-    return SavedInbound(conversation, message, duplicate=False)
+        return SavedInbound(conversation_view(found), to_view(existing), duplicate=True)
+    return SavedInbound(conversation_view(conversation), to_view(message), duplicate=False)
 
 
-def _finish_turn_once(session: Session, record: TurnRecord, outbox: OutboxRouting) -> tuple[Turn, Message | None, bool]:
+def _finish_turn_once(
+    session: Session, record: TurnRecord, outbox: OutboxRouting
+) -> tuple[TurnView, MessageView | None, bool]:
     try:
         return _finish_turn(session, record, outbox)
     except IntegrityError:
@@ -363,7 +324,7 @@ def _finish_turn_once(session: Session, record: TurnRecord, outbox: OutboxRoutin
         raise TurnAlreadyDone(*done) from None
 
 
-def _finish_turn(session: Session, record: TurnRecord, outbox: OutboxRouting) -> tuple[Turn, Message | None, bool]:
+def _finish_turn(session: Session, record: TurnRecord, outbox: OutboxRouting) -> tuple[TurnView, MessageView | None, bool]:
     reply = None
     queued = False
     if record.reply_text is not None:
@@ -390,28 +351,7 @@ def _finish_turn(session: Session, record: TurnRecord, outbox: OutboxRouting) ->
     session.add(turn)
     session.flush()
     assert turn.id is not None
-    session.add_all(
-        ModelCall(
-            turn_id=turn.id,
-            route=record.route,
-            model=call.model,
-            provider=call.provider,
-            outcome=call.outcome,
-            error=call.error,
-            latency_ms=call.latency_ms,
-            input_tokens=call.input_tokens,
-            output_tokens=call.output_tokens,
-            cost_usd=call.cost_usd,
-            ttft_ms=call.ttft_ms,
-            error_class=call.error_class,
-            cached_tokens=call.cached_tokens,
-            cache_write_tokens=call.cache_write_tokens,
-            reasoning_tokens=call.reasoning_tokens,
-            deployment=call.deployment,
-            retry=call.retry,
-        )
-        for call in record.calls
-    )
+    session.add_all(call_row(call, turn.id, record.route) for call in record.calls)
     changes: dict[str, object] = {"updated_at": utcnow()}
     if record.route:
         changes["route"] = record.route
@@ -430,4 +370,4 @@ def _finish_turn(session: Session, record: TurnRecord, outbox: OutboxRouting) ->
             )
         )
     session.commit()
-    return turn, reply, queued
+    return turn_view(turn), to_view(reply) if reply else None, queued

@@ -31,7 +31,8 @@ from agent.store.tables import (
     SlackStaffThread,
     StaffUser,
 )
-from agent.store.views import as_utc, staff_view, to_view
+from agent.store.rows import staff_view, to_view
+from agent.store.views import as_utc
 
 ACTIVE = ("open", "claimed")
 # Staff replies written in Slack carry this client id prefix; they are not mirrored back.

@@ -118,7 +118,7 @@ async def test_a_crashed_senders_lease_runs_out_and_the_row_goes_again(database:
     [taken] = await outbox.claim_due(10, lease_s=30)  # and the process dies here
     assert await outbox.claim_due(10, lease_s=30) == []
     [again] = await outbox.claim_due(10, lease_s=30, now=utcnow() + timedelta(seconds=31))
-    assert again.item.id == taken.item.id and again.item.attempts == 2
+    assert again.outbox_id == taken.outbox_id and again.attempt == 2
 
 
 async def test_two_senders_never_take_the_same_row(database: Database) -> None:
@@ -128,7 +128,7 @@ async def test_two_senders_never_take_the_same_row(database: Database) -> None:
     first, second = OutboxStore(database), OutboxStore(database)
     a, b = await asyncio.gather(first.claim_due(5, 30), second.claim_due(5, 30))
     rest = await first.claim_due(10, 30)
-    ids = [c.item.id for c in a + b + rest]
+    ids = [c.outbox_id for c in a + b + rest]
     assert len(ids) == len(set(ids)) == 8
 
 
@@ -196,10 +196,10 @@ async def test_a_sender_whose_lease_ran_out_cannot_overwrite_the_new_owner(datab
     conversation_id, _ = await answered(store, "A", "one", "hello")
     [slow] = await outbox.claim_due(10, lease_s=30)  # this sender stalls past its lease...
     [again] = await outbox.claim_due(10, lease_s=30, now=utcnow() + timedelta(seconds=31))  # ...and another takes over
-    assert slow.item.id is not None and again.item.id == slow.item.id
-    assert not await outbox.retry_at(slow.item.id, slow.item.attempts, utcnow(), "late failure")
-    assert await outbox.mark_sent(again.item.id, again.item.attempts, "memo-9")
-    assert not await outbox.mark_failed(slow.item.id, slow.item.attempts, "late give-up")
+    assert slow.outbox_id is not None and again.outbox_id == slow.outbox_id
+    assert not await outbox.retry_at(slow.outbox_id, slow.attempt, utcnow(), "late failure")
+    assert await outbox.mark_sent(again.outbox_id, again.attempt, "memo-9")
+    assert not await outbox.mark_failed(slow.outbox_id, slow.attempt, "late give-up")
     [row] = await outbox.items(conversation_id)
     assert (row.status, row.provider_message_id, row.last_error) == ("sent", "memo-9", None)
 

@@ -6,12 +6,22 @@ import asyncio
 
 import pytest
 
-from agent.contracts import ConversationState, HandoffConflict, InboundMessage, StaffMember, StaffRole
+from agent.contracts import (
+    ConversationState,
+    EscalationView,
+    HandoffConflict,
+    InboundMessage,
+    MessageView,
+    NoteView,
+    QueueItem,
+    Role,
+    StaffMember,
+    StaffRole,
+)
 from agent.live.events import InProcessEventBus
 from agent.staff.handoff import Handoff
 from agent.live.locks import InProcessLocks
 from agent.store import AccountStore, Database, HandoffStore, Store, TurnRecord
-from agent.store.views import staff_view
 from agent.staff.model_summary import ModelSummarizer
 
 
@@ -34,8 +44,7 @@ async def waiting_conversation(database: Database, channel: str = "web", user: s
 
 
 async def member(database: Database, username: str) -> StaffMember:
-    user = await AccountStore(database).add_user(username, username.title(), StaffRole.STAFF, "not-a-real-hash")
-    return staff_view(user)
+    return await AccountStore(database).add_user(username, username.title(), StaffRole.STAFF, "not-a-real-hash")
 
 
 async def test_concurrent_claims_from_two_processes_have_one_winner(database: Database) -> None:
@@ -109,3 +118,24 @@ async def test_a_summary_model_that_raises_leaves_the_extractive_summary(databas
     assert len(asked) == 1 and "a person please" in asked[0]
     assert detail.summary_source == "extractive"
     assert detail.summary.startswith("Customer on web asked for a person.")
+
+
+async def test_the_handoff_store_returns_views_not_rows(database: Database) -> None:
+    conversation_id = await waiting_conversation(database)
+    alice = await member(database, "alice")
+    store = HandoffStore(database)
+    snapshot = await store.claim(conversation_id, alice.id, notice="Alice is here.")
+    assert snapshot is not None and snapshot.changed and snapshot.state is ConversationState.WITH_HUMAN
+    assert snapshot.holder == alice and type(snapshot.escalation) is EscalationView
+    assert type(snapshot.notice) is MessageView and snapshot.notice.role is Role.SYSTEM
+    [queued] = await store.queue()
+    assert type(queued) is QueueItem and queued.claimed_by == alice and queued.last_customer_text == "a person please"
+    note = await store.add_note(conversation_id, alice.id, "Wants a refund.")
+    assert type(note) is NoteView and note.author == "Alice"
+    stored = await store.detail(conversation_id)
+    assert stored is not None and stored.conversation.state is ConversationState.WITH_HUMAN
+    assert [(type(m), m.role) for m in stored.messages] == [
+        (MessageView, Role.CUSTOMER), (MessageView, Role.BOT), (MessageView, Role.SYSTEM)
+    ]
+    assert stored.notes == [note] and [e.claimed_by for e in stored.escalations] == [alice]
+    assert [t.outcome for t in stored.turns] == ["escalated"]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import asdict, fields
 
 import pytest
 from sqlalchemy import inspect
 
-from agent.contracts import ConversationState, InboundMessage, Role
-from agent.store import CallRecord, Database, Store, TurnRecord, UnknownConversation
+from agent.contracts import ConversationState, InboundMessage, MessageView, Role
+from agent.store import CallRecord, ConversationView, Database, Store, TurnRecord, TurnView, UnknownConversation
+from agent.models import Attempt, ChatResult, Outcome
 from agent.store.migrate import head_revision, upgrade
+from agent.store.tables import ModelCall
 
 
 @pytest.fixture
@@ -82,13 +85,13 @@ async def test_a_finished_turn_is_written_whole(store: Store) -> None:
             escalation_reason="customer_request",
         )
     )
-    assert reply is not None and reply.role == Role.BOT.value
+    assert reply is not None and reply.role is Role.BOT
     found = await store.turn_for(saved.message.id)
     assert found is not None and found[0].id == turn.id and found[1] is not None and found[1].id == reply.id
     calls = await store.model_calls(saved.conversation.id)
     assert [(c.model, c.outcome, c.route) for c in calls] == [("gpt", "timeout", "support"), ("local", "ok", "support")]
     conversation = await store.get_conversation(saved.conversation.id)
-    assert conversation is not None and conversation.state == "waiting" and conversation.route == "support"
+    assert conversation is not None and conversation.state is ConversationState.WAITING and conversation.route == "support"
     escalations = await store.escalations(saved.conversation.id)
     assert [(e.reason, e.turn_id, e.status) for e in escalations] == [("customer_request", turn.id, "open")]
 
@@ -111,6 +114,49 @@ async def test_context_ends_at_the_turns_own_message_however_many_came_after(sto
     context = await store.context(saved.conversation.id, ids[2], limit=10)
     assert [m.text for m in context.recent] == ["m0", "m1", "m2"]
 
+
+async def test_what_the_store_returns_are_views_with_enums_not_rows(store: Store) -> None:
+    saved = await store.save_inbound(inbound("hello", message_id="SM1"))
+    turn, reply = await store.finish_turn(
+        TurnRecord(saved.conversation.id, saved.message.id, "answered", 1.0, reply_text="Hi!", route="support")
+    )
+    messages = await store.messages(saved.conversation.id)
+    assert all(type(m) is MessageView for m in [saved.message, *messages])
+    assert [(m.role, m.channel_message_id) for m in messages] == [(Role.CUSTOMER, "SM1"), (Role.BOT, None)]
+    assert all(type(m.role) is Role for m in messages) and reply == messages[1]
+    conversation = await store.get_conversation(saved.conversation.id)
+    assert type(conversation) is ConversationView and type(saved.conversation) is ConversationView
+    assert type(conversation.state) is ConversationState and conversation.created_at.tzinfo is not None
+    assert type(turn) is TurnView and [t.id for t in await store.turns(saved.conversation.id)] == [turn.id]
+    context = await store.context(saved.conversation.id, saved.message.id, limit=5)
+    assert type(context.conversation) is ConversationView and context.recent == [messages[0]]
+    assert context.done == (turn, reply)
+    # Frozen: a caller cannot change what the store said and have it mistaken for stored.
+    with pytest.raises(AttributeError):
+        conversation.state = ConversationState.BOT  # type: ignore[misc]
+
+
+async def test_a_model_attempt_is_stored_as_its_record_says(store: Store) -> None:
+    # The record's fields are the row's columns, but for the turn, the route and the row's own.
+    columns = set(ModelCall.model_fields) - {"id", "turn_id", "route", "created_at"}
+    assert {f.name for f in fields(CallRecord)} == columns
+    saved = await store.save_inbound(inbound("where is my order"))
+    answered = ChatResult(
+        "On its way.", "local", input_tokens=12, output_tokens=4, cost_usd=0.5, cached_tokens=3,
+        cache_write_tokens=2, reasoning_tokens=1,
+    )
+    attempts = [
+        Attempt("gpt", "openai", Outcome.RATE_LIMITED, 20.0, error="429", deployment="eu", retry=1),
+        Attempt("local", "local", Outcome.OK, 5.0, result=answered, ttft_ms=1.5, priced=False),
+    ]
+    records = [attempt.record() for attempt in attempts]
+    await store.finish_turn(
+        TurnRecord(saved.conversation.id, saved.message.id, "answered", 30.0, route="orders", calls=records)
+    )
+    rows = await store.model_calls(saved.conversation.id)
+    assert [{name: getattr(row, name) for name in columns} for row in rows] == [asdict(r) for r in records]
+    assert [(r.route, r.error_class, r.cost_usd) for r in rows] == [("orders", "rate_limited", 0.0), ("orders", None, None)]
+    assert rows[1].input_tokens == 12 and rows[1].cached_tokens == 3 and rows[0].retry == 1
 
 
 async def test_the_migrations_make_exactly_the_tables_the_code_declares(database: Database, database_url: str) -> None:
