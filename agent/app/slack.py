@@ -18,8 +18,8 @@ from agent.contracts import ConversationService, HandoffService
 from agent.settings import Settings, SlackCredentials, slack_credentials
 from agent.store import Database
 from agent.store.slack import SlackStore, oauth_stores
+from agent.tasks import BackgroundTasks
 from channels.slack import (
-    Background,
     InstalledTokens,
     Notes,
     SlackChannel,
@@ -99,7 +99,7 @@ def build_slack(
         )
         tokens = StaticToken(credentials.bot_token)
     store = SlackStore(database)
-    background = Background()
+    background = BackgroundTasks("slack")
     staff = None
     if slack.staff_channel:
         team = slack.staff_team or ""

@@ -23,9 +23,10 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
+from agent.tasks import BackgroundTasks
 from channels.http import json_error
 from channels.slack.blocks import ACTIONS
-from channels.slack.inbound import Background, SlackInbound
+from channels.slack.inbound import SlackInbound
 from channels.slack.signature import Refused, parse_payload, verified_text
 from channels.slack.staff import SlackStaff
 
@@ -34,6 +35,8 @@ log = structlog.get_logger(__name__)
 Context = Callable[[web.Application], AsyncIterator[None]]
 
 EVENTS_PATH = "/slack/events"
+# How long turns already started get to finish on shutdown (their answers go to the outbox).
+DRAIN_S = 5.0
 
 
 class SlackChannel:
@@ -41,7 +44,7 @@ class SlackChannel:
         self,
         bolt: AsyncApp,
         inbound: SlackInbound,
-        background: Background,
+        background: BackgroundTasks,
         staff: SlackStaff | None = None,
         signing_secret: str | None = None,
         app_token: str | None = None,
@@ -134,7 +137,7 @@ class SlackChannel:
     async def _background_ctx(self, _app: web.Application) -> AsyncIterator[None]:
         yield
         # Turns already started finish (their answers are queued in the outbox) before shutdown.
-        await self.background.drain()
+        await self.background.close(grace_s=DRAIN_S)
 
     async def _staff_ctx(self, _app: web.Application) -> AsyncIterator[None]:
         assert self.staff is not None
