@@ -127,7 +127,7 @@ def build_slack(
     )
     contexts = channel.contexts()
     if identity is not None:
-        contexts.insert(0, identity.verify_ctx)
+        contexts.insert(0, identity.verify_ctx())
     if engine is not None:
         oauth_engine = engine
 

@@ -10,7 +10,6 @@ background, return. Anything bolt has no listener for gets an empty 200.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -142,23 +141,20 @@ class SlackChannel:
     async def _staff_ctx(self, _app: web.Application) -> AsyncIterator[None]:
         assert self.staff is not None
         # Following starts before the first request, so no escalation waits for the next poll.
-        tasks = [asyncio.create_task(self.staff.follow()), asyncio.create_task(self.staff.run())]
+        tasks = BackgroundTasks("slack_staff")
+        tasks.spawn(self.staff.follow(), "slack_staff_follow")
+        tasks.spawn(self.staff.run(), "slack_staff_sync")
         yield
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await tasks.close()
 
     async def _socket_mode_ctx(self, _app: web.Application) -> AsyncIterator[None]:
         assert self.app_token is not None
         self.socket = AsyncSocketModeHandler(self.bolt, self.app_token, web_client=self.bolt.client)
         # Connecting retries by itself while Slack is unreachable; the server starts regardless.
-        connecting = asyncio.create_task(self._connect(self.socket))
+        connecting = BackgroundTasks("slack_socket_mode")
+        connecting.spawn(self._connect(self.socket), "slack_socket_mode_connect")
         yield
-        connecting.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await connecting
+        await connecting.close()
         await self.socket.close_async()
 
     async def _connect(self, socket: AsyncSocketModeHandler) -> None:
