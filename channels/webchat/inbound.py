@@ -8,19 +8,13 @@ from aiohttp import web
 
 from agent.contracts import InboundMessage
 from agent.text import clean, is_blank
-from channels.http import parse_json
+from channels.http import ApiError, parse_json
 from channels.webchat.tokens import TokenSigner
 
 CHANNEL = "web"
 MAX_CLIENT_ID = 100
 MAX_AFTER = 2**63 - 1  # the largest id any store's integer column could hold
 _DIGITS = re.compile(r"[0-9]{1,19}")
-
-
-class BadRequest(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -35,7 +29,7 @@ def authorize(request: web.Request, signer: TokenSigner) -> str:
     """The conversation id in the path, if the request's token is the one issued for it."""
     conversation_id = request.match_info["conversation_id"]
     if not signer.verify(conversation_id, bearer_token(request)):
-        raise BadRequest(401, "unauthorized", "A valid token for this conversation is required.")
+        raise ApiError(401, "unauthorized", "A valid token for this conversation is required.")
     return conversation_id
 
 
@@ -43,18 +37,18 @@ async def parse_message(request: web.Request, conversation_id: str, max_chars: i
     try:
         body = parse_json(await request.text())
     except (ValueError, UnicodeDecodeError):
-        raise BadRequest(400, "invalid_json", "The request body must be JSON.") from None
+        raise ApiError(400, "invalid_json", "The request body must be JSON.") from None
     if not isinstance(body, dict) or not isinstance(body.get("text"), str):
-        raise BadRequest(400, "invalid_text", 'The body must be an object with a "text" string.')
+        raise ApiError(400, "invalid_text", 'The body must be an object with a "text" string.')
     # A lone surrogate becomes U+FFFD and a NUL goes: the message is kept, and storable.
     text = clean(body["text"]).strip()
     if is_blank(text):
-        raise BadRequest(400, "empty_text", "The message is empty.")
+        raise ApiError(400, "empty_text", "The message is empty.")
     if len(text) > max_chars:
-        raise BadRequest(413, "text_too_long", f"The message is longer than {max_chars} characters.")
+        raise ApiError(413, "text_too_long", f"The message is longer than {max_chars} characters.")
     client_id = body.get("client_message_id")
     if client_id is not None and not valid_client_id(client_id):
-        raise BadRequest(
+        raise ApiError(
             400, "invalid_client_message_id", f"client_message_id must be 1 to {MAX_CLIENT_ID} characters, without NUL or lone surrogates."
         )
     return InboundMessage(
@@ -78,5 +72,5 @@ def parse_after(request: web.Request) -> int | None:
         return None
     # ASCII digits only: int() would also take "-1", " 1", "1_0" and other scripts' digits.
     if not _DIGITS.fullmatch(raw) or int(raw) > MAX_AFTER:
-        raise BadRequest(400, "invalid_after", f"after must be a message id, an integer from 0 to {MAX_AFTER}.")
+        raise ApiError(400, "invalid_after", f"after must be a message id, an integer from 0 to {MAX_AFTER}.")
     return int(raw)
