@@ -9,7 +9,6 @@ later for messages another process left behind (older than any turn still runnin
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +17,7 @@ import structlog
 
 from agent.contracts import utcnow
 from agent.conversation import ConversationManager, PendingMessage
+from agent.tasks import BackgroundTasks
 
 log = structlog.get_logger(__name__)
 
@@ -97,10 +97,9 @@ class Recovery:
 
         async def context(_app: object) -> AsyncIterator[None]:
             backlog = await self.queue_backlog()
-            task = asyncio.create_task(self.run(backlog))
+            tasks = BackgroundTasks("recovery")
+            tasks.spawn(self.run(backlog), "recovery")
             yield
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await tasks.close()
 
         return context

@@ -26,6 +26,18 @@ def json_error(status: int, code: str, message: str, headers: dict[str, str] | N
     return web.json_response({"error": {"code": code, "message": message}}, status=status, headers=headers)
 
 
+class ApiError(Exception):
+    """A request refused with a status, a code and a message: raised where it is found out,
+    answered as `json_error` by the route that catches it."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+    def response(self) -> web.Response:
+        return json_error(self.status, self.code, self.message, self.headers)
+
+
 def too_many_requests(wait_s: float, code: str, message: str) -> web.Response:
     """429 with the whole seconds to wait, in the body's message and in Retry-After."""
     seconds = max(1, math.ceil(wait_s))

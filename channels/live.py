@@ -3,8 +3,6 @@ when the server shuts down. Web chat visitors and the staff console both use it.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import weakref
 from collections import Counter
 
@@ -12,6 +10,7 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from agent.contracts import EventStream
+from agent.tasks import BackgroundTasks
 from channels.http import parse_json
 
 log = structlog.get_logger(__name__)
@@ -69,15 +68,14 @@ class EventSockets:
         try:
             await socket.prepare(request)
             self._sockets.add(socket)
-            forward = asyncio.create_task(_forward(events, socket))
+            forwarding = BackgroundTasks("live_socket")
+            forwarding.spawn(_forward(events, socket), "live_forward")
             try:
                 async for frame in socket:
                     if frame.type == WSMsgType.TEXT and _is_ping(frame.data):
                         await socket.send_json({"type": "pong"})
             finally:
-                forward.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await forward
+                await forwarding.close()
         finally:
             await events.aclose()
         return socket

@@ -9,7 +9,6 @@ import structlog
 from aiohttp import web
 
 from agent.app import keys
-from agent.app.background import background_ctx
 from agent.app.gateway import build_gateway
 from agent.app.health import healthz, model_metrics
 from agent.app.manager import build_manager, build_recovery
@@ -29,6 +28,7 @@ from agent.settings import Settings, environment
 from agent.store import Database, Store
 from agent.store.migrate import ensure_current
 from agent.store.outbox import OutboxBell, OutboxRouting, OutboxStore
+from agent.tasks import while_serving
 from channels import openapi, pages
 from channels.http import body_deadline, json_errors
 from channels.live import SocketCap
@@ -103,7 +103,7 @@ def create_app(settings: Settings) -> web.Application:
         # Subscribed at start-up, before the first request, so no escalation is missed. Local
         # only: with several processes, the one that escalated posts it, once.
         app.cleanup_ctx.append(
-            background_ctx(lambda: webhook.run(manager.bus.subscribe(STAFF_TOPIC, local_only=True)))
+            while_serving("escalation_webhook", lambda: webhook.run(manager.bus.subscribe(STAFF_TOPIC, local_only=True)))
         )
 
     webchat = WebChat(
@@ -128,7 +128,7 @@ def create_app(settings: Settings) -> web.Application:
         app.cleanup_ctx.extend(twilio.cleanup)
         app.on_shutdown.extend(twilio.shutdown)
     if outbox_channels.channels:
-        app.cleanup_ctx.append(background_ctx(build_outbox_sender(settings, database, outbox_channels, bell).run))
+        app.cleanup_ctx.append(while_serving("outbox_sender", build_outbox_sender(settings, database, outbox_channels, bell).run))
     # After the database and the shared line are up, before the first request.
     app.cleanup_ctx.append(build_recovery(settings, manager).context())
     app.on_shutdown.extend([webchat.close_sockets, console.close_sockets])

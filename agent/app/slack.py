@@ -18,8 +18,8 @@ from agent.contracts import ConversationService, HandoffService
 from agent.settings import Settings, SlackCredentials, slack_credentials
 from agent.store import Database
 from agent.store.slack import SlackStore, oauth_stores
+from agent.tasks import BackgroundTasks
 from channels.slack import (
-    Background,
     InstalledTokens,
     Notes,
     SlackChannel,
@@ -99,7 +99,7 @@ def build_slack(
         )
         tokens = StaticToken(credentials.bot_token)
     store = SlackStore(database)
-    background = Background()
+    background = BackgroundTasks("slack")
     staff = None
     if slack.staff_channel:
         team = slack.staff_team or ""
@@ -127,7 +127,7 @@ def build_slack(
     )
     contexts = channel.contexts()
     if identity is not None:
-        contexts.insert(0, identity.verify_ctx)
+        contexts.insert(0, identity.verify_ctx())
     if engine is not None:
         oauth_engine = engine
 

@@ -9,7 +9,6 @@ from datetime import timedelta
 import structlog
 from aiohttp import web
 
-from agent.app.background import background_ctx
 from agent.app.channels import unreachable
 from agent.app.manager import ask_model
 from agent.contracts import RateLimiter
@@ -22,6 +21,7 @@ from agent.staff.handoff import Handoff, HandoffNotices
 from agent.staff.model_summary import ModelSummarizer
 from agent.store import AccountStore, Database, HandoffStore
 from agent.store.outbox import NO_OUTBOX, OutboxRouting
+from agent.tasks import while_serving
 from channels.staff import ConsoleOptions, StaffConsole
 from personas import Persona
 
@@ -91,4 +91,4 @@ def unclaimed_notices_ctx(
                 log.exception("unclaimed_sweep_failed")
             await asyncio.sleep(interval)
 
-    return background_ctx(sweep)
+    return while_serving("unclaimed_notices", sweep)

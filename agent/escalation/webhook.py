@@ -18,6 +18,7 @@ import httpx
 import structlog
 
 from agent.contracts import EventStream, utcnow
+from agent.tasks import BackgroundTasks
 
 log = structlog.get_logger(__name__)
 
@@ -51,19 +52,14 @@ class EscalationWebhook:
         Each delivery runs on its own, so a receiver that is slow for one escalation (or a
         retry's backoff) does not hold up the next.
         """
-        sending: set[asyncio.Task[bool]] = set()
+        sending = BackgroundTasks("escalation_webhook")
         try:
             async for event in events:
                 if event.type == "escalation":
-                    task = asyncio.create_task(
-                        self._deliver_logged({"type": "escalation", **event.data, "sent_at": utcnow().isoformat()})
-                    )
-                    sending.add(task)
-                    task.add_done_callback(sending.discard)
+                    payload = {"type": "escalation", **event.data, "sent_at": utcnow().isoformat()}
+                    sending.spawn(self._deliver_logged(payload), "escalation_delivery")
         finally:
-            for task in sending:
-                task.cancel()
-            await asyncio.gather(*sending, return_exceptions=True)
+            await sending.close()
             await events.aclose()
 
     async def _deliver_logged(self, payload: dict[str, Any]) -> bool:

@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from agent.contracts import ConversationEvent
 from agent.live.events import InProcessEventBus, Subscription
+from agent.tasks import BackgroundTasks
 
 log = structlog.get_logger(__name__)
 
@@ -30,7 +31,7 @@ class RedisEventBus:
         self.origin = uuid.uuid4().hex
         self._everything = InProcessEventBus()  # this process's events and the others'
         self._local = InProcessEventBus()  # this process's only
-        self._listener: asyncio.Task[None] | None = None
+        self._tasks = BackgroundTasks("redis_events")
         self._listening = asyncio.Event()
 
     async def publish(self, event: ConversationEvent) -> None:
@@ -48,16 +49,11 @@ class RedisEventBus:
 
     async def start(self) -> None:
         """Listen for other processes' events; returns once subscribed (or on the first failure, retrying behind)."""
-        self._listener = asyncio.create_task(self._listen())
+        self._tasks.spawn(self._listen(), "redis_events_listener")
         await self._listening.wait()
 
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            try:
-                await self._listener
-            except asyncio.CancelledError:
-                pass
+        await self._tasks.close()
 
     async def _listen(self) -> None:
         delay = 0.1

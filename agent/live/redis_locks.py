@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from agent.live.locks import Place, hold_after_line
+from agent.tasks import BackgroundTasks
 
 log = structlog.get_logger(__name__)
 
@@ -197,22 +198,20 @@ class RedisLocks:
         self._leave_script = client.register_script(_LEAVE)
         self._queued_script = client.register_script(_QUEUED)
         self._renew_script = client.register_script(_RENEW)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = BackgroundTasks("redis_lines")
         self._listening = asyncio.Event()
 
     # -- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Listen for changes and keep leases; returns once subscribed."""
-        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._renew())]
+        self._tasks.spawn(self._listen(), "redis_lines_listener")
+        self._tasks.spawn(self._renew(), "redis_lines_renewal")
         await self._listening.wait()
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            # Bounded: a cancellation that lands inside the Redis client's read can be swallowed there.
-            await asyncio.wait(self._tasks, timeout=2)
+        # Bounded: a cancellation that lands inside the Redis client's read can be swallowed there.
+        await self._tasks.close(stop_s=2)
         # Places still held (turns cut short by shutdown) free the line now, not a lease later.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(2):

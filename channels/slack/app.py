@@ -10,7 +10,6 @@ background, return. Anything bolt has no listener for gets an empty 200.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -23,9 +22,10 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
+from agent.tasks import BackgroundTasks
 from channels.http import json_error
 from channels.slack.blocks import ACTIONS
-from channels.slack.inbound import Background, SlackInbound
+from channels.slack.inbound import SlackInbound
 from channels.slack.signature import Refused, parse_payload, verified_text
 from channels.slack.staff import SlackStaff
 
@@ -34,6 +34,8 @@ log = structlog.get_logger(__name__)
 Context = Callable[[web.Application], AsyncIterator[None]]
 
 EVENTS_PATH = "/slack/events"
+# How long turns already started get to finish on shutdown (their answers go to the outbox).
+DRAIN_S = 5.0
 
 
 class SlackChannel:
@@ -41,7 +43,7 @@ class SlackChannel:
         self,
         bolt: AsyncApp,
         inbound: SlackInbound,
-        background: Background,
+        background: BackgroundTasks,
         staff: SlackStaff | None = None,
         signing_secret: str | None = None,
         app_token: str | None = None,
@@ -134,28 +136,25 @@ class SlackChannel:
     async def _background_ctx(self, _app: web.Application) -> AsyncIterator[None]:
         yield
         # Turns already started finish (their answers are queued in the outbox) before shutdown.
-        await self.background.drain()
+        await self.background.close(grace_s=DRAIN_S)
 
     async def _staff_ctx(self, _app: web.Application) -> AsyncIterator[None]:
         assert self.staff is not None
         # Following starts before the first request, so no escalation waits for the next poll.
-        tasks = [asyncio.create_task(self.staff.follow()), asyncio.create_task(self.staff.run())]
+        tasks = BackgroundTasks("slack_staff")
+        tasks.spawn(self.staff.follow(), "slack_staff_follow")
+        tasks.spawn(self.staff.run(), "slack_staff_sync")
         yield
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await tasks.close()
 
     async def _socket_mode_ctx(self, _app: web.Application) -> AsyncIterator[None]:
         assert self.app_token is not None
         self.socket = AsyncSocketModeHandler(self.bolt, self.app_token, web_client=self.bolt.client)
         # Connecting retries by itself while Slack is unreachable; the server starts regardless.
-        connecting = asyncio.create_task(self._connect(self.socket))
+        connecting = BackgroundTasks("slack_socket_mode")
+        connecting.spawn(self._connect(self.socket), "slack_socket_mode_connect")
         yield
-        connecting.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await connecting
+        await connecting.close()
         await self.socket.close_async()
 
     async def _connect(self, socket: AsyncSocketModeHandler) -> None:

@@ -10,17 +10,17 @@ until Slack answers. Many workspaces: the bot that the OAuth install stored (its
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import structlog
-from aiohttp import web
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
+
+from agent.tasks import while_serving
 
 log = structlog.get_logger(__name__)
 
@@ -74,12 +74,9 @@ class BotIdentity(AsyncAuthorize):
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.backoff_max_s)
 
-    async def verify_ctx(self, _app: web.Application) -> AsyncIterator[None]:
-        verifying = asyncio.create_task(self.verify())
-        yield
-        verifying.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await verifying
+    def verify_ctx(self) -> Callable[[object], AsyncIterator[None]]:
+        """A cleanup context: the token is checked in the background from start-up until shutdown."""
+        return while_serving("slack_token_check", self.verify)
 
 
 class InstalledBots(AsyncAuthorize):

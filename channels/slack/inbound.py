@@ -13,9 +13,7 @@ it too goes out once per message.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,6 +26,7 @@ from agent.contracts import (
     InboundMessage,
     InvalidMessage,
 )
+from agent.tasks import BackgroundTasks
 from agent.text import TOO_LONG, checked_text
 from channels.slack.outbound import CHANNEL, SlackPlace, stored_id
 
@@ -130,26 +129,6 @@ def bot_user_id(body: dict[str, Any], context: Any) -> str | None:
     return None
 
 
-class Background:
-    """Work that runs after Slack got its acknowledgement; awaited (then cancelled) on shutdown."""
-
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def drain(self, timeout: float = 5.0) -> None:
-        if not self._tasks:
-            return
-        _done, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-
-
 @dataclass(frozen=True, slots=True)
 class Notes:
     """What a customer is told when a message cannot be taken (the persona's wording); empty says nothing."""
@@ -165,7 +144,7 @@ class SlackInbound:
         self,
         service: ConversationService,
         conversations: InboundLedger,
-        background: Background,
+        background: BackgroundTasks,
         max_text_chars: int,
         notes: Notes,
     ) -> None:
@@ -204,7 +183,7 @@ class SlackInbound:
                 return
             retry = (request.headers.get("x-slack-retry-num") or [None])[0]
             log.info("slack_message_stored", message_id=stored.id, slack_retry=retry)
-            self.background.spawn(self._turn(inbound))
+            self.background.spawn(self._turn(inbound), "slack_turn")
 
     async def _turn(self, inbound: InboundMessage) -> None:
         with structlog.contextvars.bound_contextvars(channel=CHANNEL, slack_ts=inbound.provider_message_id):
@@ -221,7 +200,7 @@ class SlackInbound:
         if not text:
             return
         if await self.conversations.claim_note(f"{parsed.place.key}:{stored_id(parsed.ts, parsed.dm_thread_ts)}"):
-            self.background.spawn(self._note(client, parsed, text))
+            self.background.spawn(self._note(client, parsed, text), "slack_note")
         else:
             log.info("slack_note_already_told")
 

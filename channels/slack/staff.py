@@ -27,9 +27,10 @@ from agent.contracts import (
     StaffThread,
     utcnow,
 )
+from agent.tasks import BackgroundTasks
 from channels.slack.blocks import CLAIM, HAND_BACK, RESOLVE, escalation_blocks, mirrored_text
 from channels.slack.format import from_mrkdwn
-from channels.slack.inbound import Background, plain_text
+from channels.slack.inbound import plain_text
 from channels.slack.outbound import BotTokens, delivery_error
 
 log = structlog.get_logger(__name__)
@@ -78,7 +79,7 @@ class SlackStaff:
         client: AsyncWebClient,
         tokens: BotTokens,
         staff_channel: StaffChannel,
-        background: Background,
+        background: BackgroundTasks,
     ) -> None:
         self.handoff = handoff
         self.ledger = ledger
@@ -155,7 +156,7 @@ class SlackStaff:
             except Exception as exc:  # noqa: BLE001 - a courtesy; the refusal itself already happened
                 log.warning("slack_ephemeral_failed", error=str(exc))
 
-        self.background.spawn(send())
+        self.background.spawn(send(), "slack_ephemeral")
 
     # -- keeping the staff channel up to date ----------------------------------------------
 

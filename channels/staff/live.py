@@ -7,7 +7,6 @@ the session expires or is found gone on a periodic re-check (a logout in another
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import defaultdict
 from datetime import datetime, timezone
 
@@ -15,6 +14,7 @@ import structlog
 from aiohttp import web
 
 from agent.contracts import HandoffService, StaffAuth, StaffSession
+from agent.tasks import BackgroundTasks
 from channels.live import EventSockets
 from channels.staff.session import check_same_origin
 
@@ -38,14 +38,13 @@ class LiveSockets:
         events = self.handoff.staff_events()
         socket = web.WebSocketResponse(heartbeat=30)
         self._by_token[token].add(socket)
-        watch = asyncio.create_task(self._watch(socket, token, session.expires_at))
+        watching = BackgroundTasks("staff_socket")
+        watching.spawn(self._watch(socket, token, session.expires_at), "staff_session_watch")
         log.info("staff_socket_open", staff=session.staff.username)
         try:
             return await self._sockets.serve(request, events, socket)
         finally:
-            watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watch
+            await watching.close()
             sockets = self._by_token[token]
             sockets.discard(socket)
             if not sockets:

@@ -20,12 +20,11 @@ from agent.contracts import (
     StaffSession,
 )
 from agent.text import clean
-from channels.http import json_error, request_address, too_many_requests
+from channels.http import ApiError, json_error, request_address, too_many_requests
 from channels.pages import NOT_FRAMED, page_headers
 from channels.staff.live import LiveSockets
 from channels.staff.throttle import LoginThrottle
 from channels.staff.session import (
-    ApiError,
     check_csrf,
     clear_session_cookie,
     current_session,
@@ -101,7 +100,7 @@ class StaffConsole:
             try:
                 return await handler(request)
             except ApiError as exc:
-                return json_error(exc.status, exc.code, exc.message, exc.headers)
+                return exc.response()
             except (HandoffNotFound, HandoffConflict, HandoffForbidden) as exc:
                 return json_error(ERROR_STATUS[type(exc)], exc.code, exc.message)
             except InvalidMessage as exc:

@@ -11,17 +11,11 @@ from aiohttp import web
 
 from agent.contracts import StaffAuth, StaffSession
 from agent.text import clean, is_blank
-from channels.http import parse_json, same_secret
+from channels.http import ApiError, parse_json, same_secret
 
 COOKIE = "switchboard_staff"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, headers
 
 
 async def current_session(request: web.Request, auth: StaffAuth) -> tuple[str, StaffSession]:

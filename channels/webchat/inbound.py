@@ -8,7 +8,7 @@ from aiohttp import web
 
 from agent.contracts import ChannelTraits, InboundMessage, InvalidMessage
 from agent.text import TOO_LONG, checked_text, clean
-from channels.http import parse_json
+from channels.http import ApiError, parse_json
 from channels.webchat.tokens import TokenSigner
 
 CHANNEL = "web"
@@ -16,12 +16,6 @@ TRAITS = ChannelTraits(CHANNEL, style="web", streams=True)
 MAX_CLIENT_ID = 100
 MAX_AFTER = 2**63 - 1  # the largest id any store's integer column could hold
 _DIGITS = re.compile(r"[0-9]{1,19}")
-
-
-class BadRequest(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -36,7 +30,7 @@ def authorize(request: web.Request, signer: TokenSigner) -> str:
     """The conversation id in the path, if the request's token is the one issued for it."""
     conversation_id = request.match_info["conversation_id"]
     if not signer.verify(conversation_id, bearer_token(request)):
-        raise BadRequest(401, "unauthorized", "A valid token for this conversation is required.")
+        raise ApiError(401, "unauthorized", "A valid token for this conversation is required.")
     return conversation_id
 
 
@@ -44,19 +38,19 @@ async def parse_message(request: web.Request, conversation_id: str, max_chars: i
     try:
         body = parse_json(await request.text())
     except (ValueError, UnicodeDecodeError):
-        raise BadRequest(400, "invalid_json", "The request body must be JSON.") from None
+        raise ApiError(400, "invalid_json", "The request body must be JSON.") from None
     if not isinstance(body, dict) or not isinstance(body.get("text"), str):
-        raise BadRequest(400, "invalid_text", 'The body must be an object with a "text" string.')
+        raise ApiError(400, "invalid_text", 'The body must be an object with a "text" string.')
     # A lone surrogate becomes U+FFFD and a NUL goes: the message is kept, and storable.
     try:
         text = checked_text(body["text"], max_chars)
     except InvalidMessage as exc:
         if exc.reason == TOO_LONG:
-            raise BadRequest(413, "text_too_long", f"The message is longer than {max_chars} characters.") from None
-        raise BadRequest(400, "empty_text", "The message is empty.") from None
+            raise ApiError(413, "text_too_long", f"The message is longer than {max_chars} characters.") from None
+        raise ApiError(400, "empty_text", "The message is empty.") from None
     client_id = body.get("client_message_id")
     if client_id is not None and not valid_client_id(client_id):
-        raise BadRequest(
+        raise ApiError(
             400, "invalid_client_message_id", f"client_message_id must be 1 to {MAX_CLIENT_ID} characters, without NUL or lone surrogates."
         )
     return InboundMessage(
@@ -80,5 +74,5 @@ def parse_after(request: web.Request) -> int | None:
         return None
     # ASCII digits only: int() would also take "-1", " 1", "1_0" and other scripts' digits.
     if not _DIGITS.fullmatch(raw) or int(raw) > MAX_AFTER:
-        raise BadRequest(400, "invalid_after", f"after must be a message id, an integer from 0 to {MAX_AFTER}.")
+        raise ApiError(400, "invalid_after", f"after must be a message id, an integer from 0 to {MAX_AFTER}.")
     return int(raw)

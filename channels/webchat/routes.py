@@ -10,10 +10,10 @@ import structlog
 from aiohttp import web
 
 from agent.contracts import ConversationNotFound, ConversationService, InvalidMessage, RateLimiter
-from channels.http import json_error, request_address, too_many_requests
+from channels.http import ApiError, json_error, request_address, too_many_requests
 from channels.live import EventSockets, SocketCap, refuse_socket
 from channels.pages import FRAMED_ANYWHERE, NOT_FRAMED, page_headers
-from channels.webchat.inbound import CHANNEL, BadRequest, authorize, parse_after, parse_message
+from channels.webchat.inbound import CHANNEL, authorize, parse_after, parse_message
 from channels.webchat.outbound import history_json, reply_json
 from channels.webchat.tokens import TokenSigner
 
@@ -124,8 +124,8 @@ class WebChat:
                 return refused
             inbound = await parse_message(request, conversation_id, self.widget.max_chars)
             reply = await self.service.handle(inbound)
-        except BadRequest as exc:
-            return json_error(exc.status, exc.code, exc.message)
+        except ApiError as exc:
+            return exc.response()
         except InvalidMessage as exc:
             return json_error(400, "invalid_message", str(exc))
         except ConversationNotFound:
@@ -136,8 +136,8 @@ class WebChat:
         try:
             conversation_id = authorize(request, self.signer)
             after = parse_after(request)
-        except BadRequest as exc:
-            return json_error(exc.status, exc.code, exc.message)
+        except ApiError as exc:
+            return exc.response()
         found = await self.service.history(conversation_id, after=after)
         if found is None:
             return json_error(404, "not_found", "No such conversation.")
@@ -146,8 +146,8 @@ class WebChat:
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         try:
             conversation_id = authorize(request, self.signer)
-        except BadRequest as exc:
-            return json_error(exc.status, exc.code, exc.message)
+        except ApiError as exc:
+            return exc.response()
         address = request_address(request, self.limits.trusted_proxies)
         refusal = self.limits.sockets.admit(address)
         if refusal is not None:

@@ -1,4 +1,4 @@
-"""HTTP plumbing every channel shares: a request body that trickles in is cut off."""
+"""HTTP plumbing every channel shares: a request body that trickles in is cut off; refusals are one JSON shape."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from channels.http import ApiError, json_error
 from tests.conftest import SettingsFactory
 from tests.support.server import running_server
 
@@ -49,3 +50,12 @@ async def test_a_body_that_trickles_in_is_answered_408_and_the_connection_closed
         # The server goes on serving everyone else.
         async with aiohttp.ClientSession() as http, http.get(f"{base_url}/healthz") as response:
             assert response.status == 200
+
+
+def test_a_refusal_is_answered_as_the_one_json_error_body() -> None:
+    refusal = ApiError(429, "too_many_requests", "Slow down.", {"Retry-After": "3"})
+    response = refusal.response()
+    assert (response.status, response.headers["Retry-After"]) == (429, "3")
+    assert response.body == b'{"error": {"code": "too_many_requests", "message": "Slow down."}}'
+    assert response.body == json_error(429, "too_many_requests", "Slow down.").body
+    assert str(refusal) == "Slow down."

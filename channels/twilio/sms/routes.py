@@ -44,8 +44,8 @@ class SmsWebhook:
         self.optouts = optouts
         self.signature = signature
         self.options = options
-        self.turns: PendingTurns[Reply] = PendingTurns()
-        self.late: PendingTurns[None] = PendingTurns()
+        self.turns: PendingTurns[Reply] = PendingTurns("sms_turns")
+        self.late: PendingTurns[None] = PendingTurns("sms_late_replies")
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [web.post(PATH, self.receive)]

@@ -31,6 +31,7 @@ from agent.contracts import (
     InvalidMessage,
     Reply,
 )
+from agent.tasks import BackgroundTasks
 from channels.http import parse_json
 from channels.twilio.signature import TwilioSignature
 from channels.twilio.voice.inbound import CHANNEL
@@ -86,13 +87,13 @@ class RelaySession:
         self.digits = ""
         # Bumped by every new prompt or interruption: an answer being spoken stops when it changes.
         self.generation = 0
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.turns = BackgroundTasks("relay_turns")
         self.ended = False
         # Unfinished turns in the order they run (the manager runs a call's turns one at a time,
         # so the oldest is the one writing), each with what of its answer was spoken so far.
         self.writing: dict[int, Streamed] = {}
         self.events: EventStream | None = None
-        self.listener: asyncio.Task[None] | None = None
+        self.listening = BackgroundTasks("relay_listener")
 
     async def run(self) -> None:
         try:
@@ -109,12 +110,8 @@ class RelaySession:
         finally:
             # Turns already started finish and are stored; only their speaking stops.
             self.generation += 1
-            if self.tasks:
-                await asyncio.wait(self.tasks, timeout=self.options.max_wait_s)
-            if self.listener is not None:
-                self.listener.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self.listener
+            await self.turns.wait(self.options.max_wait_s)
+            await self.listening.close()
             if self.events is not None:
                 await self.events.aclose()
 
@@ -156,7 +153,7 @@ class RelaySession:
         self.caller = str(data.get("from") or "unknown")
         # Subscribed before the first prompt, so no sentence of an answer is missed.
         self.events = self.service.events(conversation_id)
-        self.listener = asyncio.create_task(self._listen(self.events))
+        self.listening.spawn(self._listen(self.events), "relay_listener")
         log.info("relay_started", call_sid=call_sid, session_id=self.session_id)
 
     async def _listen(self, events: EventStream) -> None:
@@ -209,9 +206,7 @@ class RelaySession:
             metadata={ESCALATE_METADATA: escalate} if escalate else {},
         )
         self.writing[self.generation] = Streamed()
-        task = asyncio.create_task(self._turn(inbound, self.generation))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        self.turns.spawn(self._turn(inbound, self.generation), "relay_turn")
 
     async def _turn(self, inbound: InboundMessage, generation: int) -> None:
         with structlog.contextvars.bound_contextvars(call_sid=self.call_sid, message_id=inbound.provider_message_id):

@@ -59,7 +59,7 @@ class VoiceWebhooks:
         self.signature = signature
         self.build = twiml_
         self.options = twiml_.options
-        self.turns: PendingTurns[Reply] = PendingTurns()
+        self.turns: PendingTurns[Reply] = PendingTurns("voice_turns")
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [
