@@ -1,0 +1,213 @@
+"""The channel contract: what a channel adapter hands the manager, what it gets back, and
+what a channel is."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from agent.text import (
+    InvalidMessage as InvalidMessage,  # the contract's own, defined beside the check
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class ConversationNotFound(LookupError):
+    """No such conversation for this channel."""
+
+
+class Role(str, enum.Enum):
+    """Who wrote a message."""
+
+    CUSTOMER = "customer"
+    BOT = "bot"
+    STAFF = "staff"
+    SYSTEM = "system"
+
+
+class ConversationState(str, enum.Enum):
+    """The handoff state: the bot answers only in `bot`."""
+
+    BOT = "bot"
+    WAITING = "waiting"
+    WITH_HUMAN = "with_human"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One customer message as any channel received it, normalized."""
+
+    channel: str
+    channel_user_id: str
+    conversation_key: str
+    text: str
+    provider_message_id: str | None = None
+    # Set by channels that address conversations by our id (web chat); others are
+    # resolved from (channel, conversation_key).
+    conversation_id: str | None = None
+    received_at: datetime = field(default_factory=utcnow)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelTraits:
+    """What a channel is, declared once by the channel and read by every part that treats
+    channels differently: the manager, the persona's rendering, the outbox, handoff and recovery."""
+
+    name: str
+    style: str  # the persona's channel style, which also picks how an answer is rendered
+    streams: bool = False  # the answer is shown, or spoken, while it is written
+    splits_long_answers: bool = False  # a long answer goes as several messages, so it is never cut
+    threads: bool = False  # replies go in the thread of the customer's first message
+    # The customer can be reached after the request that brought their message: staff notices
+    # and an answer recovered after a crash still arrive. Not so for a call or a terminal chat.
+    pushable: bool = True
+
+
+def traits_of(channels: Mapping[str, ChannelTraits], channel: str) -> ChannelTraits:
+    """A channel nobody declared is styled by its own name and treated plainly."""
+    return channels.get(channel) or ChannelTraits(channel, style=channel)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    """A stored message as channels show it."""
+
+    id: int
+    role: Role
+    text: str
+    created_at: datetime
+    author: str | None = None
+    # Where it is stored and the channel's own id for it; neither is shown.
+    conversation_id: str | None = None
+    channel_message_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "role": self.role.value,
+            "text": self.text,
+            "author": self.author,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the manager answers to one inbound message."""
+
+    conversation_id: str
+    inbound: MessageView
+    text: str | None
+    message: MessageView | None
+    route: str | None
+    model: str | None
+    escalated: bool
+    state: ConversationState
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationEvent:
+    """Something a live channel (a WebSocket) should show as it happens."""
+
+    type: str  # "message" | "typing" | "state"
+    conversation_id: str
+    data: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, **self.data}
+
+
+class ConversationService(Protocol):
+    """The manager as channels see it."""
+
+    async def open_conversation(self, channel: str, conversation_key: str, channel_user_id: str) -> str: ...
+
+    async def handle(self, message: InboundMessage) -> Reply: ...
+
+    async def accept(self, message: InboundMessage) -> MessageView:
+        """Store a message without answering it yet (a channel that must acknowledge at once
+        calls `handle` with the same message afterwards); a repeat returns the stored one."""
+        ...
+
+    async def history(
+        self, conversation_id: str, after: int | None = None, limit: int = 200
+    ) -> tuple[list[MessageView], ConversationState] | None: ...
+
+    def events(self, conversation_id: str) -> "EventStream": ...
+
+    async def deliver_inline(self, message_id: int) -> bool:
+        """Take a reply out of the outbox to send it in the webhook's own response.
+
+        True means the caller now owns delivery; False means the outbox already has it.
+        """
+        ...
+
+    async def release_to_outbox(self, message_id: int) -> None:
+        """The caller will not deliver this reply inline: let the outbox send it now."""
+        ...
+
+
+# A channel gesture that always means "a person, please" (a caller pressing 0) sets this
+# metadata key on its InboundMessage; the value says what the customer did.
+ESCALATE_METADATA = "escalate"
+
+
+class ChannelSessions(Protocol):
+    """Conversations a channel starts and ends itself (a phone call is one conversation)."""
+
+    async def find_conversation(self, channel: str, conversation_key: str) -> str | None: ...
+
+    async def end_conversation(self, channel: str, conversation_key: str, note: str) -> ConversationState | None:
+        """Record that the channel's session ended (`note` goes into the transcript) and close it.
+
+        A conversation the bot had is resolved; one waiting for or held by a person stays so
+        that staff can follow up. None when there is no such conversation, or when the same note
+        was recorded already (a repeated callback).
+        """
+        ...
+
+
+class OptOutRegistry(Protocol):
+    """Who asked not to be messaged (SMS STOP), kept as a log of keyword messages."""
+
+    async def record(self, address: str, action: str, keyword: str, provider_message_id: str | None) -> bool:
+        """Store a keyword message (action: opt_out | opt_in | help); False if that message id was seen before."""
+        ...
+
+    async def is_opted_out(self, address: str) -> bool: ...
+
+
+class EventStream(Protocol):
+    """Live events of one conversation; subscribed from creation until `aclose()`."""
+
+    def __aiter__(self) -> AsyncIterator[ConversationEvent]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class RateLimiter(Protocol):
+    """Counts events per key in a sliding window: in memory for one process, shared through
+    Redis for several. A refused event is not counted, so a flood does not lengthen its pause."""
+
+    async def hit(self, key: str, limit: int, window_s: float) -> float | None:
+        """Count one event: None when it is within `limit` per `window_s`, else the seconds
+        until one more would be."""
+        ...
+
+    async def wait(self, key: str, limit: int, window_s: float) -> float | None:
+        """What `hit` would answer, without counting anything."""
+        ...
+
+    async def clear(self, key: str) -> None: ...
+
