@@ -7,7 +7,7 @@ from agent.store.optouts import OptOutStore
 from agent.store.records import CallRecord, TurnAlreadyDone, TurnRecord, UnknownConversation
 from agent.store.repository import Store
 from agent.store.rows import to_view
-from agent.store.views import ConversationView, SavedInbound, TurnContext, TurnView, as_utc
+from agent.store.views import ConversationView, SavedInbound, StoredContext, TurnView, as_utc
 
 __all__ = [
     "AccountStore",
@@ -19,7 +19,7 @@ __all__ = [
     "SavedInbound",
     "Store",
     "TurnAlreadyDone",
-    "TurnContext",
+    "StoredContext",
     "TurnRecord",
     "TurnView",
     "UnknownConversation",

@@ -17,14 +17,14 @@ from agent.store.outbox import NO_OUTBOX, OutboxRouting, enqueue
 from agent.store.records import CallRecord, TurnAlreadyDone, TurnRecord, UnknownConversation
 from agent.store.rows import conversation_view, to_view, turn_view
 from agent.store.tables import Conversation, Escalation, Message, ModelCall, Turn
-from agent.store.views import ConversationView, SavedInbound, TurnContext, TurnView
+from agent.store.views import ConversationView, SavedInbound, StoredContext, TurnView
 
 __all__ = [
     "CallRecord",
     "SavedInbound",
     "Store",
     "TurnAlreadyDone",
-    "TurnContext",
+    "StoredContext",
     "TurnRecord",
     "UnknownConversation",
 ]
@@ -125,11 +125,11 @@ class Store:
 
         return await self.database.run(work)
 
-    async def context(self, conversation_id: str, message_id: int, limit: int) -> TurnContext:
+    async def context(self, conversation_id: str, message_id: int, limit: int) -> StoredContext:
         """What a turn for `message_id` sees: the conversation, its last `limit` messages up to
         and including that one (never one stored after it), and the turn, if it already ran."""
 
-        def work(session: Session) -> TurnContext:
+        def work(session: Session) -> StoredContext:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None:
                 raise UnknownConversation(conversation_id)
@@ -144,7 +144,7 @@ class Store:
                 )
             )
             recent = [to_view(m) for m in _with_late_replies(session, rows, limit)]
-            return TurnContext(conversation_view(conversation), recent, _turn_for(session, message_id))
+            return StoredContext(conversation_view(conversation), recent, _turn_for(session, message_id))
 
         return await self.database.run(work)
 

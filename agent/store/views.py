@@ -52,7 +52,9 @@ class TurnView:
 
 
 @dataclass(frozen=True, slots=True)
-class TurnContext:
+class StoredContext:
+    """What the store loads for a turn: its conversation, the messages up to it, and whether it ran."""
+
     conversation: ConversationView
     recent: list[MessageView]  # oldest first, ending with the turn's own message
     done: tuple[TurnView, MessageView | None] | None  # the turn, when this message's turn already ran

@@ -1,0 +1,62 @@
+"""What one turn knows as its stages run: one `TurnContext`, filled in stage by stage."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from agent.contracts import (
+    ChannelTraits,
+    ConversationState,
+    InboundMessage,
+    MessageView,
+    Role,
+)
+from agent.escalation import EscalationDecision, History
+from agent.models import ChainResult
+from agent.routing import Intent
+from agent.store.views import ConversationView, TurnView
+
+
+@dataclass(slots=True)
+class TurnContext:
+    """One customer message's turn. Each stage reads what the stages before it set."""
+
+    inbound: InboundMessage
+    conversation_id: str
+    message: MessageView  # the stored customer message this turn answers
+    traits: ChannelTraits
+    started: float = field(default_factory=time.perf_counter)
+    # load
+    conversation: ConversationView | None = None
+    recent: list[MessageView] = field(default_factory=list)  # oldest first, ending with `message`
+    # route
+    intent: Intent | None = None
+    unknown_streak: int = 0
+    # escalate (before and after the models) and answer
+    decision: EscalationDecision = field(default_factory=lambda: EscalationDecision(False))
+    chain: ChainResult = field(default_factory=lambda: ChainResult(None))
+    reply_text: str | None = None  # set by the stage that decides what the customer hears
+    # record
+    turn: TurnView | None = None
+    reply: MessageView | None = None
+
+    @property
+    def previous_state(self) -> ConversationState:
+        assert self.conversation is not None, "the load stage runs first"
+        return self.conversation.state
+
+    @property
+    def earlier(self) -> list[MessageView]:
+        """The messages before this turn's own."""
+        return [m for m in self.recent if m.id != self.message.id]
+
+    def history(self) -> History:
+        earlier = self.earlier
+        return History(
+            customer=[m.text for m in earlier if m.role is Role.CUSTOMER],
+            bot=[m.text for m in earlier if m.role is Role.BOT],
+        )
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000

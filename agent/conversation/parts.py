@@ -1,0 +1,60 @@
+"""What the stages of a turn work with: the store, the router, the models, the persona, the
+escalation rules, the channels' traits and the live events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from agent.contracts import STAFF_TOPIC, ChannelTraits, ConversationEvent, traits_of
+from agent.escalation import EscalationPolicy
+from agent.live.events import EventBus
+from agent.models import RouteStrategy
+from agent.routing import Router
+from agent.routing.model_tier import ModelIntentTier
+from personas import Persona, system_prompt
+
+if TYPE_CHECKING:
+    # Only for the annotations: the manager works on views, the composition root hands it the store.
+    from agent.store.repository import Store
+
+
+@dataclass(frozen=True, slots=True)
+class TurnSettings:
+    max_text_chars: int = 4000
+    history_messages: int = 10
+    turn_timeout_s: float = 30.0
+    unknown_action: str = "route"  # route | clarify
+
+
+@dataclass(slots=True)
+class TurnParts:
+    store: Store
+    router: Router
+    chains: Mapping[str, RouteStrategy]
+    persona: Persona
+    escalation: EscalationPolicy
+    bus: EventBus
+    settings: TurnSettings
+    channels: Mapping[str, ChannelTraits]
+    model_tier: ModelIntentTier | None = None
+    _prompts: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def traits(self, channel: str) -> ChannelTraits:
+        return traits_of(self.channels, channel)
+
+    def system_prompt(self, route: str, style: str) -> str:
+        """The persona's prompt for a route and channel style, rendered once."""
+        key = (route, style)
+        prompt = self._prompts.get(key)
+        if prompt is None:
+            prompt = self._prompts[key] = system_prompt(self.persona, route, style)
+        return prompt
+
+    async def publish(self, conversation_id: str, kind: str, data: dict[str, object]) -> None:
+        await self.bus.publish(ConversationEvent(kind, conversation_id, data))
+
+    async def publish_staff(self, kind: str, conversation_id: str, data: dict[str, object]) -> None:
+        """Tell every staff console: a new escalation, or a customer message a person should see."""
+        await self.bus.publish(ConversationEvent(kind, STAFF_TOPIC, {"conversation_id": conversation_id, **data}))
