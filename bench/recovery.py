@@ -30,7 +30,7 @@ from bench.support.harness import QUESTIONS, expect, run, server_env, serving, s
 from bench.turns import bench_turns  # noqa: E402
 from agent.contracts import InboundMessage  # noqa: E402
 from agent.settings import load_settings  # noqa: E402
-from agent.store import Database, Store  # noqa: E402
+from agent.store import Database, ConversationStore  # noqa: E402
 from agent.store.migrate import upgrade  # noqa: E402
 
 PER_CONVERSATION = len(QUESTIONS)  # each asked once: no conversation repeats itself
@@ -40,7 +40,7 @@ async def leave_unanswered(data_dir: Path, messages: int) -> None:
     """Store `messages` web chat messages and no turns, as a process killed right after storing them would."""
     url = load_settings(data_dir=str(data_dir)).database_url
     await asyncio.to_thread(upgrade, url)
-    store = Store(Database(url))
+    store = ConversationStore(Database(url))
     try:
         conversation_id = ""
         for n in range(messages):

@@ -8,7 +8,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from agent.models import Gateway
-    from agent.store import Store
+    from agent.store import ConversationStore
 
-STORE: web.AppKey["Store"] = web.AppKey("STORE")
+STORE: web.AppKey["ConversationStore"] = web.AppKey("STORE")
 GATEWAY: web.AppKey["Gateway"] = web.AppKey("GATEWAY")

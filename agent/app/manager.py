@@ -20,7 +20,7 @@ from agent.routing.cache import trained_classifier
 from agent.routing.model_tier import ModelIntentTier
 from agent.routing.semantic import SemanticIntentClassifier
 from agent.settings import Settings
-from agent.store import Store
+from agent.store import ConversationStore
 from agent.store.outbox import OutboxStore
 from personas import load_persona
 
@@ -58,7 +58,7 @@ def build_model_tier(router: Router, model: ManagedModel) -> ModelIntentTier:
 
 def build_manager(
     settings: Settings,
-    store: Store,
+    store: ConversationStore,
     client: httpx.AsyncClient,
     outbox: OutboxStore | None = None,
     gateway: Gateway | None = None,

@@ -25,7 +25,7 @@ from agent.app.twilio import build_twilio
 from agent.contracts import STAFF_TOPIC, RateLimiter
 from agent.escalation.webhook import EscalationWebhook
 from agent.settings import Settings, environment
-from agent.store import Database, Store
+from agent.store import Database, ConversationStore
 from agent.store.migrate import ensure_current
 from agent.store.outbox import OutboxBell, OutboxRouting, OutboxStore
 from agent.tasks import while_serving
@@ -69,7 +69,7 @@ def create_app(settings: Settings) -> web.Application:
     outbox_channels = OutboxChannels()
     bell = OutboxBell()
     routing = OutboxRouting(outbox_channels.holds, bell)
-    store = Store(database, routing)
+    store = ConversationStore(database, routing)
     gateway = build_gateway(settings, load_persona(settings.persona))
     shared = build_shared_state(settings)
     manager = build_manager(settings, store, client, OutboxStore(database, bell), gateway, shared)

@@ -97,10 +97,10 @@ async def _chat(settings: Settings) -> None:
 
     from agent.app.manager import build_manager
     from agent.app.staff import build_handoff
-    from agent.store import Database, Store
+    from agent.store import Database, ConversationStore
     from channels.terminal import TerminalChat
 
-    store = Store(Database(settings.database_url))
+    store = ConversationStore(Database(settings.database_url))
     async with httpx.AsyncClient() as client:
         manager = build_manager(settings, store, client)
         handoff = build_handoff(settings, manager, store.database)

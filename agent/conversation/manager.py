@@ -43,7 +43,7 @@ from personas import Persona
 if TYPE_CHECKING:
     # Only for the annotations: the manager works on views, the composition root hands it the stores.
     from agent.store.outbox import OutboxStore
-    from agent.store.repository import Store
+    from agent.store.conversations import ConversationStore
 
 log = structlog.get_logger(__name__)
 
@@ -61,7 +61,7 @@ class ConversationManager:
 
     def __init__(
         self,
-        store: Store,
+        store: ConversationStore,
         router: Router,
         chains: Mapping[str, RouteStrategy],
         persona: Persona,

@@ -17,7 +17,7 @@ from personas import Persona, system_prompt
 
 if TYPE_CHECKING:
     # Only for the annotations: the manager works on views, the composition root hands it the store.
-    from agent.store.repository import Store
+    from agent.store.conversations import ConversationStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,7 @@ class TurnSettings:
 
 @dataclass(slots=True)
 class TurnParts:
-    store: Store
+    store: ConversationStore
     router: Router
     chains: Mapping[str, RouteStrategy]
     persona: Persona

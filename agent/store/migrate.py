@@ -9,7 +9,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.exc import SQLAlchemyError
 
-from agent.store.repository import Store
+from agent.store.conversations import ConversationStore
 
 class DatabaseNotReady(RuntimeError):
     """The database cannot be reached, or its schema is not at the migrations' head."""
@@ -38,7 +38,7 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
-async def ensure_current(store: Store) -> None:
+async def ensure_current(store: ConversationStore) -> None:
     """Refuse to serve on a database that is unreachable or not fully migrated."""
     where = store.database.display_url
     try:

@@ -13,7 +13,7 @@ import pytest
 
 from agent.app.server import create_app
 from agent.settings import ConfigError, load_settings
-from agent.store import Database, Store
+from agent.store import Database, ConversationStore
 from tests.conftest import SettingsFactory
 from tests.support.client import new_visitor
 from tests.support.fake_providers import FakeProviders, fake_providers
@@ -32,7 +32,7 @@ async def fake() -> AsyncIterator[FakeProviders]:
 
 
 async def calls_of(settings: Any, conversation_id: str) -> list[Any]:
-    store = Store(Database(settings.database_url))
+    store = ConversationStore(Database(settings.database_url))
     try:
         return await store.model_calls(conversation_id)
     finally:

@@ -12,7 +12,7 @@ from agent.app.manager import build_manager
 from agent.contracts import InboundMessage
 from agent.conversation import TURN, ConversationManager, TurnContext
 from agent.conversation.stages import answer, escalate_after, escalate_before, load, record, route
-from agent.store import Database, Store
+from agent.store import Database, ConversationStore
 from agent.store.migrate import upgrade
 from tests.conftest import SettingsFactory
 
@@ -21,7 +21,7 @@ from tests.conftest import SettingsFactory
 async def manager(make_settings: SettingsFactory) -> AsyncIterator[ConversationManager]:
     settings = make_settings()
     await asyncio.to_thread(upgrade, settings.database_url)
-    store = Store(Database(settings.database_url))
+    store = ConversationStore(Database(settings.database_url))
     async with httpx.AsyncClient() as client:
         yield build_manager(settings, store, client)
     await store.close()

@@ -7,7 +7,7 @@ from typing import Any
 
 import aiohttp
 
-from agent.store import Database, Store
+from agent.store import Database, ConversationStore
 from tests.conftest import SettingsFactory
 from tests.support.client import Visitor, new_visitor
 from tests.support.fake_providers import fake_providers
@@ -44,7 +44,7 @@ async def test_a_broken_stream_is_dropped_and_the_backup_streams_instead(make_se
             assert after == "Returns are free within 60 days." == events[-1]["message"]["text"]
             history = await visitor.history()
             assert [m["text"] for m in history["messages"]] == ["what is your return policy", "Returns are free within 60 days."]
-            store = Store(Database(settings.database_url))
+            store = ConversationStore(Database(settings.database_url))
             calls = await store.model_calls(visitor.conversation_id)
             await store.close()
             assert [(c.model, c.outcome) for c in calls] == [("breaks", "connection_error"), ("backup", "ok")]

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from agent.settings import Settings
-from agent.store import Database, Store
+from agent.store import Database, ConversationStore
 from tests.conftest import SettingsFactory
 from tests.support.client import Visitor, new_visitor
 from tests.support.fake_openai import FakeOpenAI, fake_openai
@@ -52,7 +52,7 @@ async def post(visitor: Visitor, text: str, **extra: Any) -> dict[str, Any]:
 
 async def stored_turns(settings: Settings, conversation_id: str) -> list[tuple[int, int | None]]:
     """(inbound message id, reply message id) of every turn, in the order the turns were written."""
-    store = Store(Database(settings.database_url))
+    store = ConversationStore(Database(settings.database_url))
     try:
         return [(t.inbound_message_id, t.reply_message_id) for t in await store.turns(conversation_id)]
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from agent.store import Database, Store
+from agent.store import Database, ConversationStore
 from personas import load_persona
 from tests.conftest import SettingsFactory
 from tests.support.client import new_visitor
@@ -20,7 +20,7 @@ async def test_three_unplaceable_turns_in_a_row_go_to_a_person(make_settings: Se
         replies = [await visitor.send(text) for text in NONSENSE]
         assert [r["reply"]["escalated"] for r in replies] == [False, False, True]
         assert replies[2]["reply"]["text"] == load_persona("demo").escalation
-        store = Store(Database(settings.database_url))
+        store = ConversationStore(Database(settings.database_url))
         escalations = await store.escalations(visitor.conversation_id)
         turns = await store.turns(visitor.conversation_id)
         await store.close()
@@ -68,7 +68,7 @@ async def test_the_model_tier_places_what_the_classifier_could_not(make_settings
         assert len(provider.requests) == 1  # only the unplaced turn asked the model
         prompt = provider.requests[0]["body"]["messages"][-1]["content"]
         assert NONSENSE[0] in prompt and "order_status" in prompt
-        store = Store(Database(settings.database_url))
+        store = ConversationStore(Database(settings.database_url))
         turns = await store.turns(visitor.conversation_id)
         await store.close()
         assert [(t.intent, t.tier) for t in turns] == [("pricing", "model"), ("order_status", "classifier")]

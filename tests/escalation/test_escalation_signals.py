@@ -7,7 +7,7 @@ import pytest
 
 from agent.escalation import EscalationPolicy, History, Triggers
 from agent.escalation.signals import frustration, repeats, sensitive_topic
-from agent.store import Database, Store
+from agent.store import Database, ConversationStore
 from personas import load_persona
 from tests.conftest import SettingsFactory
 from tests.support.client import new_visitor
@@ -56,7 +56,7 @@ async def _reasons(settings, texts: list[str]) -> tuple[list[dict], list[str]]: 
     async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
         visitor = await new_visitor(session, base_url)
         replies = [await visitor.send(text) for text in texts]
-        store = Store(Database(settings.database_url))
+        store = ConversationStore(Database(settings.database_url))
         reasons = [e.reason for e in await store.escalations(visitor.conversation_id)]
         await store.close()
     return replies, reasons

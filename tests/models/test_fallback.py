@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from agent.store import Database, Store
+from agent.store import Database, ConversationStore
 from personas import load_persona
 from tests.conftest import SettingsFactory
 from tests.support.client import new_visitor
@@ -36,7 +36,7 @@ async def run_one_turn(settings, text: str) -> tuple[dict, list]:  # type: ignor
     async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
         visitor = await new_visitor(session, base_url)
         body = await visitor.send(text)
-        store = Store(Database(settings.database_url))
+        store = ConversationStore(Database(settings.database_url))
         calls = await store.model_calls(visitor.conversation_id)
         await store.close()
         return body, calls
@@ -90,7 +90,7 @@ async def test_an_exhausted_chain_apologises_and_waits_for_a_person(make_setting
         assert after["reply"]["route"] is None and len(provider.requests) == before
         history = await visitor.history()
         assert history["messages"][0]["text"] == "my tent pole snapped on the first trip"
-        store = Store(Database(settings.database_url))
+        store = ConversationStore(Database(settings.database_url))
         escalations = await store.escalations(visitor.conversation_id)
         await store.close()
         assert [e.reason for e in escalations] == ["chain_exhausted"]

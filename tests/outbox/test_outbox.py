@@ -9,7 +9,7 @@ import pytest
 
 from agent.contracts import ConversationState, DeliveryError, InboundMessage, StaffRole, utcnow
 from agent.outbox.sender import DeliveryPolicy, OutboxSender
-from agent.store import AccountStore, Database, HandoffStore, Store, TurnRecord, as_utc
+from agent.store import AccountStore, Database, HandoffStore, ConversationStore, TurnRecord, as_utc
 from agent.store.outbox import OutboxBell, OutboxRouting, OutboxStore
 from tests.support.memory_channel import MemoryChannel
 
@@ -20,7 +20,7 @@ def routing(hold_s: float = 0.0) -> OutboxRouting:
     return OutboxRouting({"memo": hold_s}, OutboxBell())
 
 
-async def answered(store: Store, key: str, text: str, reply: str, channel: str = "memo") -> tuple[str, int]:
+async def answered(store: ConversationStore, key: str, text: str, reply: str, channel: str = "memo") -> tuple[str, int]:
     """A customer message and the bot's reply, as a finished turn; returns (conversation, reply message id)."""
     saved = await store.save_inbound(InboundMessage(channel, "U1", key, text))
     assert saved.message.id is not None
@@ -32,7 +32,7 @@ async def answered(store: Store, key: str, text: str, reply: str, channel: str =
 
 
 async def test_a_reply_is_queued_with_the_turn_and_sent_once(database: Database) -> None:
-    store, outbox, channel = Store(database, routing()), OutboxStore(database), MemoryChannel()
+    store, outbox, channel = ConversationStore(database, routing()), OutboxStore(database), MemoryChannel()
     conversation_id, message_id = await answered(store, "C1:1", "hi", "Hello!")
     await answered(store, "web-1", "hi", "Hello, web!", channel="web")  # pushed live, not sent
 
@@ -47,7 +47,7 @@ async def test_a_reply_is_queued_with_the_turn_and_sent_once(database: Database)
 
 
 async def test_a_failed_send_is_retried_after_the_providers_retry_after(database: Database) -> None:
-    store, outbox = Store(database, routing()), OutboxStore(database)
+    store, outbox = ConversationStore(database, routing()), OutboxStore(database)
     channel = MemoryChannel(failures=[DeliveryError("rate limited", retry_after=0.3)])
     conversation_id, _ = await answered(store, "C1:1", "hi", "Hello!")
     sender = OutboxSender(outbox, {"memo": channel}, FAST)
@@ -66,7 +66,7 @@ async def test_a_failed_send_is_retried_after_the_providers_retry_after(database
 
 
 async def test_messages_to_one_customer_keep_their_order_while_others_flow(database: Database) -> None:
-    store, outbox = Store(database, routing()), OutboxStore(database)
+    store, outbox = ConversationStore(database, routing()), OutboxStore(database)
     channel = MemoryChannel(failures=[DeliveryError("down")])
     await answered(store, "A", "one", "first to A")
     await answered(store, "A", "two", "second to A")
@@ -82,7 +82,7 @@ async def test_messages_to_one_customer_keep_their_order_while_others_flow(datab
 
 
 async def test_a_permanent_failure_gives_up_and_unblocks_the_next_message(database: Database) -> None:
-    store, outbox = Store(database, routing()), OutboxStore(database)
+    store, outbox = ConversationStore(database, routing()), OutboxStore(database)
     channel = MemoryChannel(failures=[DeliveryError("channel_not_found", permanent=True), RuntimeError("bug")])
     conversation_id, _ = await answered(store, "A", "one", "lost cause")
     await answered(store, "A", "two", "next one")
@@ -101,7 +101,7 @@ async def test_a_permanent_failure_gives_up_and_unblocks_the_next_message(databa
 
 
 async def test_attempts_are_bounded(database: Database) -> None:
-    store, outbox = Store(database, routing()), OutboxStore(database)
+    store, outbox = ConversationStore(database, routing()), OutboxStore(database)
     channel = MemoryChannel(failures=[DeliveryError("503")] * 5)
     conversation_id, _ = await answered(store, "A", "one", "never arrives")
     sender = OutboxSender(outbox, {"memo": channel}, FAST)
@@ -113,7 +113,7 @@ async def test_attempts_are_bounded(database: Database) -> None:
 
 
 async def test_a_crashed_senders_lease_runs_out_and_the_row_goes_again(database: Database) -> None:
-    store, outbox = Store(database, routing()), OutboxStore(database)
+    store, outbox = ConversationStore(database, routing()), OutboxStore(database)
     conversation_id, _ = await answered(store, "A", "one", "hello")
     [taken] = await outbox.claim_due(10, lease_s=30)  # and the process dies here
     assert await outbox.claim_due(10, lease_s=30) == []
@@ -122,7 +122,7 @@ async def test_a_crashed_senders_lease_runs_out_and_the_row_goes_again(database:
 
 
 async def test_two_senders_never_take_the_same_row(database: Database) -> None:
-    store = Store(database, routing())
+    store = ConversationStore(database, routing())
     for key in "ABCDEFGH":
         await answered(store, key, "hi", f"hello {key}")
     first, second = OutboxStore(database), OutboxStore(database)
@@ -133,7 +133,7 @@ async def test_two_senders_never_take_the_same_row(database: Database) -> None:
 
 
 async def test_an_inline_reply_is_held_then_taken_by_the_webhook(database: Database) -> None:
-    store, outbox, channel = Store(database, routing(hold_s=30)), OutboxStore(database), MemoryChannel()
+    store, outbox, channel = ConversationStore(database, routing(hold_s=30)), OutboxStore(database), MemoryChannel()
     sender = OutboxSender(outbox, {"memo": channel}, FAST)
     _, inline_id = await answered(store, "A", "hi", "answered inline")
     _, released_id = await answered(store, "B", "hi", "too slow for inline")
@@ -148,14 +148,14 @@ async def test_an_inline_reply_is_held_then_taken_by_the_webhook(database: Datab
 
 
 async def test_a_message_never_queued_belongs_to_its_channel(database: Database) -> None:
-    store, outbox = Store(database, routing()), OutboxStore(database)
+    store, outbox = ConversationStore(database, routing()), OutboxStore(database)
     _, message_id = await answered(store, "web-1", "hi", "pushed live", channel="web")
     assert await outbox.take_inline(message_id)
 
 
 async def test_staff_replies_and_notices_are_queued_for_the_customer(database: Database) -> None:
     bell = OutboxBell()
-    store = Store(database, OutboxRouting({"memo": 0.0}, bell))
+    store = ConversationStore(database, OutboxRouting({"memo": 0.0}, bell))
     handoff = HandoffStore(database, OutboxRouting({"memo": 0.0}, bell))
     saved = await store.save_inbound(InboundMessage("memo", "U1", "A", "a person please"))
     assert saved.message.id is not None
@@ -192,7 +192,7 @@ async def test_staff_replies_and_notices_are_queued_for_the_customer(database: D
 
 
 async def test_a_sender_whose_lease_ran_out_cannot_overwrite_the_new_owner(database: Database) -> None:
-    store, outbox = Store(database, routing()), OutboxStore(database)
+    store, outbox = ConversationStore(database, routing()), OutboxStore(database)
     conversation_id, _ = await answered(store, "A", "one", "hello")
     [slow] = await outbox.claim_due(10, lease_s=30)  # this sender stalls past its lease...
     [again] = await outbox.claim_due(10, lease_s=30, now=utcnow() + timedelta(seconds=31))  # ...and another takes over

@@ -21,12 +21,12 @@ from agent.contracts import (
 from agent.live.events import InProcessEventBus
 from agent.staff.handoff import Handoff
 from agent.live.locks import InProcessLocks
-from agent.store import AccountStore, Database, HandoffStore, Store, TurnRecord
+from agent.store import AccountStore, Database, HandoffStore, ConversationStore, TurnRecord
 from agent.staff.model_summary import ModelSummarizer
 
 
 async def waiting_conversation(database: Database, channel: str = "web", user: str = "key-1") -> str:
-    store = Store(database)
+    store = ConversationStore(database)
     saved = await store.save_inbound(InboundMessage(channel, user, "key-1", "a person please"))
     assert saved.message.id is not None
     await store.finish_turn(

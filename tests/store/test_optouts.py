@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from agent.contracts import ConversationState, InboundMessage
-from agent.store import Database, OptOutStore, Store, TurnRecord
+from agent.store import Database, OptOutStore, ConversationStore, TurnRecord
 
 NUMBER = "+15551230001"
 
@@ -38,7 +38,7 @@ async def test_an_unknown_action_is_refused(database: Database) -> None:
 
 
 async def test_ending_a_conversation_resolves_a_bot_one_and_leaves_an_escalated_one(database: Database) -> None:
-    store = Store(database)
+    store = ConversationStore(database)
     for key, escalate in (("CA-bot", False), ("CA-human", True)):
         saved = await store.save_inbound(InboundMessage("voice", NUMBER, key, "hello"))
         assert saved.message.id is not None

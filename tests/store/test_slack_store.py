@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlmodel import Session
 
 from agent.contracts import ConversationState, InboundMessage, Role, StaffRole, utcnow
-from agent.store import AccountStore, Database, HandoffStore, Store, TurnRecord
+from agent.store import AccountStore, Database, HandoffStore, ConversationStore, TurnRecord
 from agent.store.slack import SlackStore
 from agent.store.tables import SlackNote
 
@@ -16,7 +16,7 @@ CHANNEL = "C0STAFF01"
 
 
 async def escalated(database: Database, key: str = "web-1") -> str:
-    store = Store(database)
+    store = ConversationStore(database)
     saved = await store.save_inbound(InboundMessage("web", key, key, "I want a person"))
     assert saved.message.id is not None
     await store.finish_turn(TurnRecord(
@@ -42,7 +42,7 @@ async def test_an_escalation_is_posted_updated_mirrored_and_then_done(database: 
     assert await slack.conversation_for_thread(CHANNEL, "111.1") == conversation_id
 
     await handoff.claim(conversation_id, alice.id)
-    await Store(database).save_inbound(InboundMessage("web", "web-1", "web-1", "hello?", conversation_id=conversation_id))
+    await ConversationStore(database).save_inbound(InboundMessage("web", "web-1", "web-1", "hello?", conversation_id=conversation_id))
     await handoff.staff_message(conversation_id, alice.id, "Alice Ng", "from the console", None)
     await handoff.staff_message(conversation_id, alice.id, "Alice Ng", "from Slack", "slack:222.2")
     [claimed] = await slack.due(CHANNEL)
@@ -55,7 +55,7 @@ async def test_an_escalation_is_posted_updated_mirrored_and_then_done(database: 
 
     await handoff.release(conversation_id, alice.id, ConversationState.RESOLVED, "resolved")
     await asyncio.sleep(0.01)
-    await Store(database).save_inbound(InboundMessage("web", "web-1", "web-1", "after it closed", conversation_id=conversation_id))
+    await ConversationStore(database).save_inbound(InboundMessage("web", "web-1", "web-1", "after it closed", conversation_id=conversation_id))
     [resolved] = await slack.due(CHANNEL)
     assert resolved.status == "resolved" and resolved.pending == []  # later messages are the bot's again
     await slack.shown(resolved.id, resolved.wanted)
@@ -82,7 +82,7 @@ async def test_two_processes_open_one_thread_per_escalation(database: Database) 
     a, b = await asyncio.gather(first.due(CHANNEL), second.due(CHANNEL))
     ids = [t.escalation_id for t in a + b]
     assert sorted(ids) == sorted(set(ids))
-    rows = [r for key in ("a", "b", "c") for r in await first.threads((await Store(database).save_inbound(
+    rows = [r for key in ("a", "b", "c") for r in await first.threads((await ConversationStore(database).save_inbound(
         InboundMessage("web", key, key, "x"))).conversation.id)]
     assert len(rows) == 3
 

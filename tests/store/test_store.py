@@ -10,16 +10,16 @@ import pytest
 from sqlalchemy import inspect
 
 from agent.contracts import ConversationState, InboundMessage, MessageView, Role
-from agent.store import CallRecord, ConversationView, Database, Store, TurnRecord, TurnView, UnknownConversation
+from agent.store import CallRecord, ConversationView, Database, ConversationStore, TurnRecord, TurnView, UnknownConversation
 from agent.models import Attempt, ChatResult, Outcome
 from agent.store.migrate import head_revision, upgrade
 from agent.store.tables import ModelCall
 
 
 @pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
+async def store(database_url: str) -> AsyncIterator[ConversationStore]:
     await asyncio.to_thread(upgrade, database_url)
-    store = Store(Database(database_url))
+    store = ConversationStore(Database(database_url))
     yield store
     await store.close()
 
@@ -28,13 +28,13 @@ def inbound(text: str, key: str = "k1", message_id: str | None = None) -> Inboun
     return InboundMessage(channel="sms", channel_user_id="+15550001", conversation_key=key, text=text, provider_message_id=message_id)
 
 
-async def test_migrations_make_the_schema(store: Store) -> None:
+async def test_migrations_make_the_schema(store: ConversationStore) -> None:
     assert await store.schema_revision() == head_revision()
     tables = await store.database.run(lambda session: set(inspect(session.connection()).get_table_names()))
     assert {"conversations", "messages", "turns", "model_calls", "escalations", "alembic_version"} <= tables
 
 
-async def test_inbound_opens_one_conversation_per_key(store: Store) -> None:
+async def test_inbound_opens_one_conversation_per_key(store: ConversationStore) -> None:
     first = await store.save_inbound(inbound("hello"))
     second = await store.save_inbound(inbound("again"))
     other = await store.save_inbound(inbound("hi", key="k2"))
@@ -42,7 +42,7 @@ async def test_inbound_opens_one_conversation_per_key(store: Store) -> None:
     assert [m.text for m in await store.messages(first.conversation.id)] == ["hello", "again"]
 
 
-async def test_a_channel_message_id_is_stored_once(store: Store) -> None:
+async def test_a_channel_message_id_is_stored_once(store: ConversationStore) -> None:
     first = await store.save_inbound(inbound("hello", message_id="SM1"))
     again = await store.save_inbound(inbound("hello", message_id="SM1"))
     assert not first.duplicate and again.duplicate
@@ -50,20 +50,20 @@ async def test_a_channel_message_id_is_stored_once(store: Store) -> None:
     assert len(await store.messages(first.conversation.id)) == 1
 
 
-async def test_racing_duplicates_store_one_message(store: Store) -> None:
+async def test_racing_duplicates_store_one_message(store: ConversationStore) -> None:
     await store.save_inbound(inbound("open"))
     results = await asyncio.gather(*(store.save_inbound(inbound("same", message_id="SM9")) for _ in range(6)))
     assert sum(not r.duplicate for r in results) == 1
     assert len({r.message.id for r in results}) == 1
 
 
-async def test_unknown_conversation_id_is_refused(store: Store) -> None:
+async def test_unknown_conversation_id_is_refused(store: ConversationStore) -> None:
     message = InboundMessage("web", "u", "k", "hi", conversation_id="0" * 32)
     with pytest.raises(UnknownConversation):
         await store.save_inbound(message)
 
 
-async def test_a_finished_turn_is_written_whole(store: Store) -> None:
+async def test_a_finished_turn_is_written_whole(store: ConversationStore) -> None:
     saved = await store.save_inbound(inbound("talk to a person"))
     assert saved.message.id is not None
     turn, reply = await store.finish_turn(
@@ -96,7 +96,7 @@ async def test_a_finished_turn_is_written_whole(store: Store) -> None:
     assert [(e.reason, e.turn_id, e.status) for e in escalations] == [("customer_request", turn.id, "open")]
 
 
-async def test_context_returns_the_latest_messages_oldest_first(store: Store) -> None:
+async def test_context_returns_the_latest_messages_oldest_first(store: ConversationStore) -> None:
     for i in range(5):
         saved = await store.save_inbound(inbound(f"m{i}"))
     assert saved.message.id is not None
@@ -106,7 +106,7 @@ async def test_context_returns_the_latest_messages_oldest_first(store: Store) ->
     assert context.done is None
 
 
-async def test_context_ends_at_the_turns_own_message_however_many_came_after(store: Store) -> None:
+async def test_context_ends_at_the_turns_own_message_however_many_came_after(store: ConversationStore) -> None:
     ids = []
     for i in range(6):
         saved = await store.save_inbound(inbound(f"m{i}"))
@@ -115,7 +115,7 @@ async def test_context_ends_at_the_turns_own_message_however_many_came_after(sto
     assert [m.text for m in context.recent] == ["m0", "m1", "m2"]
 
 
-async def test_what_the_store_returns_are_views_with_enums_not_rows(store: Store) -> None:
+async def test_what_the_store_returns_are_views_with_enums_not_rows(store: ConversationStore) -> None:
     saved = await store.save_inbound(inbound("hello", message_id="SM1"))
     turn, reply = await store.finish_turn(
         TurnRecord(saved.conversation.id, saved.message.id, "answered", 1.0, reply_text="Hi!", route="support")
@@ -136,7 +136,7 @@ async def test_what_the_store_returns_are_views_with_enums_not_rows(store: Store
         conversation.state = ConversationState.BOT  # type: ignore[misc]
 
 
-async def test_a_model_attempt_is_stored_as_its_record_says(store: Store) -> None:
+async def test_a_model_attempt_is_stored_as_its_record_says(store: ConversationStore) -> None:
     # The record's fields are the row's columns, but for the turn, the route and the row's own.
     columns = set(ModelCall.model_fields) - {"id", "turn_id", "route", "created_at"}
     assert {f.name for f in fields(CallRecord)} == columns

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from agent.settings import Settings
-from agent.store import Database, Store
+from agent.store import Database, ConversationStore
 from agent.store.tables import Conversation, Message, OutboxItem
 from sqlmodel import select
 from tests.conftest import SettingsFactory
@@ -127,4 +127,4 @@ async def rig_with_model(
             yield SlackRig(api, base_url, app, settings, http)
 
 
-__all__ = ["STAFF_CHANNEL", "SlackRig", "Store", "rig_with_model"]
+__all__ = ["STAFF_CHANNEL", "SlackRig", "ConversationStore", "rig_with_model"]

@@ -12,7 +12,7 @@ import httpx
 
 from agent.contracts import InboundMessage, utcnow
 from agent.app.manager import build_manager
-from agent.store import Database, Store
+from agent.store import Database, ConversationStore
 from agent.store.migrate import upgrade
 from agent.store.outbox import OutboxStore
 from tests.channels.slack.conftest import FAST_OUTBOX, SlackRig
@@ -88,7 +88,7 @@ async def test_messages_stored_before_a_crash_are_answered_at_start_up_and_a_sta
     await asyncio.to_thread(upgrade, settings.database_url)
     # The last things a process did before it died: store (and acknowledge) DMs, and no more.
     database = Database(settings.database_url)
-    store = Store(database)
+    store = ConversationStore(database)
     async with httpx.AsyncClient() as client:
         stopped = build_manager(settings, store, client)
         for user, dm_id, text, ts, age in [
@@ -129,7 +129,7 @@ async def test_a_message_another_process_left_unanswered_is_found_by_the_sweep(
         # Stored by a process that died before answering it, after this one had started.
         database = Database(settings.database_url)
         async with httpx.AsyncClient() as client:
-            other = build_manager(settings, Store(database), client)
+            other = build_manager(settings, ConversationStore(database), client)
             await other.accept(InboundMessage(
                 "slack", "U0CUSTOMER", "T0TEAM001:D0DM00001", "where is my order NW-10482?",
                 provider_message_id="1700001600.000100", received_at=utcnow() - timedelta(seconds=2),

@@ -8,7 +8,7 @@ import json
 import aiohttp
 from sqlmodel import select
 
-from agent.store import Database, Store
+from agent.store import Database, ConversationStore
 from agent.store.tables import Conversation
 from tests.channels.slack.conftest import FAST_OUTBOX, SlackRig, rig_with_model
 from tests.conftest import SettingsFactory
@@ -46,7 +46,7 @@ async def test_events_sent_in_order_to_two_processes_run_their_turns_in_that_ord
                     async with http.post(f"{(first, second)[n % 2]}/slack/events", data=body.encode(), headers=signed(body)) as r:
                         assert r.status == 200
                 posts = await api.wait_for("chat.postMessage", 30, timeout=30)
-        store = Store(Database(settings.database_url))
+        store = ConversationStore(Database(settings.database_url))
         try:
             [conversation] = await store_conversations(store)
             turns = await store.turns(conversation)
@@ -58,7 +58,7 @@ async def test_events_sent_in_order_to_two_processes_run_their_turns_in_that_ord
     assert len({p.params["text"] for p in posts}) >= 3 and len(posts) == 30
 
 
-async def store_conversations(store: Store) -> list[str]:
+async def store_conversations(store: ConversationStore) -> list[str]:
     return [c.id for c in await store.database.run(lambda s: list(s.exec(select(Conversation)).all()))]
 
 

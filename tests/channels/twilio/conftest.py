@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from agent.settings import Settings
-from agent.store import Database, Store
+from agent.store import Database, ConversationStore
 from agent.store.outbox import OutboxStore
 from agent.store.tables import OutboxItem
 from tests.conftest import SettingsFactory
@@ -34,8 +34,8 @@ class Site:
     base_url: str
 
     @property
-    def store(self) -> Store:
-        return Store(self.database)
+    def store(self) -> ConversationStore:
+        return ConversationStore(self.database)
 
     @property
     def outbox(self) -> OutboxStore:

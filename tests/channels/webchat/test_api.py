@@ -186,13 +186,13 @@ async def test_a_message_stored_by_an_interrupted_attempt_gets_its_turn_on_retry
 ) -> None:
     """A crash after storing but before answering: the client's retry runs the turn once."""
     from agent.contracts import InboundMessage
-    from agent.store import Database, Store
+    from agent.store import Database, ConversationStore
     from tests.support.server import running_server
 
     settings = make_settings()
     async with running_server(settings) as (base_url, _app):
         visitor = await new_visitor(session, base_url)
-        store = Store(Database(settings.database_url))
+        store = ConversationStore(Database(settings.database_url))
         await store.save_inbound(
             InboundMessage("web", visitor.conversation_id, visitor.conversation_id, "do you ship to canada",
                            provider_message_id="retry-1", conversation_id=visitor.conversation_id)

@@ -151,7 +151,7 @@ async def test_a_message_stored_but_never_answered_is_answered_after_a_restart(
     from datetime import timedelta
 
     from agent.contracts import InboundMessage, utcnow
-    from agent.store import Database, Store
+    from agent.store import Database, ConversationStore
     from agent.store.migrate import upgrade
     from tests.channels.twilio.conftest import FAST_OUTBOX, PUBLIC_URL
     from tests.support.server import running_server
@@ -165,7 +165,7 @@ async def test_a_message_stored_but_never_answered_is_answered_after_a_restart(
     await asyncio.to_thread(upgrade, settings.database_url)
     database = Database(settings.database_url)
     try:
-        await Store(database).save_inbound(
+        await ConversationStore(database).save_inbound(
             InboundMessage(
                 "sms", CUSTOMER, f"{OUR_NUMBER}|{CUSTOMER}", "what's your return policy?",
                 provider_message_id=message_sid(), received_at=utcnow() - timedelta(minutes=2),

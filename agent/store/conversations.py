@@ -21,10 +21,10 @@ from agent.store.views import ConversationView, SavedInbound, StoredContext, Tur
 
 __all__ = [
     "CallRecord",
+    "ConversationStore",
     "SavedInbound",
-    "Store",
-    "TurnAlreadyDone",
     "StoredContext",
+    "TurnAlreadyDone",
     "TurnRecord",
     "UnknownConversation",
 ]
@@ -32,7 +32,7 @@ __all__ = [
 MAX_MESSAGE_ID = 2**31 - 1
 
 
-class Store:
+class ConversationStore:
     """The manager's queries. Each public method is one unit of work on the database."""
 
     def __init__(self, database: Database, outbox: OutboxRouting = NO_OUTBOX) -> None:
