@@ -21,9 +21,9 @@ from agent.store.slack import SlackStore, oauth_stores
 from agent.tasks import BackgroundTasks
 from channels.slack import (
     InstalledTokens,
-    Notes,
     SlackChannel,
     SlackInbound,
+    SlackNotices,
     SlackOutbound,
     SlackStaff,
     StaffChannel,
@@ -118,7 +118,7 @@ def build_slack(
             store,
             background,
             settings.limits.max_text_chars,
-            Notes(persona.no_text, persona.too_long),
+            SlackNotices(persona.no_text, persona.too_long),
         ),
         background,
         staff,

@@ -130,7 +130,7 @@ def bot_user_id(body: dict[str, Any], context: Any) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Notes:
+class SlackNotices:
     """What a customer is told when a message cannot be taken (the persona's wording); empty says nothing."""
 
     files_only: str
@@ -146,13 +146,13 @@ class SlackInbound:
         conversations: InboundLedger,
         background: BackgroundTasks,
         max_text_chars: int,
-        notes: Notes,
+        notices: SlackNotices,
     ) -> None:
         self.service = service
         self.conversations = conversations
         self.background = background
         self.max_text_chars = max_text_chars
-        self.notes = notes
+        self.notices = notices
 
     async def on_event(
         self, event: dict[str, Any], body: dict[str, Any], context: Any, client: AsyncWebClient, request: Any
@@ -165,13 +165,13 @@ class SlackInbound:
                 return  # a thread the app was never asked into
             if not parsed.text:
                 if parsed.files:
-                    await self._note_once(client, parsed, self.notes.files_only)
+                    await self._note_once(client, parsed, self.notices.files_only)
                 return
             try:
                 checked_text(parsed.text, self.max_text_chars)
             except InvalidMessage as exc:
                 if exc.reason == TOO_LONG:
-                    await self._note_once(client, parsed, self.notes.too_long)
+                    await self._note_once(client, parsed, self.notices.too_long)
                 else:
                     log.warning("slack_message_refused", reason=str(exc))
                 return
