@@ -42,10 +42,11 @@ from personas import Persona
 
 if TYPE_CHECKING:
     # Only for the annotations: the manager works on views, the composition root hands it the stores.
-    from agent.store.outbox import OutboxStore
     from agent.store.conversations import ConversationStore
+    from agent.store.outbox import OutboxStore
 
 log = structlog.get_logger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class PendingMessage:
