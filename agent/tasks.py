@@ -80,6 +80,15 @@ class BackgroundTasks:
             log.warning("background_tasks_not_stopped", tasks=self.name, names=sorted(t.get_name() for t in stuck))
 
 
+async def within(task: asyncio.Task[T], deadline_s: float) -> T | None:
+    """The task's result if it finishes within the deadline, else None (it keeps running).
+
+    A task that failed raises here, as `await task` would.
+    """
+    done, _ = await asyncio.wait({task}, timeout=deadline_s)
+    return task.result() if done else None
+
+
 def while_serving(name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[object], AsyncIterator[None]]:
     """A cleanup context (aiohttp's `app.cleanup_ctx`) that runs `run()` from start-up until shutdown."""
 

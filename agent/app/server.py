@@ -98,6 +98,12 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([http_client_ctx, model_gateway_ctx, database_ctx])
     if shared.context is not None:
         app.cleanup_ctx.append(shared.context)
+
+    async def turns_ctx(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await manager.close()  # before the shared line and the database go
+
+    app.cleanup_ctx.append(turns_ctx)
     webhook = build_webhook(settings, client)
     if webhook is not None:
         # Subscribed at start-up, before the first request, so no escalation is missed. Local

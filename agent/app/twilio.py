@@ -80,7 +80,6 @@ def build_twilio(settings: Settings, manager: ConversationManager, database: Dat
 
         async def sms_ctx(app: web.Application) -> AsyncIterator[None]:
             yield
-            await webhook.close(app)
             await sms_outbound.close()
 
         mounted.cleanup.append(sms_ctx)

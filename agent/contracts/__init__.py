@@ -24,6 +24,7 @@ from agent.contracts.channel import (
     OptOutRegistry,
     RateLimiter,
     Reply,
+    Taken,
     Role,
     traits_of,
     utcnow,
@@ -92,6 +93,7 @@ __all__ = [
     "StaffRole",
     "StaffSession",
     "StaffThread",
+    "Taken",
     "traits_of",
     "utcnow",
 ]

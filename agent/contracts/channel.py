@@ -117,6 +117,14 @@ class Reply:
 
 
 @dataclass(frozen=True, slots=True)
+class Taken:
+    """A message `take` stored; `reply` is its answer when the caller is to send it inline."""
+
+    message: MessageView
+    reply: Reply | None
+
+
+@dataclass(frozen=True, slots=True)
 class ConversationEvent:
     """Something a live channel (a WebSocket) should show as it happens."""
 
@@ -135,9 +143,11 @@ class ConversationService(Protocol):
 
     async def handle(self, message: InboundMessage) -> Reply: ...
 
-    async def accept(self, message: InboundMessage) -> MessageView:
-        """Store a message without answering it yet (a channel that must acknowledge at once
-        calls `handle` with the same message afterwards); a repeat returns the stored one."""
+    async def take(self, message: InboundMessage, inline_deadline_s: float = 0.0) -> Taken:
+        """For a channel that acknowledges before the answer: the message is stored and in line
+        when this returns, and its turn runs on. An answer ready within `inline_deadline_s` comes
+        back for the caller to send itself; otherwise the outbox sends it. A repeat of a stored
+        message gets no second answer."""
         ...
 
     async def history(
@@ -145,17 +155,6 @@ class ConversationService(Protocol):
     ) -> tuple[list[MessageView], ConversationState] | None: ...
 
     def events(self, conversation_id: str) -> "EventStream": ...
-
-    async def deliver_inline(self, message_id: int) -> bool:
-        """Take a reply out of the outbox to send it in the webhook's own response.
-
-        True means the caller now owns delivery; False means the outbox already has it.
-        """
-        ...
-
-    async def release_to_outbox(self, message_id: int) -> None:
-        """The caller will not deliver this reply inline: let the outbox send it now."""
-        ...
 
 
 # A channel gesture that always means "a person, please" (a caller pressing 0) sets this

@@ -8,6 +8,7 @@ queued and answered here too, in their place.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from agent.contracts import (
+    Taken,
     ChannelTraits,
     ConversationNotFound,
     ConversationState,
@@ -37,6 +39,7 @@ from agent.routing import Router
 from agent.routing.model_tier import ModelIntentTier
 from agent.store.records import TurnAlreadyDone, UnknownConversation
 from agent.store.views import ConversationView, SavedInbound
+from agent.tasks import BackgroundTasks, within
 from agent.text import checked_text
 from personas import Persona
 
@@ -91,8 +94,9 @@ class ConversationManager:
             channels=channels or {},
             model_tier=model_tier,
         )
-        # Messages `accept`ed and waiting in line for `handle` to run their turn.
-        self._accepted: dict[tuple[str, str, str], tuple[SavedInbound, Place]] = {}
+        # Turns `take` started, by message, so a repeat of a message waits for its turn.
+        self._tasks = BackgroundTasks("turns")
+        self._running: dict[tuple[str, str, str], asyncio.Task[Reply]] = {}
 
     # -- the service channels see ---------------------------------------------------------
 
@@ -114,6 +118,7 @@ class ConversationManager:
         return self.bus.subscribe(conversation_id)
 
     async def deliver_inline(self, message_id: int) -> bool:
+        """Take a reply out of the outbox to send it in the caller's response; False: the outbox has it."""
         return True if self.outbox is None else await self.outbox.take_inline(message_id)
 
     async def release_to_outbox(self, message_id: int) -> None:
@@ -145,21 +150,42 @@ class ConversationManager:
             await self._publish(found.id, "state", {"state": state.value})
         return state
 
-    async def accept(self, inbound: InboundMessage) -> MessageView:
-        """Store the message, take its place in the conversation's line and show it live, without
-        running its turn: `handle` with the same message does that next, in that place."""
+    async def take(self, inbound: InboundMessage, inline_deadline_s: float = 0.0) -> Taken:
+        """Store the message and take its place in line (both done when this returns, so the
+        channel may acknowledge), then run its turn there.
+
+        An answer ready within `inline_deadline_s` is the caller's to send in its own response
+        (`Taken.reply`); a later one, or any with no deadline, leaves through the outbox. A
+        repeat of a message whose turn is running waits for that turn instead of starting one.
+        """
         saved, place = await self._store(inbound)
-        view = saved.message
-        if saved.duplicate:
-            await place.leave()
-            return view
-        key = _accepted_key(inbound)
-        if key is None:
-            await place.leave()  # nothing to find it by again: `handle` will store and queue it anew
+        key = _message_key(inbound)
+        task = self._running.get(key) if key is not None else None
+        if task is None:
+            task = self._tasks.spawn(self._in_place(inbound, saved, place, announce=not saved.duplicate), "turn", report=False)
+            if key is not None:
+                self._running[key] = task
+                task.add_done_callback(lambda done: self._running.pop(key, None) if self._running.get(key) is done else None)
         else:
-            self._accepted[key] = (saved, place)
-        await self._publish(saved.conversation.id, "message", {"message": view.to_json()})
-        return view
+            await place.leave()
+        reply = await within(task, inline_deadline_s) if inline_deadline_s > 0 else None
+        if reply is None:
+            if inline_deadline_s > 0:
+                log.info("reply_late", deadline_s=inline_deadline_s, message_id=saved.message.id)
+            self._tasks.spawn(self._release_when_done(task), "turn_to_outbox", message_id=saved.message.id)
+            return Taken(saved.message, None)
+        if reply.message is None or not await self.deliver_inline(reply.message.id):
+            return Taken(saved.message, None)  # nothing to say, or a repeat whose answer went already
+        return Taken(saved.message, reply)
+
+    async def _release_when_done(self, task: asyncio.Task[Reply]) -> None:
+        reply = await task
+        if reply.message is not None:
+            await self.release_to_outbox(reply.message.id)
+
+    async def close(self, grace_s: float = 5.0) -> None:
+        """On shutdown: let running turns finish for a while (their messages are stored either way)."""
+        await self._tasks.close(grace_s)
 
     async def _store(self, inbound: InboundMessage) -> tuple[SavedInbound, Place]:
         """Save the message between `arrive` and `queue`: its place in line is its stored id."""
@@ -180,20 +206,18 @@ class ConversationManager:
         return saved, place
 
     async def handle(self, inbound: InboundMessage) -> Reply:
-        key = _accepted_key(inbound)
-        accepted = self._accepted.pop(key, None) if key is not None else None
-        if accepted is not None:
-            saved, place = accepted
-        else:
-            saved, place = await self._store(inbound)
+        saved, place = await self._store(inbound)
+        return await self._in_place(inbound, saved, place, announce=not saved.duplicate)
+
+    async def _in_place(self, inbound: InboundMessage, saved: SavedInbound, place: Place, announce: bool) -> Reply:
+        """Show the message live, wait for its place in line, and run its turn there."""
         try:
             conversation_id = saved.conversation.id
-            inbound_view = saved.message
-            with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, turn_id=inbound_view.id):
-                if not saved.duplicate and accepted is None:
-                    await self._publish(conversation_id, "message", {"message": inbound_view.to_json()})
+            with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, turn_id=saved.message.id):
+                if announce:
+                    await self._publish(conversation_id, "message", {"message": saved.message.to_json()})
                 await place.reached()
-                return await self._take_turn(inbound, conversation_id, inbound_view)
+                return await self._take_turn(inbound, conversation_id, saved.message)
         finally:
             await place.leave()
 
@@ -278,7 +302,7 @@ class ConversationManager:
         await self.parts.publish_staff(kind, conversation_id, data)
 
 
-def _accepted_key(inbound: InboundMessage) -> tuple[str, str, str] | None:
+def _message_key(inbound: InboundMessage) -> tuple[str, str, str] | None:
     if not inbound.provider_message_id:
         return None
     return inbound.channel, inbound.conversation_id or inbound.conversation_key, inbound.provider_message_id

@@ -177,22 +177,13 @@ class SlackInbound:
                 return
             inbound = parsed.inbound()
             try:
-                stored = await self.service.accept(inbound)  # durable before the acknowledgement
+                # Durable before the acknowledgement; the answer leaves through the outbox.
+                taken = await self.service.take(inbound)
             except (InvalidMessage, ConversationNotFound) as exc:
                 log.warning("slack_message_refused", reason=str(exc))
                 return
             retry = (request.headers.get("x-slack-retry-num") or [None])[0]
-            log.info("slack_message_stored", message_id=stored.id, slack_retry=retry)
-            self.background.spawn(self._turn(inbound), "slack_turn")
-
-    async def _turn(self, inbound: InboundMessage) -> None:
-        with structlog.contextvars.bound_contextvars(channel=CHANNEL, slack_ts=inbound.provider_message_id):
-            try:
-                reply = await self.service.handle(inbound)
-            except Exception:  # the message is stored; a failed turn must not take the process down
-                log.exception("slack_turn_failed")
-                return
-            log.info("slack_turn_done", conversation_id=reply.conversation_id, duplicate=reply.duplicate)
+            log.info("slack_message_stored", message_id=taken.message.id, slack_retry=retry)
 
     async def _note_once(self, client: AsyncWebClient, parsed: CustomerEvent, text: str) -> None:
         """A polite word about a message we cannot take, once per message: claimed in the store

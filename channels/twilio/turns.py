@@ -12,7 +12,9 @@ import asyncio
 from collections.abc import Callable, Coroutine, Hashable
 from typing import Any, Generic, TypeVar
 
-from agent.tasks import BackgroundTasks
+from agent.tasks import BackgroundTasks, within
+
+__all__ = ["PendingTurns", "within"]
 
 T = TypeVar("T")
 
@@ -65,12 +67,3 @@ class PendingTurns(Generic[T]):
         """On shutdown: let running turns finish (their answers are stored), cancel what will not."""
         await self._tasks.close(grace_s)
         self._by_key.clear()
-
-
-async def within(task: asyncio.Task[T], deadline_s: float) -> T | None:
-    """The task's result if it finishes within the deadline, else None (it keeps running).
-
-    A task that failed raises here, as `await task` would.
-    """
-    done, _ = await asyncio.wait({task}, timeout=deadline_s)
-    return task.result() if done else None

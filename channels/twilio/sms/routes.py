@@ -1,26 +1,24 @@
 """POST /twilio/sms: signed, stored, answered inline when quick, through the outbox when not.
 
-A turn gets `inline_deadline_s` (well inside Twilio's 15 s). A reply ready by then is taken out of
-the outbox and answered as TwiML; a later one leaves the webhook with empty TwiML at once, and the
-outbox sends it through the REST API as soon as the turn is done.
+The manager stores the message and gives its turn `inline_deadline_s` (well inside Twilio's 15 s).
+A reply ready by then is answered as TwiML; a later one leaves the webhook with empty TwiML at
+once, and the outbox sends it through the REST API as soon as the turn is done.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
 
-from agent.contracts import ConversationService, InvalidMessage, OptOutRegistry, Reply
+from agent.contracts import ConversationService, InvalidMessage, OptOutRegistry
 from agent.text import is_blank
 from channels.twilio.signature import TwilioSignature
-from channels.twilio.sms.inbound import CHANNEL, BadSms, Sms, parse_sms, to_inbound
+from channels.twilio.sms.inbound import BadSms, Sms, parse_sms, to_inbound
 from channels.twilio.sms.keywords import Keyword, Keywords
 from channels.twilio.sms.outbound import to_twiml
 from channels.twilio.sms.segments import split_message
-from channels.twilio.turns import PendingTurns, within
 from channels.twilio.twiml import empty, forbidden, twiml
 
 log = structlog.get_logger(__name__)
@@ -44,15 +42,9 @@ class SmsWebhook:
         self.optouts = optouts
         self.signature = signature
         self.options = options
-        self.turns: PendingTurns[Reply] = PendingTurns("sms_turns")
-        self.late: PendingTurns[None] = PendingTurns("sms_late_replies")
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [web.post(PATH, self.receive)]
-
-    async def close(self, _app: web.Application) -> None:
-        await self.turns.close()
-        await self.late.close()
 
     async def receive(self, request: web.Request) -> web.Response:
         params = await self.signature.form(request)
@@ -82,35 +74,15 @@ class SmsWebhook:
             return empty()
         try:
             # Stored before Twilio gets its 200, however long the turn takes; a failure here is a 500
-            # and Twilio's retry, not a lost message.
-            await self.service.accept(inbound)
+            # and Twilio's retry, not a lost message. Nothing is sent inline to an opted-out number:
+            # the outbox records the refusal, with the reason, for staff to see.
+            taken = await self.service.take(inbound, 0.0 if opted_out else self.options.inline_deadline_s)
         except InvalidMessage as exc:
             log.warning("sms_invalid", error=str(exc))
             return empty(400)
-        task = self.turns.start(sms.message_sid, self.service.handle(inbound))
-        reply = await within(task, self.options.inline_deadline_s)
-        if reply is None:
-            log.info("sms_reply_late", deadline_s=self.options.inline_deadline_s)
-            self.late.start(sms.message_sid, self._release_when_done(task))
-            return empty()
-        return await self._answer(reply, opted_out)
-
-    async def _answer(self, reply: Reply, opted_out: bool) -> web.Response:
-        if reply.message is None:
-            return empty()
-        if opted_out:
-            # Not sent; the outbox records it as refused, with the reason, for staff to see.
-            await self.service.release_to_outbox(reply.message.id)
-            return empty()
-        if not await self.service.deliver_inline(reply.message.id):
-            return empty()  # a repeated MessageSid, or the outbox has it already
-        return twiml(to_twiml(split_message(reply.message.text, self.options.segment_budget)))
-
-    async def _release_when_done(self, task: asyncio.Task[Reply]) -> None:
-        reply = await task
-        if reply.message is not None:
-            await self.service.release_to_outbox(reply.message.id)
-            log.info("sms_reply_released", message_id=reply.message.id)
+        if taken.reply is None or taken.reply.message is None:
+            return empty()  # late (the outbox sends it), silent, or a repeat already answered
+        return twiml(to_twiml(split_message(taken.reply.message.text, self.options.segment_budget)))
 
     async def _keyword(self, sms: Sms, keyword: Keyword, opted_out: bool) -> web.Response:
         if not await self.optouts.record(sms.sender, keyword.value, sms.body.strip(), sms.message_sid):

@@ -8,10 +8,8 @@ import time
 from datetime import timedelta
 
 import aiohttp
-import httpx
 
 from agent.contracts import InboundMessage, utcnow
-from agent.app.manager import build_manager
 from agent.store import Database, ConversationStore
 from agent.store.migrate import upgrade
 from agent.store.outbox import OutboxStore
@@ -89,16 +87,14 @@ async def test_messages_stored_before_a_crash_are_answered_at_start_up_and_a_sta
     # The last things a process did before it died: store (and acknowledge) DMs, and no more.
     database = Database(settings.database_url)
     store = ConversationStore(database)
-    async with httpx.AsyncClient() as client:
-        stopped = build_manager(settings, store, client)
-        for user, dm_id, text, ts, age in [
-            ("U0CUSTOMER", "D0DM00001", "where is my order NW-10482?", "1700001400.000100", timedelta(minutes=2)),
-            ("U0OTHER", "D0DM00002", "what is your return policy", "1700001401.000100", timedelta(0)),
-            ("U0LATE", "D0DM00003", "do you ship to Canada?", "1700001402.000100", timedelta(hours=2)),
-        ]:
-            await stopped.accept(InboundMessage(
-                "slack", user, f"T0TEAM001:{dm_id}", text, provider_message_id=ts, received_at=utcnow() - age,
-            ))
+    for user, dm_id, text, ts, age in [
+        ("U0CUSTOMER", "D0DM00001", "where is my order NW-10482?", "1700001400.000100", timedelta(minutes=2)),
+        ("U0OTHER", "D0DM00002", "what is your return policy", "1700001401.000100", timedelta(0)),
+        ("U0LATE", "D0DM00003", "do you ship to Canada?", "1700001402.000100", timedelta(hours=2)),
+    ]:
+        await store.save_inbound(InboundMessage(
+            "slack", user, f"T0TEAM001:{dm_id}", text, provider_message_id=ts, received_at=utcnow() - age,
+        ))
     persona = load_persona(settings.persona)
 
     async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as http:
@@ -128,12 +124,10 @@ async def test_a_message_another_process_left_unanswered_is_found_by_the_sweep(
     async with running_server(settings):
         # Stored by a process that died before answering it, after this one had started.
         database = Database(settings.database_url)
-        async with httpx.AsyncClient() as client:
-            other = build_manager(settings, ConversationStore(database), client)
-            await other.accept(InboundMessage(
-                "slack", "U0CUSTOMER", "T0TEAM001:D0DM00001", "where is my order NW-10482?",
-                provider_message_id="1700001600.000100", received_at=utcnow() - timedelta(seconds=2),
-            ))
+        await ConversationStore(database).save_inbound(InboundMessage(
+            "slack", "U0CUSTOMER", "T0TEAM001:D0DM00001", "where is my order NW-10482?",
+            provider_message_id="1700001600.000100", received_at=utcnow() - timedelta(seconds=2),
+        ))
         await database.dispose()
         [answer] = await api.wait_for("chat.postMessage", 1, timeout=20)
     assert "NW-10482" in answer.params["text"]
