@@ -180,7 +180,9 @@ class ConversationManager:
 
     async def _release_when_done(self, task: asyncio.Task[Reply]) -> None:
         reply = await task
-        if reply.message is not None:
+        # A repeat's replayed answer is the first delivery's to release: releasing it again
+        # would cut short a retry's backoff, or the wait a rate limit asked for.
+        if reply.message is not None and not reply.duplicate:
             await self.release_to_outbox(reply.message.id)
 
     async def close(self, grace_s: float = 5.0) -> None:
