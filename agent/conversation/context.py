@@ -40,6 +40,7 @@ class TurnContext:
     # record
     turn: TurnView | None = None
     reply: MessageView | None = None
+    _history: History | None = field(default=None, repr=False)
 
     @property
     def previous_state(self) -> ConversationState:
@@ -52,11 +53,14 @@ class TurnContext:
         return [m for m in self.recent if m.id != self.message.id]
 
     def history(self) -> History:
-        earlier = self.earlier
-        return History(
-            customer=[m.text for m in earlier if m.role is Role.CUSTOMER],
-            bot=[m.text for m in earlier if m.role is Role.BOT],
-        )
+        """What the customer and the bot said before this turn, for the escalation rules (built once)."""
+        if self._history is None:
+            earlier = self.earlier
+            self._history = History(
+                customer=[m.text for m in earlier if m.role is Role.CUSTOMER],
+                bot=[m.text for m in earlier if m.role is Role.BOT],
+            )
+        return self._history
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000
