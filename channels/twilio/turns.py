@@ -12,9 +12,7 @@ import asyncio
 from collections.abc import Callable, Coroutine, Hashable
 from typing import Any, Generic, TypeVar
 
-from agent.tasks import BackgroundTasks, within
-
-__all__ = ["PendingTurns", "within"]
+from agent.tasks import BackgroundTasks
 
 T = TypeVar("T")
 

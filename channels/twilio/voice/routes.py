@@ -23,8 +23,9 @@ from aiohttp import web
 from twilio.twiml.voice_response import VoiceResponse
 
 from agent.contracts import ChannelSessions, ConversationService, ConversationState, InvalidMessage, Reply
+from agent.tasks import within
 from channels.twilio.signature import TwilioSignature
-from channels.twilio.turns import PendingTurns, within
+from channels.twilio.turns import PendingTurns
 from channels.twilio.twiml import empty, forbidden, twiml
 from channels.twilio.voice.inbound import (
     CHANNEL,
