@@ -29,6 +29,13 @@ from agent.contracts.channel import (
     traits_of,
     utcnow,
 )
+from agent.contracts.knowledge import (
+    ChunkRecord,
+    DocumentRecord,
+    KnowledgeQuery,
+    Passage,
+    Retriever,
+)
 from agent.contracts.outbox import (
     DeliveryError,
     OutboundChannel,
@@ -56,6 +63,11 @@ from agent.contracts.staff import (
 )
 
 __all__ = [
+    "ChunkRecord",
+    "DocumentRecord",
+    "KnowledgeQuery",
+    "Passage",
+    "Retriever",
     "CallRecord",
     "ChannelSessions",
     "ChannelTraits",

@@ -1,0 +1,72 @@
+"""The knowledge contract: a business's documents as they are stored, and the passages a turn
+retrieves from them for its models to answer from and cite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRecord:
+    """One piece of a document: a section (or a question and its answer), never cut mid-sentence."""
+
+    ordinal: int  # its place in the document
+    section: tuple[str, ...]  # the heading path down to it; () for the text before any heading
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRecord:
+    """A parsed document, ready to store: its chunks switch in with it, in one transaction."""
+
+    collection: str
+    source: str  # where it came from: a path relative to what was ingested, or a URL
+    title: str
+    content_hash: str  # of the file's bytes: the same hash means nothing to do
+    chunks: tuple[ChunkRecord, ...]
+    url: str | None = None  # a link a customer can follow (front matter `url`, an HTML canonical link)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A chunk retrieved for a query, with what a citation needs."""
+
+    id: str  # stable across searches: "<document id>:<ordinal>"
+    collection: str
+    title: str
+    section: tuple[str, ...]
+    source: str
+    text: str
+    score: float
+    url: str | None = None
+
+    @property
+    def heading(self) -> str:
+        return " › ".join(self.section)
+
+    def citation(self) -> dict[str, Any]:
+        """What a reply and a stored turn keep of it."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "section": self.heading,
+            "source": self.source,
+            "url": self.url,
+            "score": round(self.score, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeQuery:
+    text: str
+    collections: tuple[str, ...] = ()  # () searches every collection
+    k: int = 3
+    min_score: float = 0.0
+
+
+class Retriever(Protocol):
+    """Searches the stored knowledge base; an empty or unsearchable query finds nothing."""
+
+    async def search(self, query: KnowledgeQuery) -> list[Passage]: ...
