@@ -15,7 +15,7 @@ from agent.models.cache import CacheSettings, ResponseCache
 from agent.models.chain import RouteStrategy
 from agent.models.cost import FREE, PriceKey, PriceOverride, Pricer
 from agent.models.limits import RateLimiter
-from agent.models.local import Catalog, KnowledgeBase, LocalModel, load_articles
+from agent.models.local import Catalog, LocalModel
 from agent.models.managed import Deployment, RetryPolicy
 from agent.models.metrics import GatewayMetrics
 from agent.models.providers import (
@@ -32,19 +32,14 @@ from personas import Persona
 
 def provider_registry(settings: Settings, persona: Persona, pool: ClientPool) -> ProviderRegistry:
     registry = http_registry(pool)
-    local_data: list[tuple[KnowledgeBase, Catalog]] = []
+    catalogs: list[Catalog] = []
 
     def local(spec: ModelSpec, _pool: ClientPool) -> ChatModel:
-        if not local_data:  # read once, shared by every local model
+        if not catalogs:  # read once, shared by every local model
             k = settings.knowledge
-            local_data.append(
-                (
-                    KnowledgeBase(load_articles(settings.resolve(k.articles))),
-                    Catalog.from_files(settings.resolve(k.catalog), settings.resolve(k.orders)),
-                )
-            )
+            catalogs.append(Catalog.from_files(settings.resolve(k.catalog), settings.resolve(k.orders)))
         return LocalModel(
-            *local_data[0], greeting=persona.greeting, fallback=persona.fallback, name=spec.name, identity=persona.identity
+            catalogs[0], greeting=persona.greeting, fallback=persona.fallback, name=spec.name, identity=persona.identity
         )
 
     registry.register("local", local)

@@ -9,8 +9,9 @@ import httpx
 from agent.app.channels import CHANNELS, named
 from agent.app.gateway import build_gateway
 from agent.app.shared import SharedState
-from agent.conversation import ConversationManager, TurnSettings
+from agent.conversation import ConversationManager, RetrievalPolicy, TurnSettings
 from agent.escalation import EscalationPolicy, Triggers
+from agent.knowledge.search import KnowledgeSearch
 from agent.live.events import InProcessEventBus
 from agent.live.locks import InProcessLocks
 from agent.models import ChatMessage, ChatRequest, Gateway, ManagedModel, ModelChain
@@ -19,8 +20,9 @@ from agent.routing import Router, load_intents
 from agent.routing.cache import trained_classifier
 from agent.routing.model_tier import ModelIntentTier
 from agent.routing.semantic import SemanticIntentClassifier
-from agent.settings import Settings
+from agent.settings import RetrievalSettings, Settings
 from agent.store import ConversationStore
+from agent.store.knowledge import KnowledgeStore
 from agent.store.outbox import OutboxStore
 from personas import load_persona
 
@@ -56,6 +58,19 @@ def build_model_tier(router: Router, model: ManagedModel) -> ModelIntentTier:
     return ModelIntentTier(router.catalog, ask_model(model, max_tokens=16))
 
 
+def retrieval_policy(retrieval: RetrievalSettings) -> RetrievalPolicy:
+    return RetrievalPolicy(tuple(retrieval.collections), retrieval.k, retrieval.min_score, retrieval.min_coverage)
+
+
+def retrieval_policies(settings: Settings) -> dict[str, RetrievalPolicy]:
+    """Each route's retrieval: its own `knowledge`, else `knowledge.retrieval` (under "*")."""
+    policies = {"*": retrieval_policy(settings.knowledge.retrieval)}
+    for name, route in settings.routes.items():
+        if route.knowledge is not None:
+            policies[name] = retrieval_policy(route.knowledge)
+    return policies
+
+
 def build_manager(
     settings: Settings,
     store: ConversationStore,
@@ -88,11 +103,14 @@ def build_manager(
         locks=shared.locks if shared else InProcessLocks(),
         events=shared.bus if shared else InProcessEventBus(),
         channels=CHANNELS,
+        retriever=KnowledgeSearch(KnowledgeStore(store.database)),
         settings=TurnSettings(
             max_text_chars=settings.limits.max_text_chars,
             history_messages=settings.limits.history_messages,
             turn_timeout_s=settings.turn_timeout_s,
             unknown_action=settings.routing.unknown_action,
+            retrieval=retrieval_policies(settings),
+            follow_up_max_words=settings.routing.follow_up_max_words,
         ),
     )
 

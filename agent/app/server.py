@@ -11,6 +11,7 @@ from aiohttp import web
 from agent.app import keys
 from agent.app.gateway import build_gateway
 from agent.app.health import healthz, model_metrics
+from agent.app.knowledge import knowledge_ctx
 from agent.app.manager import build_manager, build_recovery
 from agent.app.outbox import OutboxChannels, build_outbox_sender
 from agent.app.shared import build_shared_state
@@ -26,6 +27,7 @@ from agent.contracts import STAFF_TOPIC, RateLimiter
 from agent.escalation.webhook import EscalationWebhook
 from agent.settings import Settings, environment
 from agent.store import Database, ConversationStore
+from agent.store.knowledge import KnowledgeStore
 from agent.store.migrate import ensure_current
 from agent.store.outbox import OutboxBell, OutboxRouting, OutboxStore
 from agent.tasks import while_serving
@@ -95,7 +97,7 @@ def create_app(settings: Settings) -> web.Application:
         yield
         await gateway.aclose()  # the providers' pooled connections
 
-    app.cleanup_ctx.extend([http_client_ctx, model_gateway_ctx, database_ctx])
+    app.cleanup_ctx.extend([http_client_ctx, model_gateway_ctx, database_ctx, knowledge_ctx(settings, KnowledgeStore(database))])
     if shared.context is not None:
         app.cleanup_ctx.append(shared.context)
 

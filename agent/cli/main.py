@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from agent.cli.common import config_option, load_config, prepare_embedded_database
+from agent.cli.kb import kb_group
 from agent.cli.router import router_group
 from agent.cli.staff import staff_group
 
@@ -14,30 +16,6 @@ from agent.cli.staff import staff_group
 if TYPE_CHECKING:
     from agent.settings import Settings
 
-config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="SWITCHBOARD_CONFIG",
-    help="YAML configuration file (default: the shipped one).",
-)
-
-
-def _settings(config_path: Path | None) -> Settings:
-    from agent.settings import ConfigError, load_settings
-
-    try:
-        return load_settings(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-def _prepare_embedded_database(settings: Settings) -> None:
-    from agent.store.migrate import upgrade
-
-    # An embedded SQLite database is ours to manage; a shared PostgreSQL is upgraded on purpose.
-    if settings.is_embedded_database:
-        upgrade(settings.database_url)
 
 
 @click.group()
@@ -59,12 +37,12 @@ def serve(config_path: Path | None, host: str | None, port: int | None) -> None:
     from agent.store.migrate import DatabaseNotReady
     from personas import PersonaError
 
-    settings = _settings(config_path)
+    settings = load_config(config_path)
     configure_logging(settings.log.level, settings.log.format)
     host = host or settings.server.host
     port = settings.server.port if port is None else port
     try:
-        _prepare_embedded_database(settings)
+        prepare_embedded_database(settings)
         app = create_app(settings)
     except (ConfigError, PersonaError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -86,9 +64,9 @@ def chat(config_path: Path | None) -> None:
 
     from agent.logs import configure_logging
 
-    settings = _settings(config_path)
+    settings = load_config(config_path)
     configure_logging("warning", "console")
-    _prepare_embedded_database(settings)
+    prepare_embedded_database(settings)
     asyncio.run(_chat(settings))
 
 
@@ -122,11 +100,12 @@ def db_upgrade(config_path: Path | None, revision: str) -> None:
     """Apply migrations up to REVISION."""
     from agent.store.migrate import upgrade
 
-    settings = _settings(config_path)
+    settings = load_config(config_path)
     upgrade(settings.database_url, revision)
     click.echo(f"database at {revision}", err=True)
 
 
+main.add_command(kb_group)
 main.add_command(router_group)
 main.add_command(staff_group)
 

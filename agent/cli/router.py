@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
+from agent.cli.common import config_option, load_config
 # The routing package brings numpy and scikit-learn: each command imports what it runs on, so
 # `switchboard --help` loads none of it.
 if TYPE_CHECKING:
@@ -39,15 +40,6 @@ def _classifier(name: str) -> Callable[[], Classifier]:
     return classifiers[name]
 
 
-def _settings(config_path: Path | None) -> Settings:
-    from agent.settings import ConfigError, load_settings
-
-    try:
-        return load_settings(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
 def _router(settings: Settings, retrain: bool = False) -> Router:
     from agent.app.manager import build_router
 
@@ -59,11 +51,6 @@ def router_group() -> None:
     """Train, explain and evaluate the intent router."""
 
 
-config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="SWITCHBOARD_CONFIG"
-)
-
-
 @router_group.command()
 @config_option
 def train(config_path: Path | None) -> None:
@@ -71,7 +58,7 @@ def train(config_path: Path | None) -> None:
     from agent.routing.cache import cache_path
     from agent.routing.semantic import SemanticIntentClassifier
 
-    settings = _settings(config_path)
+    settings = load_config(config_path)
     started = time.perf_counter()
     router = _router(settings, retrain=True)
     seconds = time.perf_counter() - started
@@ -94,7 +81,7 @@ def train(config_path: Path | None) -> None:
 @click.option("--top", default=5, show_default=True)
 def explain(config_path: Path | None, text: str, current_route: str | None, top: int) -> None:
     """Show how TEXT would be routed: the deciding tier, and the best intents with scores."""
-    router = _router(_settings(config_path))
+    router = _router(load_config(config_path))
     intent = router.classify(text, current_route)
     click.echo(f"route {intent.route}  intent {intent.name}  tier {intent.tier}  confidence {intent.confidence:.3f}  ({intent.elapsed_ms:.3f} ms)")
     click.echo(f"threshold {router.threshold}" + (f", follow-up threshold {router.follow_up_threshold}" if current_route else ""))
@@ -133,7 +120,7 @@ def eval_command(
         raise click.ClickException(str(exc)) from exc
     make = _classifier(name)
     if name == "semantic":  # the transformer's token vectors are kept with the router's cache
-        cache_dir = _settings(config_path).data_dir / "cache"
+        cache_dir = load_config(config_path).data_dir / "cache"
         make = partial(SemanticIntentClassifier, cache_dir=cache_dir)
     try:
         report = evaluate(examples, make, name, max_accuracy_drop, progress=_progress)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
+from agent.cli.common import load_config, on_database
 from agent.contracts import StaffRole
 
 # The accounts bring argon2 and the store SQLAlchemy: each command imports what it runs on,
@@ -42,7 +43,7 @@ def staff_add(
     """Add a staff account; the password is prompted for twice, or read from stdin."""
     from agent.store import UsernameTaken
 
-    settings = _settings(config_path)
+    settings = load_config(config_path)
     if slack_user:
         _check_slack_member(slack_user)
     password = _read_password(password_stdin)
@@ -62,7 +63,7 @@ def staff_add(
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="SWITCHBOARD_CONFIG")
 def staff_link_slack(username: str, slack_user: str, config_path: Path | None) -> None:
     """Let the Slack member SLACK_USER (U…) act as the staff account USERNAME in Slack."""
-    _link_slack_user(_settings(config_path), username.strip().lower(), slack_user)
+    _link_slack_user(load_config(config_path), username.strip().lower(), slack_user)
 
 
 def _check_slack_member(slack_user: str) -> str:
@@ -89,7 +90,7 @@ def _link_slack_user(settings: Settings, username: str, slack_user: str) -> None
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="SWITCHBOARD_CONFIG")
 def staff_passwd(username: str, password_stdin: bool, config_path: Path | None) -> None:
     """Set a new password; that person is signed out everywhere."""
-    settings = _settings(config_path)
+    settings = load_config(config_path)
     password = _read_password(password_stdin)
     member = _run(settings, lambda accounts: accounts.set_password(username, password))
     click.echo(f"changed the password of {member.username}; their open sign-ins are ended", err=True)
@@ -99,18 +100,9 @@ def staff_passwd(username: str, password_stdin: bool, config_path: Path | None) 
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="SWITCHBOARD_CONFIG")
 def staff_list(config_path: Path | None) -> None:
     """The staff accounts: username, role and display name."""
-    members = _run(_settings(config_path), lambda accounts: accounts.members())
+    members = _run(load_config(config_path), lambda accounts: accounts.members())
     for member in members:
         click.echo(f"{member.username}\t{member.role.value}\t{member.display_name}")
-
-
-def _settings(config_path: Path | None) -> Settings:
-    from agent.settings import ConfigError, load_settings
-
-    try:
-        return load_settings(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -127,24 +119,9 @@ def _run(settings: Settings, action: Callable[[StaffAccounts], Awaitable[T]]) ->
 
 
 def _on_database(settings: Settings, action: Callable[[Database], Awaitable[T]]) -> T:
-    """Run `action` on the configured database (made current first when embedded)."""
-    import asyncio
-
     from agent.staff.accounts import AccountError
-    from agent.store import Database
-    from agent.store.migrate import upgrade
-
-    if settings.is_embedded_database:
-        upgrade(settings.database_url)
-
-    async def run() -> T:
-        database = Database(settings.database_url)
-        try:
-            return await action(database)
-        finally:
-            await database.dispose()
 
     try:
-        return asyncio.run(run())
+        return on_database(settings, action)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -35,6 +35,7 @@ from agent.contracts.knowledge import (
     KnowledgeQuery,
     Passage,
     Retriever,
+    Source,
 )
 from agent.contracts.outbox import (
     DeliveryError,
@@ -68,6 +69,7 @@ __all__ = [
     "KnowledgeQuery",
     "Passage",
     "Retriever",
+    "Source",
     "CallRecord",
     "ChannelSessions",
     "ChannelTraits",

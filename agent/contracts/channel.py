@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+from agent.contracts.knowledge import Source
 from agent.text import (
     InvalidMessage as InvalidMessage,  # the contract's own, defined beside the check
 )
@@ -114,6 +115,7 @@ class Reply:
     escalated: bool
     state: ConversationState
     duplicate: bool = False
+    sources: tuple[Source, ...] = ()  # the knowledge passages the answer cites
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ class ChunkRecord:
     ordinal: int  # its place in the document
     section: tuple[str, ...]  # the heading path down to it; () for the text before any heading
     text: str
+    url: str | None = None  # a link for this piece alone (an FAQ row's own url); else the document's
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +47,27 @@ class Passage:
     def heading(self) -> str:
         return " › ".join(self.section)
 
-    def citation(self) -> dict[str, Any]:
-        """What a reply and a stored turn keep of it."""
-        return {
-            "id": self.id,
-            "title": self.title,
-            "section": self.heading,
-            "source": self.source,
-            "url": self.url,
-            "score": round(self.score, 3),
-        }
+    def as_source(self) -> Source:
+        return Source(self.id, self.title, self.heading, self.source, self.url, round(self.score, 3))
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A passage an answer cites, as a reply and the stored turn keep it (without its text)."""
+
+    id: str
+    title: str
+    section: str
+    source: str
+    url: str | None
+    score: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "section": self.section, "source": self.source, "url": self.url, "score": self.score}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Source:
+        return cls(str(data["id"]), str(data["title"]), str(data.get("section") or ""), str(data["source"]), data.get("url"), float(data["score"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +76,9 @@ class KnowledgeQuery:
     collections: tuple[str, ...] = ()  # () searches every collection
     k: int = 3
     min_score: float = 0.0
+    # The share of the query's weight (by IDF) a passage must match: one rare word of a question
+    # about something else ("weather" in a delivery article) is not an answer.
+    min_coverage: float = 0.0
 
 
 class Retriever(Protocol):

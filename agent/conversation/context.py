@@ -10,7 +10,9 @@ from agent.contracts import (
     ConversationState,
     InboundMessage,
     MessageView,
+    Passage,
     Role,
+    Source,
 )
 from agent.escalation import EscalationDecision, History
 from agent.models import ChainResult
@@ -35,7 +37,11 @@ class TurnContext:
     unknown_streak: int = 0
     # escalate (before and after the models) and answer
     decision: EscalationDecision = field(default_factory=lambda: EscalationDecision(False))
+    # retrieve
+    retrieved: bool = False  # whether the route looked in the knowledge base at all
+    passages: list[Passage] = field(default_factory=list)
     chain: ChainResult = field(default_factory=lambda: ChainResult(None))
+    sources: list[Source] = field(default_factory=list)  # the passages the answer cites
     reply_text: str | None = None  # set by the stage that decides what the customer hears
     # record
     turn: TurnView | None = None

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 import structlog
 
 from agent.contracts import (
-    Taken,
     ChannelTraits,
     ConversationNotFound,
     ConversationState,
@@ -25,6 +24,8 @@ from agent.contracts import (
     InboundMessage,
     MessageView,
     Reply,
+    Retriever,
+    Taken,
     utcnow,
 )
 from agent.conversation import stages
@@ -76,6 +77,7 @@ class ConversationManager:
         model_tier: ModelIntentTier | None = None,
         outbox: OutboxStore | None = None,
         channels: Mapping[str, ChannelTraits] | None = None,
+        retriever: Retriever | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
@@ -93,6 +95,7 @@ class ConversationManager:
             settings=settings,
             channels=channels or {},
             model_tier=model_tier,
+            retriever=retriever,
         )
         # Turns `take` started, by message, so a repeat of a message waits for its turn.
         self._tasks = BackgroundTasks("turns")

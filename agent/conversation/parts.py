@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agent.contracts import STAFF_TOPIC, ChannelTraits, ConversationEvent, traits_of
+from agent.contracts import STAFF_TOPIC, ChannelTraits, ConversationEvent, Retriever, traits_of
 from agent.escalation import EscalationPolicy
 from agent.live.events import EventBus
 from agent.models import RouteStrategy
@@ -21,11 +21,24 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
+class RetrievalPolicy:
+    """What one route's turns retrieve: from which collections, how many passages, how relevant."""
+
+    collections: tuple[str, ...] = ()  # () searches every collection
+    k: int = 3  # 0: the route retrieves nothing and its prompt says nothing of references
+    min_score: float = 2.0
+    min_coverage: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
 class TurnSettings:
     max_text_chars: int = 4000
     history_messages: int = 10
     turn_timeout_s: float = 30.0
     unknown_action: str = "route"  # route | clarify
+    retrieval: Mapping[str, RetrievalPolicy] = field(default_factory=dict)  # by route; unlisted routes: the default
+    # A message this short is a follow-up ("and to Canada?"): the customer's message before it joins the query.
+    follow_up_max_words: int = 4
 
 
 @dataclass(slots=True)
@@ -39,6 +52,7 @@ class TurnParts:
     settings: TurnSettings
     channels: Mapping[str, ChannelTraits]
     model_tier: ModelIntentTier | None = None
+    retriever: Retriever | None = None  # None: no knowledge base, and prompts say nothing of one
     _prompts: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def traits(self, channel: str) -> ChannelTraits:

@@ -17,12 +17,14 @@ import structlog
 from agent.contracts import (
     ESCALATE_METADATA,
     ConversationState,
+    KnowledgeQuery,
     MessageView,
     Reply,
     Role,
 )
 from agent.conversation.context import TurnContext
-from agent.conversation.parts import TurnParts
+from agent.conversation.parts import RetrievalPolicy, TurnParts
+from agent.conversation.references import cited, reference_block
 from agent.escalation import EscalationDecision
 from agent.models import ChainResult, ChatMessage, ChatRequest, RouteStrategy
 from agent.routing import UNKNOWN, Intent
@@ -73,6 +75,7 @@ async def replay(parts: TurnParts, conversation_id: str, message: MessageView, d
         escalated=done.outcome in ("escalated", "relayed"),
         state=conversation.state if conversation else ConversationState.BOT,
         duplicate=True,
+        sources=done.sources,
     )
 
 
@@ -165,6 +168,42 @@ async def escalate_before(turn: TurnContext, parts: TurnParts) -> Reply | None:
     return None
 
 
+# -- retrieve ---------------------------------------------------------------------------
+
+
+async def retrieve(turn: TurnContext, parts: TurnParts) -> Reply | None:
+    """Passages from the knowledge base for the customer's message, before any model runs.
+
+    A short follow-up ("and to Canada?") is searched together with the customer's message before
+    it. A knowledge base that cannot be searched is logged and the models hear there is no reference.
+    """
+    if turn.reply_text is not None or parts.retriever is None:
+        return None
+    assert turn.intent is not None
+    policy = parts.settings.retrieval.get(turn.intent.route) or parts.settings.retrieval.get("*") or RetrievalPolicy()
+    if policy.k <= 0:
+        return None
+    text = turn.message.text
+    if len(text.split()) <= parts.settings.follow_up_max_words:
+        before = next((m.text for m in reversed(turn.earlier) if m.role is Role.CUSTOMER), None)
+        text = f"{before}\n{text}" if before else text
+    started = time.perf_counter()
+    query = KnowledgeQuery(text, policy.collections, policy.k, policy.min_score, policy.min_coverage)
+    turn.retrieved = True
+    try:
+        turn.passages = await parts.retriever.search(query)
+    except Exception:
+        log.warning("retrieval_failed", exc_info=True)
+        turn.passages = []
+    log.debug(
+        "retrieved",
+        passages=[p.id for p in turn.passages],
+        scores=[round(p.score, 2) for p in turn.passages],
+        latency_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+    return None
+
+
 # -- answer -----------------------------------------------------------------------------
 
 
@@ -174,11 +213,15 @@ async def answer(turn: TurnContext, parts: TurnParts) -> Reply | None:
         return None  # decided before any model
     intent = turn.intent
     assert intent is not None
+    system = parts.system_prompt(intent.route, turn.traits.style)
+    if turn.retrieved:
+        system += "\n\n" + reference_block(turn.passages)
     request = ChatRequest(
-        messages=[ChatMessage("system", parts.system_prompt(intent.route, turn.traits.style))]
+        messages=[ChatMessage("system", system)]
         + [ChatMessage(MODEL_ROLES[m.role], m.text) for m in turn.recent if m.role in MODEL_ROLES],
         route=intent.route,
         metadata={"intent": intent.name, "channel": turn.inbound.channel},
+        passages=tuple(turn.passages),
     )
     chain = parts.chains[intent.route]
     deadline = parts.settings.turn_timeout_s
@@ -235,6 +278,9 @@ async def escalate_after(turn: TurnContext, parts: TurnParts) -> Reply | None:
         return None  # decided before any model
     result = turn.chain.result
     text = result.text if result else None
+    if text is not None:
+        # The ids the model cited become the reply's sources; the customer reads the text without them.
+        text, turn.sources = cited(text, turn.passages)
     failures = [a.outcome.value for a in turn.chain.attempts]
     turn.decision = parts.escalation.after_model(turn.chain.ok, failures, text, turn.history())
     if text is not None and not turn.decision.escalate:
@@ -276,6 +322,7 @@ async def record(turn: TurnContext, parts: TurnParts) -> Reply | None:
         escalation_detail=decision.detail,
         # A handover starts the count again for when the bot has the conversation back.
         unknown_streak=0 if decision.escalate else turn.unknown_streak,
+        sources=() if decision.escalate else tuple(turn.sources),
     )
     if turn.previous_state is ConversationState.RESOLVED and stored.new_state is None:
         # A resolved conversation is the bot's again from the customer's next message.
@@ -311,7 +358,8 @@ async def deliver(turn: TurnContext, parts: TurnParts) -> Reply | None:
     assert stored is not None
     conversation_id = turn.conversation_id
     if reply:
-        await parts.publish(conversation_id, "message", {"message": reply.to_json()})
+        sources = [s.as_dict() for s in stored.sources]
+        await parts.publish(conversation_id, "message", {"message": reply.to_json(), "sources": sources})
     state = ConversationState.WAITING if decision.escalate else ConversationState.BOT
     if state is not turn.previous_state:
         await parts.publish(conversation_id, "state", {"state": state.value})
@@ -342,6 +390,7 @@ async def deliver(turn: TurnContext, parts: TurnParts) -> Reply | None:
         model=stored.model,
         escalated=decision.escalate,
         state=state,
+        sources=stored.sources,
     )
 
 
@@ -379,7 +428,7 @@ def missed(age_s: float) -> Stage:
 TURN: tuple[Stage, ...] = (
     load,
     relay_to_staff,
-    typing(route, escalate_before, answer, escalate_after, record),
+    typing(route, escalate_before, retrieve, answer, escalate_after, record),
     deliver,
 )
 

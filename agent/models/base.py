@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from agent.contracts import Passage
+
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
@@ -39,6 +41,9 @@ class ChatRequest:
     tools: tuple[Tool, ...] = ()
     # Facts the manager already knows (intent name, channel); providers may ignore them.
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The knowledge passages the system prompt quotes as R1, R2, ...: a hosted model reads them
+    # there; the local model, which has no language model, answers from them directly.
+    passages: tuple[Passage, ...] = ()
 
     @property
     def last_user_text(self) -> str:

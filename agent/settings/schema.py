@@ -76,10 +76,33 @@ class ClientRateSettings(_Strict):
     messages_per_conversation: Annotated[int, Field(ge=1)] = 30
 
 
-class KnowledgeSettings(_Strict):
-    """The local model's sources; relative paths are resolved against the package."""
+class KnowledgeSource(_Strict):
+    """A file or folder of documents; relative paths are resolved against the package."""
 
-    articles: Path = Path("demo/knowledge.yaml")
+    path: Path
+    collection: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")] = "default"
+
+
+class RetrievalSettings(_Strict):
+    """How many passages a turn retrieves, and how relevant they must be to reach a model."""
+
+    collections: list[str] = []  # none named: every collection
+    k: Annotated[int, Field(ge=0, le=20)] = 3  # 0 turns retrieval off for the route
+    # BM25 below this is a match on a stray word; below `min_coverage` of the question's weight
+    # matched, the passage answers some other question. Either way the models hear "no reference".
+    min_score: Annotated[float, Field(ge=0)] = 2.0
+    min_coverage: Annotated[float, Field(ge=0, le=1)] = 0.5
+
+
+class KnowledgeSettings(_Strict):
+    """The business's documents, ingested into the database at start-up when they changed
+    (`switchboard kb ingest` does the same by hand), and the local model's order and catalog tables."""
+
+    sources: list[KnowledgeSource] = [
+        KnowledgeSource(path=Path("demo/knowledge/help"), collection="help"),
+        KnowledgeSource(path=Path("demo/knowledge/policies"), collection="policies"),
+    ]
+    retrieval: RetrievalSettings = RetrievalSettings()
     orders: Path = Path("demo/orders.yaml")
     catalog: Path = Path("demo/catalog.yaml")
 
@@ -206,6 +229,8 @@ class RoutePolicy(_Strict):
     # Prompts carry one customer's details (orders, account): never cached.
     personal: bool = False
     cache: RouteCacheSettings = RouteCacheSettings()
+    # What the route's models answer from; unset, `knowledge.retrieval` applies.
+    knowledge: RetrievalSettings | None = None
 
 
 class BusinessHoursSettings(_Strict):

@@ -15,7 +15,7 @@ from agent.contracts import ConversationState, InboundMessage, MessageView, Role
 from agent.store.database import Database
 from agent.store.outbox import NO_OUTBOX, OutboxRouting, enqueue
 from agent.store.records import CallRecord, TurnAlreadyDone, TurnRecord, UnknownConversation
-from agent.store.rows import conversation_view, to_view, turn_view
+from agent.store.rows import conversation_view, sources_column, to_view, turn_view
 from agent.store.tables import Conversation, Escalation, Message, ModelCall, Turn
 from agent.store.views import ConversationView, SavedInbound, StoredContext, TurnView
 
@@ -347,6 +347,7 @@ def _finish_turn(session: Session, record: TurnRecord, outbox: OutboxRouting) ->
         outcome=record.outcome,
         model=record.model,
         latency_ms=record.latency_ms,
+        sources=sources_column(record.sources),
     )
     session.add(turn)
     session.flush()

@@ -29,6 +29,7 @@ class Database:
     def __init__(self, url: str, echo: bool = False) -> None:
         parsed = make_url(url)
         self.display_url = parsed.render_as_string(hide_password=True)
+        self.backend = parsed.get_backend_name()  # "sqlite" | "postgresql"
         self._sync: Engine | None = None
         self._async: AsyncEngine | None = None
         self._thread: ThreadPoolExecutor | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.contracts import CallRecord, ConversationState, MessageView, Role
+from agent.contracts import CallRecord, ConversationState, MessageView, Role, Source
 from agent.store.views import TurnView
 
 
@@ -44,3 +44,4 @@ class TurnRecord:
     escalation_reason: str | None = None
     escalation_detail: str | None = None
     unknown_streak: int | None = None
+    sources: tuple[Source, ...] = ()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from agent.contracts import ConversationState, EscalationView, MessageView, NoteView, Role, StaffMember, StaffRole
+import json
+from collections.abc import Sequence
+
+from agent.contracts import ConversationState, EscalationView, MessageView, NoteView, Role, Source, StaffMember, StaffRole
 from agent.store.tables import Conversation, Escalation, Message, Note, StaffUser, Turn
 from agent.store.views import ConversationView, TurnView, as_utc
 
@@ -49,7 +52,16 @@ def turn_view(turn: Turn) -> TurnView:
         model=turn.model,
         latency_ms=turn.latency_ms,
         created_at=as_utc(turn.created_at),
+        sources=sources_of(turn.sources),
     )
+
+
+def sources_column(sources: Sequence[Source]) -> str | None:
+    return json.dumps([s.as_dict() for s in sources]) if sources else None
+
+
+def sources_of(column: str | None) -> tuple[Source, ...]:
+    return tuple(Source.from_dict(item) for item in json.loads(column)) if column else ()
 
 
 def staff_view(user: StaffUser) -> StaffMember:

@@ -63,6 +63,8 @@ class Turn(SQLModel, table=True):
     outcome: str = Field(max_length=16)  # answered | escalated | relayed | failed
     model: str | None = Field(default=None, max_length=128)
     latency_ms: float = 0.0
+    # The knowledge passages the answer cites, as JSON: [{id, title, section, source, url, score}].
+    sources: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
 
 
@@ -230,3 +232,37 @@ class OptOutEvent(SQLModel, table=True):
     keyword: str = Field(max_length=64)  # what was sent (STOP, UNSUBSCRIBE, a provider error code…)
     provider_message_id: str | None = Field(default=None, max_length=255, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class KnowledgeDocument(SQLModel, table=True):
+    """One ingested document; its chunks are replaced with it, in one transaction."""
+
+    __tablename__ = "kb_documents"
+    __table_args__ = (UniqueConstraint("collection", "source", name="uq_kb_document_source"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    collection: str = Field(max_length=64, index=True)
+    source: str = Field(max_length=1024)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    url: str | None = Field(default=None, sa_column=Column(Text))
+    content_hash: str = Field(max_length=64)
+    chunk_count: int = 0
+    ingested_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class KnowledgeChunk(SQLModel, table=True):
+    """A searchable piece of a document. Title and section are kept on it, so the full-text index
+    (an FTS5 table on SQLite, a generated tsvector column on PostgreSQL, both made by migration
+    0012) ranks a chunk by what it is about as well as what it says."""
+
+    __tablename__ = "kb_chunks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="kb_documents.id", index=True)
+    collection: str = Field(max_length=64)
+    ordinal: int
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    section: str = Field(sa_column=Column(Text, nullable=False))  # the heading path, " › " between levels
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    url: str | None = Field(default=None, sa_column=Column(Text))  # its own link (an FAQ row's); else the document's
+    length: int = 0  # words, for BM25's length normalisation

@@ -7,10 +7,10 @@ the ones only the store and the layers right above it share. Table rows become v
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from agent.contracts import ConversationState, EscalationView, MessageView, NoteView, StaffMember
+from agent.contracts import ConversationState, EscalationView, MessageView, NoteView, Source, StaffMember
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -49,6 +49,7 @@ class TurnView:
     model: str | None
     latency_ms: float
     created_at: datetime
+    sources: tuple[Source, ...] = field(default=())
 
 
 @dataclass(frozen=True, slots=True)

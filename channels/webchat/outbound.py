@@ -16,6 +16,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
             "model": reply.model,
             "escalated": reply.escalated,
             "message": reply.message.to_json() if reply.message else None,
+            "sources": [source.as_dict() for source in reply.sources],
         },
         "state": reply.state.value,
     }

@@ -1,7 +1,6 @@
-"""The built-in local model and its data."""
+"""The built-in local model, which answers from retrieved passages and the demo tables."""
 
 from agent.models.local.catalog import Catalog
-from agent.models.local.knowledge import KnowledgeBase, load_articles
 from agent.models.local.model import LocalModel
 
-__all__ = ["Catalog", "KnowledgeBase", "LocalModel", "load_articles"]
+__all__ = ["Catalog", "LocalModel"]

@@ -1,7 +1,8 @@
-"""The built-in local model: answers from the knowledge base and the demo tables, no key needed.
+"""The built-in local model: answers from the retrieved passages and the demo tables, no key needed.
 
 It is a retrieval model, not a language model: it composes its answer from the order table,
-the catalog and the best-matching article, and says plainly when it has nothing to go on.
+the catalog and the best passage the turn retrieved from the knowledge base (the same passages
+a hosted model is given, cited the same way), and says plainly when it has nothing to go on.
 """
 
 from __future__ import annotations
@@ -13,10 +14,6 @@ from datetime import date
 
 from agent.models.base import ChatRequest, ChatResult, StreamEvent, TextDelta
 from agent.models.local.catalog import Catalog, Order, Product, find_order_number
-from agent.models.local.knowledge import KnowledgeBase
-
-# BM25 scores below this are matches on a stray common word, not an answer.
-MIN_ARTICLE_SCORE = 2.0
 
 ORDER_INTENTS = {"order_status", "cancel_order"}
 PRODUCT_INTENTS = {"product_info", "pricing", "product_recommendation", "purchase_intent"}
@@ -65,7 +62,6 @@ class LocalModel:
 
     def __init__(
         self,
-        knowledge: KnowledgeBase,
         catalog: Catalog,
         greeting: str,
         fallback: str,
@@ -75,7 +71,6 @@ class LocalModel:
     ) -> None:
         self.name = name
         self.timeout_s = timeout_s
-        self._knowledge = knowledge
         self._catalog = catalog
         self._greeting = greeting
         self._fallback = fallback
@@ -119,11 +114,11 @@ class LocalModel:
                 )
             answer = describe_order(order)
             if intent == "cancel_order":
-                article = self._best_article(text)
+                article = _best_passage(request)
                 answer += " " + article if article else ""
             return answer
         if intent in ORDER_INTENTS:
-            article = self._best_article(text) if intent == "cancel_order" else None
+            article = _best_passage(request) if intent == "cancel_order" else None
             ask = "What's your order number? It's in your confirmation email and looks like NW-12345."
             return f"{article} {ask}" if article else f"I can check that for you. {ask}"
         if intent == "greeting":
@@ -140,17 +135,16 @@ class LocalModel:
                 lines.append("Would you like help choosing a size or colour?")
             return "\n".join(lines)
 
-        # The intent's own words ("damaged item", "refund request") steer retrieval toward
-        # the article about it when the customer's wording shares little with the article.
-        article = self._best_article(f"{text} {intent.replace('_', ' ')}" if intent else text)
+        article = _best_passage(request)
         if article:
             return f"I'm sorry about that. {article}" if intent in SORRY_INTENTS else article
         if products:
             return "\n".join(describe_product(p) for p in products)
         return self._fallback
 
-    def _best_article(self, text: str) -> str | None:
-        hits = self._knowledge.search(text, limit=1)
-        if hits and hits[0].score >= MIN_ARTICLE_SCORE:
-            return hits[0].article.text
+
+def _best_passage(request: ChatRequest) -> str | None:
+    """The top passage the turn retrieved, cited as the prompt numbers it."""
+    if not request.passages:
         return None
+    return f"{request.passages[0].text} [R1]"

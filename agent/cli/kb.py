@@ -1,0 +1,186 @@
+"""`switchboard kb`: ingest, list, remove, search, explain and evaluate the knowledge base."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from agent.cli.common import config_option, load_config, on_database
+
+# The store brings SQLAlchemy: each command imports what it runs on.
+if TYPE_CHECKING:
+    from agent.contracts import Passage
+    from agent.store import Database
+    from agent.store.knowledge import KnowledgeStore
+
+T = TypeVar("T")
+
+
+@click.group("kb")
+def kb_group() -> None:
+    """The knowledge base: the business's documents every model answers from."""
+
+
+def _store(database: Database) -> KnowledgeStore:
+    from agent.store.knowledge import KnowledgeStore
+
+    return KnowledgeStore(database)
+
+
+@kb_group.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--collection", default="default", show_default=True, help="The collection the documents go into.")
+@click.option("--prune", is_flag=True, help="Remove the collection's documents that are no longer found under PATHS.")
+@config_option
+def ingest_command(paths: tuple[Path, ...], collection: str, prune: bool, config_path: Path | None) -> None:
+    """Ingest Markdown, HTML, text and FAQ (CSV, JSONL) files; folders are walked. Only what changed is written."""
+    from agent.knowledge.ingest import ingest
+
+    settings = load_config(config_path)
+    label = click.style("ingesting", dim=True)
+
+    def progress(source: str) -> None:
+        click.echo(f"{label} {source}", err=True)
+
+    report = on_database(settings, lambda database: ingest(_store(database), list(paths), collection, prune, progress))
+    for path, reason in report.skipped:
+        click.echo(f"skipped {path}: {reason}", err=True)
+    click.echo(report.summary())
+
+
+@kb_group.command("list")
+@click.option("--collection", default=None, help="List this collection's documents.")
+@config_option
+def list_command(collection: str | None, config_path: Path | None) -> None:
+    """Collections (documents, chunks, last ingest), or one collection's documents."""
+
+    async def read(database: Database) -> list[str]:
+        store = _store(database)
+        if collection is not None:
+            return [
+                f"{d.source}\t{d.chunks} chunks\t{d.title}\t{d.ingested_at:%Y-%m-%d %H:%M}" for d in await store.documents(collection)
+            ]
+        return [f"{c.name}\t{c.documents} documents\t{c.chunks} chunks\tlast ingest {c.last_ingest:%Y-%m-%d %H:%M:%S}" for c in await store.collections()]
+
+    lines = on_database(load_config(config_path), read)
+    if not lines:
+        click.echo("the knowledge base is empty: add documents with `switchboard kb ingest PATH`", err=True)
+    for line in lines:
+        click.echo(line)
+
+
+@kb_group.command("remove")
+@click.argument("collection")
+@click.argument("sources", nargs=-1)
+@config_option
+def remove_command(collection: str, sources: tuple[str, ...], config_path: Path | None) -> None:
+    """Remove a collection, or only the documents SOURCES of it (as `kb list --collection` names them)."""
+    removed = on_database(load_config(config_path), lambda database: _store(database).remove(collection, list(sources) or None))
+    click.echo(f"removed {removed} document{'s' if removed != 1 else ''} from {collection}")
+
+
+def _passage_json(passage: Passage) -> dict[str, Any]:
+    return {**passage.as_source().as_dict(), "collection": passage.collection, "text": passage.text}
+
+
+def _print_passages(passages: list[Passage]) -> None:
+    for rank, passage in enumerate(passages, 1):
+        where = passage.title + (f" › {passage.heading}" if passage.section else "")
+        click.echo(f"{rank}. {passage.score:6.2f}  {where}  [{passage.collection}/{passage.source}]")
+        click.echo("   " + passage.text.replace("\n", " ")[:200])
+
+
+@kb_group.command("search")
+@click.argument("query")
+@click.option("--k", default=5, show_default=True, type=click.IntRange(1, 50))
+@click.option("--collection", "collections", multiple=True, help="Search only this collection (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the passages as JSON.")
+@config_option
+def search_command(query: str, k: int, collections: tuple[str, ...], as_json: bool, config_path: Path | None) -> None:
+    """Ranked chunks for QUERY: score, title, section and source (no relevance floor)."""
+    from agent.contracts import KnowledgeQuery
+    from agent.knowledge.search import KnowledgeSearch
+
+    async def search(database: Database) -> tuple[int, list[Passage]]:
+        store = _store(database)
+        stats = await store.stats()
+        return stats.chunks, await KnowledgeSearch(store).search(KnowledgeQuery(query, collections, k))
+
+    chunks, passages = on_database(load_config(config_path), search)
+    if chunks == 0:
+        click.echo("the knowledge base is empty: add documents with `switchboard kb ingest PATH`", err=True)
+    elif not passages:
+        click.echo("nothing matched", err=True)
+    if as_json:
+        click.echo(json.dumps([_passage_json(p) for p in passages]))
+    else:
+        _print_passages(passages)
+
+
+@kb_group.command("explain")
+@click.argument("message")
+@config_option
+def explain_command(message: str, config_path: Path | None) -> None:
+    """What a turn would retrieve for MESSAGE: its route, that route's retrieval, the passages that pass."""
+    from agent.app.manager import build_router, retrieval_policies
+    from agent.contracts import KnowledgeQuery
+    from agent.conversation import RetrievalPolicy
+    from agent.knowledge.search import KnowledgeSearch
+
+    settings = load_config(config_path)
+    intent = build_router(settings).classify(message, None)
+    policies = retrieval_policies(settings)
+    policy = policies.get(intent.route) or policies.get("*") or RetrievalPolicy()
+    click.echo(f"route {intent.route} (intent {intent.name}, {intent.confidence:.2f})")
+    collections = ", ".join(policy.collections) or "every collection"
+    click.echo(f"retrieval: {collections}, k={policy.k}, min_score={policy.min_score}, min_coverage={policy.min_coverage}")
+    query = KnowledgeQuery(message, policy.collections, policy.k, policy.min_score, policy.min_coverage)
+    passages = on_database(settings, lambda database: KnowledgeSearch(_store(database)).search(query))
+    if not passages:
+        click.echo("no passage passes: the models are told there is no reference")
+    _print_passages(passages)
+
+
+def _progress(items: Iterable[T], label: str) -> Iterator[T]:
+    materialized = list(items)
+    with click.progressbar(materialized, label=label, file=click.get_text_stream("stderr")) as bar:
+        yield from bar
+
+
+@kb_group.command("eval")
+@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--no-answer", "no_answer_path", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Questions the knowledge base should not answer ({\"query\"} lines): how often nothing is retrieved.",
+)
+@click.option("--json", "as_json", is_flag=True, help="End with one JSON object of the results.")
+@config_option
+def eval_command(data_path: Path, no_answer_path: Path | None, as_json: bool, config_path: Path | None) -> None:
+    """Recall@1, recall@5, MRR and search latency on labelled questions, with the configured thresholds."""
+    from agent.app.manager import retrieval_policies
+    from agent.contracts import KnowledgeQuery
+    from agent.knowledge.evaluate import EvalDataError, evaluate, read_labelled
+    from agent.knowledge.search import KnowledgeSearch
+
+    try:
+        rows = read_labelled(data_path)
+        no_answer = read_labelled(no_answer_path, require_label=False) if no_answer_path else []
+    except EvalDataError as exc:
+        raise click.ClickException(str(exc)) from exc
+    settings = load_config(config_path)
+    policy = retrieval_policies(settings)["*"]
+    base = KnowledgeQuery("", policy.collections, policy.k, policy.min_score, policy.min_coverage)
+    report = on_database(settings, lambda database: evaluate(KnowledgeSearch(_store(database)), rows, base, no_answer, _progress))
+    click.echo(f"questions    {report.questions}")
+    click.echo(f"recall@1     {report.recall_at_1:.1%}")
+    click.echo(f"recall@5     {report.recall_at_5:.1%}")
+    click.echo(f"MRR          {report.mrr:.3f}")
+    if report.abstained is not None:
+        click.echo(f"no answer    {report.abstained:.1%} of {report.no_answer_questions} off-topic questions found nothing")
+    click.echo(f"latency      p50 {report.p50_ms:.2f} ms, p99 {report.p99_ms:.2f} ms")
+    if as_json:
+        click.echo(json.dumps(report.to_json()))

@@ -1,0 +1,92 @@
+"""Ingesting documents: walk the paths, skip what has not changed, switch each changed document in whole.
+
+Idempotent by content hash: a file whose bytes are already stored is not even parsed. A file
+that cannot be read or parsed is reported with its reason and the rest go on; a document is
+replaced in one transaction, so a search never sees half of one. With `prune`, documents of the
+collection that are no longer found are removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from agent.knowledge.discover import discover
+from agent.knowledge.parsing import UnreadableDocument, parse_document
+from agent.store.knowledge import KnowledgeStore
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True)
+class IngestReport:
+    collection: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, why)
+    chunks: int = 0  # in the documents added or updated
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        return (
+            f"{self.collection}: {len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+            f"{len(self.removed)} removed, {len(self.skipped)} skipped ({self.chunks} chunks, {self.seconds:.2f} s)"
+        )
+
+
+async def ingest(
+    store: KnowledgeStore,
+    paths: Sequence[Path],
+    collection: str,
+    prune: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> IngestReport:
+    started = time.perf_counter()
+    report = IngestReport(collection)
+    walk = discover(paths)
+    report.skipped.extend((str(skip.path), skip.reason) for skip in walk.skipped)
+    known = await store.hashes(collection)
+    seen: set[str] = set()
+    for found in walk.found:
+        seen.add(found.source)
+        if progress is not None:
+            progress(found.source)
+        try:
+            data = found.path.read_bytes()
+        except OSError as exc:
+            report.skipped.append((str(found.path), exc.strerror or type(exc).__name__))
+            continue
+        content_hash = hashlib.sha256(data).hexdigest()
+        if known.get(found.source) == content_hash:
+            report.unchanged.append(found.source)
+            continue
+        try:
+            record = parse_document(found.path, data, collection=collection, source=found.source)
+        except UnreadableDocument as exc:
+            report.skipped.append((str(found.path), exc.reason))
+            continue
+        change = await store.put(record)
+        {"added": report.added, "updated": report.updated}.get(change, report.unchanged).append(found.source)
+        if change != "unchanged":
+            report.chunks += len(record.chunks)
+    # A folder that is not there (unmounted, mistyped) prunes nothing: it would empty the collection.
+    if prune and all(path.exists() for path in paths):
+        gone = sorted(set(known) - seen)
+        if gone:
+            await store.remove(collection, gone)
+            report.removed.extend(gone)
+    report.seconds = time.perf_counter() - started
+    for path, reason in report.skipped:
+        log.warning("document_skipped", collection=collection, path=path, reason=reason)
+    return report

@@ -1,0 +1,236 @@
+"""The knowledge base's tables: documents switched in whole, chunks found by full-text search.
+
+Full-text search is the database's own, chosen by URL like the rest of the store: an FTS5 index
+on SQLite, a tsvector column under a GIN index on PostgreSQL (both made by migration 0012). The
+index finds candidates; ranking them is the caller's (`agent.knowledge.search`), the same on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, text
+from sqlmodel import Session, col, delete, select
+
+from agent.contracts import DocumentRecord, utcnow
+from agent.store.database import Database
+from agent.store.tables import KnowledgeChunk, KnowledgeDocument
+from agent.store.views import as_utc
+from agent.terms import tokens
+
+SECTION_SEPARATOR = " › "
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentView:
+    id: int
+    collection: str
+    source: str
+    title: str
+    url: str | None
+    content_hash: str
+    chunks: int
+    ingested_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionView:
+    name: str
+    documents: int
+    chunks: int
+    last_ingest: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateChunk:
+    """A chunk the index matched, with what ranking and citing it need."""
+
+    id: int
+    document_id: int
+    ordinal: int
+    collection: str
+    title: str
+    section: str
+    text: str
+    source: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    chunks: int
+    average_length: float
+
+
+def _document_view(row: KnowledgeDocument) -> DocumentView:
+    assert row.id is not None
+    return DocumentView(
+        row.id, row.collection, row.source, row.title, row.url, row.content_hash, row.chunk_count, as_utc(row.ingested_at)
+    )
+
+
+def chunk_length(title: str, section: str, body: str) -> int:
+    # Title and section words count twice in ranking (they name the topic), so in length too.
+    return 2 * len(tokens(title)) + 2 * len(tokens(section)) + len(tokens(body))
+
+
+class KnowledgeStore:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    # -- writing ------------------------------------------------------------------------
+
+    async def hashes(self, collection: str) -> dict[str, str]:
+        """source → content hash of every document in `collection`: what an ingest can skip."""
+        query = select(KnowledgeDocument.source, KnowledgeDocument.content_hash).where(
+            KnowledgeDocument.collection == collection
+        )
+        rows = await self.database.run(lambda session: session.exec(query).all())
+        return {source: content_hash for source, content_hash in rows}
+
+    async def put(self, record: DocumentRecord) -> str:
+        """Store a document and its chunks in one transaction, replacing an earlier version:
+        searches see the old chunks or the new, never a mix. "added", "updated" or "unchanged"."""
+
+        def work(session: Session) -> str:
+            row = session.exec(
+                select(KnowledgeDocument).where(
+                    KnowledgeDocument.collection == record.collection, KnowledgeDocument.source == record.source
+                )
+            ).first()
+            if row is not None and row.content_hash == record.content_hash:
+                return "unchanged"
+            change = "added" if row is None else "updated"
+            if row is None:
+                row = KnowledgeDocument(collection=record.collection, source=record.source, title=record.title, content_hash="")
+            else:
+                session.exec(delete(KnowledgeChunk).where(col(KnowledgeChunk.document_id) == row.id))  # type: ignore[call-overload]
+            row.title, row.url, row.content_hash = record.title, record.url, record.content_hash
+            row.chunk_count, row.ingested_at = len(record.chunks), utcnow()
+            session.add(row)
+            session.flush()
+            assert row.id is not None
+            for chunk in record.chunks:
+                section = SECTION_SEPARATOR.join(chunk.section)
+                session.add(
+                    KnowledgeChunk(
+                        document_id=row.id,
+                        collection=record.collection,
+                        ordinal=chunk.ordinal,
+                        title=record.title,
+                        section=section,
+                        text=chunk.text,
+                        url=chunk.url,
+                        length=chunk_length(record.title, section, chunk.text),
+                    )
+                )
+            session.commit()
+            return change
+
+        return await self.database.run(work)
+
+    async def remove(self, collection: str, sources: Sequence[str] | None = None) -> int:
+        """Remove documents of `collection` (all of them when `sources` is None); how many went."""
+
+        def work(session: Session) -> int:
+            query = select(KnowledgeDocument.id).where(KnowledgeDocument.collection == collection)
+            if sources is not None:
+                query = query.where(col(KnowledgeDocument.source).in_(list(sources)))
+            ids = list(session.exec(query).all())
+            if ids:
+                session.exec(delete(KnowledgeChunk).where(col(KnowledgeChunk.document_id).in_(ids)))  # type: ignore[call-overload]
+                session.exec(delete(KnowledgeDocument).where(col(KnowledgeDocument.id).in_(ids)))  # type: ignore[call-overload]
+            session.commit()
+            return len(ids)
+
+        return await self.database.run(work)
+
+    # -- reading ------------------------------------------------------------------------
+
+    async def collections(self) -> list[CollectionView]:
+        query = (
+            select(
+                KnowledgeDocument.collection,
+                func.count(col(KnowledgeDocument.id)),
+                func.sum(KnowledgeDocument.chunk_count),
+                func.max(KnowledgeDocument.ingested_at),
+            )
+            .group_by(KnowledgeDocument.collection)
+            .order_by(KnowledgeDocument.collection)
+        )
+        rows = await self.database.run(lambda session: session.exec(query).all())
+        return [CollectionView(name, documents, int(chunks or 0), as_utc(last)) for name, documents, chunks, last in rows]
+
+    async def documents(self, collection: str | None = None) -> list[DocumentView]:
+        query = select(KnowledgeDocument).order_by(KnowledgeDocument.collection, KnowledgeDocument.source)
+        if collection is not None:
+            query = query.where(KnowledgeDocument.collection == collection)
+        rows = await self.database.run(lambda session: session.exec(query).all())
+        return [_document_view(row) for row in rows]
+
+    async def stats(self) -> IndexStats:
+        query = select(func.count(col(KnowledgeChunk.id)), func.avg(KnowledgeChunk.length))
+        count, average = await self.database.run(lambda session: session.exec(query).one())
+        return IndexStats(int(count or 0), float(average or 0.0))
+
+    async def candidates(self, words: Sequence[str], collections: Sequence[str], limit: int) -> list[CandidateChunk]:
+        """Chunks holding any of `words`, best first by the index's own rank, at most `limit`."""
+        if not words:
+            return []
+        sqlite = self.database.backend == "sqlite"
+        where = " AND c.collection IN :collections" if collections else ""
+        if sqlite:
+            statement = (
+                "SELECT c.id, c.document_id, c.ordinal, c.collection, c.title, c.section, c.text, d.source, coalesce(c.url, d.url)"
+                " FROM kb_chunks_fts f JOIN kb_chunks c ON c.id = f.rowid JOIN kb_documents d ON d.id = c.document_id"
+                f" WHERE kb_chunks_fts MATCH :match{where} ORDER BY bm25(kb_chunks_fts, 2.0, 2.0, 1.0) LIMIT :limit"
+            )
+            match = " OR ".join(_fts5_phrase(w) for w in words)
+        else:
+            statement = (
+                "SELECT c.id, c.document_id, c.ordinal, c.collection, c.title, c.section, c.text, d.source, coalesce(c.url, d.url)"
+                " FROM kb_chunks c JOIN kb_documents d ON d.id = c.document_id"
+                f" WHERE c.search_vector @@ to_tsquery('english', :match){where}"
+                " ORDER BY ts_rank(c.search_vector, to_tsquery('english', :match)) DESC LIMIT :limit"
+            )
+            match = " | ".join(_tsquery_lexeme(w) for w in words)
+        query = text(statement)
+        params: dict[str, object] = {"match": match, "limit": limit}
+        if collections:
+            query = query.bindparams(bindparam("collections", expanding=True))
+            params["collections"] = list(collections)
+
+        def work(session: Session) -> list[CandidateChunk]:
+            return [CandidateChunk(*row) for row in session.connection().execute(query, params)]
+
+        return await self.database.run(work)
+
+    async def document_frequencies(self, words: Sequence[str]) -> dict[str, int]:
+        """How many chunks hold each word (as the index matches it: stemmed, case-folded)."""
+        if not words:
+            return {}
+        if self.database.backend == "sqlite":
+            part = "SELECT count(*) FROM kb_chunks_fts WHERE kb_chunks_fts MATCH :w{i}"
+            values = {f"w{i}": _fts5_phrase(w) for i, w in enumerate(words)}
+        else:
+            part = "SELECT count(*) FROM kb_chunks WHERE search_vector @@ to_tsquery('english', :w{i})"
+            values = {f"w{i}": _tsquery_lexeme(w) for i, w in enumerate(words)}
+        statement = text(" UNION ALL ".join(f"SELECT {i} AS i, ({part.format(i=i)}) AS n" for i in range(len(words))))
+
+        def work(session: Session) -> dict[str, int]:
+            counts = dict(session.connection().execute(statement, values).all())
+            return {w: int(counts.get(i, 0)) for i, w in enumerate(words)}
+
+        return await self.database.run(work)
+
+
+def _fts5_phrase(word: str) -> str:
+    # A word quoted as an FTS5 string is only ever a word: no operator, column filter or prefix.
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _tsquery_lexeme(word: str) -> str:
+    # Quoted as a tsquery lexeme, so `!`, `&`, `:*` and the like in a word are just characters.
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
