@@ -16,7 +16,8 @@ STOP_WORDS = frozenset(
     """a an and are as at be been but by can could did do does for from get got had has have
     hi hello how i i'm if in into is it it's its me my of on or our please so than that the
     their them then there these they this to too up us was we were what when where which who
-    why will with would you your yours just any some""".split()
+    why will with would you your yours just any some what's where's who's how's that's there's
+    here's i've i'd i'll you're we're""".split()
 )
 
 

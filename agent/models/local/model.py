@@ -138,8 +138,8 @@ class LocalModel:
         article = _best_passage(request)
         if article:
             return f"I'm sorry about that. {article}" if intent in SORRY_INTENTS else article
-        if products:
-            return "\n".join(describe_product(p) for p in products)
+        # A product that shares a word with a question about something else ("weather") is no
+        # answer to it: the honest "not sure", and a person offered.
         return self._fallback
 
 
