@@ -19,10 +19,19 @@ STOP_WORDS = frozenset(
     why will with would you your yours just any some what's where's who's how's that's there's
     here's i've i'd i'll you're we're""".split()
 )
+# How people write to a shop without saying what about: dropped from searches, so that a
+# question is weighed by its subject ("tent pole", "refund"), not by "hey guys i literally need".
+CHAT_FILLER = frozenset(
+    """u ur ya yeah yes ok okay hey guys pls plz thanks thank thx im ive id dont cant wont didnt
+    doesnt isnt want wanted need needs like know tell let really literally also still already
+    actually anyone someone something anything thing things way bit lot much many very""".split()
+)
 
 
 def stem(word: str) -> str:
     # Enough to match "returns"/"returning"/"returned" with "return"; not a full stemmer.
+    if word.endswith("'s"):
+        word = word[:-2]  # a possessive: "car's" is "car"
     for suffix in ("ing", "ed", "es", "s"):
         if len(word) > len(suffix) + 2 and word.endswith(suffix):
             return word[: -len(suffix)]
@@ -31,7 +40,7 @@ def stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """The words that carry meaning, in order, unstemmed (what a full-text index is asked for)."""
-    return [w[:MAX_WORD_CHARS] for w in _WORD.findall(text.casefold()) if w not in STOP_WORDS]
+    return [w[:MAX_WORD_CHARS] for w in _WORD.findall(text.casefold()) if w not in STOP_WORDS and w not in CHAT_FILLER]
 
 
 def tokens(text: str) -> list[str]:
