@@ -89,17 +89,6 @@ class MessageView:
     conversation_id: str | None = None
     channel_message_id: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "role": self.role.value,
-            "text": self.text,
-            "author": self.author,
-            "created_at": self.created_at.isoformat(),
-        }
-
-
-
 
 @dataclass(frozen=True, slots=True)
 class Reply:
@@ -126,14 +115,17 @@ class Taken:
 
 @dataclass(frozen=True, slots=True)
 class ConversationEvent:
-    """Something a live channel (a WebSocket) should show as it happens."""
+    """Something a live channel (a WebSocket) should show as it happens.
 
-    type: str  # "message" | "typing" | "state"
-    conversation_id: str
+    `data` holds views (MessageView, NoteView, StaffMember), ConversationState and plain values,
+    never a wire format: each channel renders an event in its own, and the Redis bus carries
+    the views to other processes as they are (agent/live/codec.py)."""
+
+    # A conversation's: "message" | "typing" | "state" | "delta" | "delta_reset";
+    # the staff topic's: "message" | "note" | "queue" | "escalation".
+    type: str
+    conversation_id: str  # the topic: a conversation's id, or STAFF_TOPIC
     data: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, **self.data}
 
 
 class ConversationService(Protocol):
