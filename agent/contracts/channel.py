@@ -69,6 +69,9 @@ class ChannelTraits:
     # The customer can be reached after the request that brought their message: staff notices
     # and an answer recovered after a crash still arrive. Not so for a call or a terminal chat.
     pushable: bool = True
+    # For a channel that acknowledges before the answer (`take`): how long its request may wait
+    # for the answer, to send it in its own response; 0: every answer leaves through the outbox.
+    inline_answer_s: float = 0.0
 
 
 def traits_of(channels: Mapping[str, ChannelTraits], channel: str) -> ChannelTraits:
