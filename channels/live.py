@@ -1,15 +1,18 @@
 """Live event sockets: a WebSocket that forwards one event stream, answers pings, and closes
-when the server shuts down. Web chat visitors and the staff console both use it."""
+when the server shuts down. Web chat visitors and the staff console both use it, each with its
+own rendering of an event as JSON."""
 
 from __future__ import annotations
 
 import weakref
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import structlog
 from aiohttp import WSMsgType, web
 
-from agent.contracts import EventStream
+from agent.contracts import ConversationEvent, EventStream
 from agent.tasks import BackgroundTasks
 from channels.http import parse_json
 
@@ -54,8 +57,13 @@ async def refuse_socket(request: web.Request, reason: str) -> web.WebSocketRespo
     return socket
 
 
+# A channel's JSON for one live event.
+EventJson = Callable[[ConversationEvent], dict[str, Any]]
+
+
 class EventSockets:
-    def __init__(self) -> None:
+    def __init__(self, render: EventJson) -> None:
+        self.render = render
         self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
 
     async def serve(
@@ -69,7 +77,7 @@ class EventSockets:
             await socket.prepare(request)
             self._sockets.add(socket)
             forwarding = BackgroundTasks("live_socket")
-            forwarding.spawn(_forward(events, socket), "live_forward")
+            forwarding.spawn(_forward(events, socket, self.render), "live_forward")
             try:
                 async for frame in socket:
                     if frame.type == WSMsgType.TEXT and _is_ping(frame.data):
@@ -86,10 +94,10 @@ class EventSockets:
             await socket.close(code=1001, message=b"server shutting down")
 
 
-async def _forward(events: EventStream, socket: web.WebSocketResponse) -> None:
+async def _forward(events: EventStream, socket: web.WebSocketResponse, render: EventJson) -> None:
     try:
         async for event in events:
-            await socket.send_json(event.to_json())
+            await socket.send_json(render(event))
     except ConnectionResetError:
         pass
     except Exception:

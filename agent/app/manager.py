@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from agent.app.channels import CHANNELS, named
+from agent.app.channels import deployed, named
 from agent.app.gateway import build_gateway
 from agent.app.shared import SharedState
 from agent.conversation import ConversationManager, RetrievalPolicy, TurnSettings
@@ -102,7 +102,7 @@ def build_manager(
         ),
         locks=shared.locks if shared else InProcessLocks(),
         events=shared.bus if shared else InProcessEventBus(),
-        channels=CHANNELS,
+        channels=deployed(settings),
         retriever=KnowledgeSearch(KnowledgeStore(store.database)),
         settings=TurnSettings(
             max_text_chars=settings.limits.max_text_chars,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import structlog
 from aiohttp import web
 
+from agent.app.channels import deployed
 from agent.app.outbox import OutboxChannels
 from agent.conversation import ConversationManager
 from agent.settings import Settings
@@ -53,6 +54,7 @@ def build_twilio(settings: Settings, manager: ConversationManager, database: Dat
     mounted = Mounted()
     if config.sms.enabled:
         sms = config.sms
+        sms_traits = deployed(settings)["sms"]
         optouts = OptOutStore(database)
         sender = SmsSender(
             account_sid=account_sid,
@@ -64,7 +66,7 @@ def build_twilio(settings: Settings, manager: ConversationManager, database: Dat
             timeout_s=config.request_timeout_s,
         )
         sms_outbound = SmsOutbound(sender, optouts)
-        outbox_channels.add(sms_outbound, inline_hold_s=sms.inline_deadline_s + SMS_HOLD_MARGIN_S)
+        outbox_channels.add(sms_outbound, inline_hold_s=sms_traits.inline_answer_s + SMS_HOLD_MARGIN_S)
         webhook = SmsWebhook(
             manager,
             optouts,
@@ -72,10 +74,10 @@ def build_twilio(settings: Settings, manager: ConversationManager, database: Dat
             SmsOptions(
                 help_text=persona.help,
                 resubscribed_text=persona.resubscribed,
-                inline_deadline_s=sms.inline_deadline_s,
                 segment_budget=sms.segment_budget,
                 keywords=Keywords.of(sms.opt_out_keywords, sms.opt_in_keywords, sms.help_keywords),
             ),
+            sms_traits,
         )
 
         async def sms_ctx(app: web.Application) -> AsyncIterator[None]:

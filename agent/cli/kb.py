@@ -84,7 +84,10 @@ def remove_command(collection: str, sources: tuple[str, ...], config_path: Path 
 
 
 def _passage_json(passage: Passage) -> dict[str, Any]:
-    return {**passage.as_source().as_dict(), "collection": passage.collection, "text": passage.text}
+    return {
+        "id": passage.id, "collection": passage.collection, "title": passage.title, "section": passage.heading,
+        "source": passage.source, "url": passage.url, "score": round(passage.score, 3), "text": passage.text,
+    }  # fmt: skip
 
 
 def _print_passages(passages: list[Passage]) -> None:

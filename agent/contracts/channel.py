@@ -70,6 +70,9 @@ class ChannelTraits:
     # The customer can be reached after the request that brought their message: staff notices
     # and an answer recovered after a crash still arrive. Not so for a call or a terminal chat.
     pushable: bool = True
+    # For a channel that acknowledges before the answer (`take`): how long its request may wait
+    # for the answer, to send it in its own response; 0: every answer leaves through the outbox.
+    inline_answer_s: float = 0.0
 
 
 def traits_of(channels: Mapping[str, ChannelTraits], channel: str) -> ChannelTraits:
@@ -89,17 +92,6 @@ class MessageView:
     # Where it is stored and the channel's own id for it; neither is shown.
     conversation_id: str | None = None
     channel_message_id: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "role": self.role.value,
-            "text": self.text,
-            "author": self.author,
-            "created_at": self.created_at.isoformat(),
-        }
-
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,14 +120,17 @@ class Taken:
 
 @dataclass(frozen=True, slots=True)
 class ConversationEvent:
-    """Something a live channel (a WebSocket) should show as it happens."""
+    """Something a live channel (a WebSocket) should show as it happens.
 
-    type: str  # "message" | "typing" | "state"
-    conversation_id: str
+    `data` holds views (MessageView, NoteView, StaffMember), ConversationState and plain values,
+    never a wire format: each channel renders an event in its own, and the Redis bus carries
+    the views to other processes as they are (agent/live/codec.py)."""
+
+    # A conversation's: "message" | "typing" | "state" | "delta" | "delta_reset";
+    # the staff topic's: "message" | "note" | "queue" | "escalation".
+    type: str
+    conversation_id: str  # the topic: a conversation's id, or STAFF_TOPIC
     data: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, **self.data}
 
 
 class ConversationService(Protocol):

@@ -62,13 +62,6 @@ class Source:
     url: str | None
     score: float
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "section": self.section, "source": self.source, "url": self.url, "score": self.score}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Source:
-        return cls(str(data["id"]), str(data["title"]), str(data.get("section") or ""), str(data["source"]), data.get("url"), float(data["score"]))
-
 
 @dataclass(frozen=True, slots=True)
 class KnowledgeQuery:

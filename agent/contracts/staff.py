@@ -6,9 +6,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-from agent.contracts.channel import ConversationState, EventStream, MessageView, utcnow
+from agent.contracts.channel import ConversationState, EventStream, MessageView
+from agent.contracts.knowledge import Source
 
 # The event-bus topic every staff console listens on (conversation ids are 32 hex
 # characters, so it cannot collide with one).
@@ -48,9 +49,6 @@ class StaffMember:
     display_name: str
     role: StaffRole
 
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "username": self.username, "display_name": self.display_name, "role": self.role.value}
-
 
 @dataclass(frozen=True, slots=True)
 class StaffSession:
@@ -82,20 +80,6 @@ class QueueItem:
     claimed_by: StaffMember | None
     last_customer_text: str | None
 
-    def to_json(self, now: datetime | None = None) -> dict[str, Any]:
-        waited = ((now or utcnow()) - self.escalated_at).total_seconds()
-        return {
-            "conversation_id": self.conversation_id,
-            "channel": self.channel,
-            "state": self.state.value,
-            "reason": self.reason,
-            "detail": self.detail,
-            "escalated_at": self.escalated_at.isoformat(),
-            "wait_seconds": max(0, round(waited)),
-            "claimed_by": self.claimed_by.to_json() if self.claimed_by else None,
-            "last_customer_text": self.last_customer_text,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class NoteView:
@@ -106,15 +90,6 @@ class NoteView:
     author: str
     text: str
     created_at: datetime
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "conversation_id": self.conversation_id,
-            "author": self.author,
-            "text": self.text,
-            "created_at": self.created_at.isoformat(),
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,18 +102,6 @@ class EscalationView:
     claimed_by: StaffMember | None = None
     claimed_at: datetime | None = None
     resolved_at: datetime | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "reason": self.reason,
-            "detail": self.detail,
-            "status": self.status,
-            "created_at": self.created_at.isoformat(),
-            "claimed_by": self.claimed_by.to_json() if self.claimed_by else None,
-            "claimed_at": self.claimed_at.isoformat() if self.claimed_at else None,
-            "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,18 +116,7 @@ class RouteStep:
     model: str | None
     outcome: str
     created_at: datetime
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "message_id": self.message_id,
-            "intent": self.intent,
-            "route": self.route,
-            "tier": self.tier,
-            "confidence": self.confidence,
-            "model": self.model,
-            "outcome": self.outcome,
-            "created_at": self.created_at.isoformat(),
-        }
+    sources: tuple[Source, ...] = ()  # the knowledge passages the answer cited
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,23 +132,6 @@ class ConversationDetail:
     routes: list[RouteStep]
     summary: str = ""
     summary_source: str = "extractive"  # or "model"
-
-    def to_json(self) -> dict[str, Any]:
-        current = self.escalations[-1] if self.escalations else None
-        return {
-            "conversation_id": self.conversation_id,
-            "summary": self.summary,
-            "summary_source": self.summary_source,
-            "channel": self.channel,
-            "state": self.state.value,
-            "route": self.route,
-            "created_at": self.created_at.isoformat(),
-            "escalation": current.to_json() if current else None,
-            "escalations": [e.to_json() for e in self.escalations],
-            "messages": [m.to_json() for m in self.messages],
-            "notes": [n.to_json() for n in self.notes],
-            "routes": [r.to_json() for r in self.routes],
-        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,13 +144,12 @@ class ConversationManager:
         conversation, message = ended
         state = conversation.state
         log.info("conversation_ended", conversation_id=found.id, channel=channel, state=state.value)
-        shown = message.to_json()
-        await self._publish(found.id, "message", {"message": shown})
+        await self._publish(found.id, "message", {"message": message})
         if state in (ConversationState.WAITING, ConversationState.WITH_HUMAN):
             # Whoever has it in the console sees at once that the customer is gone.
-            await self._publish_staff("message", found.id, {"message": shown})
+            await self._publish_staff("message", found.id, {"message": message})
         if state is not found.state:
-            await self._publish(found.id, "state", {"state": state.value})
+            await self._publish(found.id, "state", {"state": state})
         return state
 
     async def take(self, inbound: InboundMessage, inline_deadline_s: float = 0.0) -> Taken:
@@ -220,7 +219,7 @@ class ConversationManager:
             conversation_id = saved.conversation.id
             with structlog.contextvars.bound_contextvars(conversation_id=conversation_id, turn_id=saved.message.id):
                 if announce:
-                    await self._publish(conversation_id, "message", {"message": saved.message.to_json()})
+                    await self._publish(conversation_id, "message", {"message": saved.message})
                 await place.reached()
                 return await self._take_turn(inbound, conversation_id, saved.message)
         finally:

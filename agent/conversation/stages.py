@@ -103,9 +103,9 @@ async def relay_to_staff(turn: TurnContext, parts: TurnParts) -> Reply | None:
     )
     _, reply = await parts.store.finish_turn(record)
     log.info("relayed_to_staff", state=conversation.state.value)
-    await parts.publish_staff("message", conversation.id, {"message": turn.message.to_json()})
+    await parts.publish_staff("message", conversation.id, {"message": turn.message})
     if reply is not None:
-        await parts.publish(conversation.id, "message", {"message": reply.to_json()})
+        await parts.publish(conversation.id, "message", {"message": reply})
     return Reply(conversation.id, turn.message, reply.text if reply else None, reply, None, None, True, conversation.state)
 
 
@@ -358,11 +358,10 @@ async def deliver(turn: TurnContext, parts: TurnParts) -> Reply | None:
     assert stored is not None
     conversation_id = turn.conversation_id
     if reply:
-        sources = [s.as_dict() for s in stored.sources]
-        await parts.publish(conversation_id, "message", {"message": reply.to_json(), "sources": sources})
+        await parts.publish(conversation_id, "message", {"message": reply, "sources": list(stored.sources)})
     state = ConversationState.WAITING if decision.escalate else ConversationState.BOT
     if state is not turn.previous_state:
-        await parts.publish(conversation_id, "state", {"state": state.value})
+        await parts.publish(conversation_id, "state", {"state": state})
     if decision.escalate:
         log.warning("escalated", reason=decision.reason, detail=decision.detail)
         await parts.publish_staff(
@@ -418,7 +417,7 @@ def missed(age_s: float) -> Stage:
         )
         turn.turn, turn.reply = await parts.store.finish_turn(stored)
         if with_staff:
-            await parts.publish_staff("message", turn.conversation_id, {"message": turn.message.to_json()})
+            await parts.publish_staff("message", turn.conversation_id, {"message": turn.message})
             return Reply(turn.conversation_id, turn.message, None, None, None, None, True, state)
         return None
 

@@ -1,9 +1,10 @@
 """Live events across server processes: Redis pub/sub in front of the in-process fan-out.
 
 Each process publishes to Redis and delivers its own events locally at once; a listener relays
-other processes' events to local subscribers. Pub/sub keeps nothing, so when the connection to
-Redis drops, every local subscriber is told it may have missed events (its socket closes and
-the client refills from history) while the listener reconnects.
+other processes' events to local subscribers, decoded back to the same views (`agent.live.codec`).
+Pub/sub keeps nothing, so when the connection to Redis drops, every local subscriber is told it
+may have missed events (its socket closes and the client refills from history) while the
+listener reconnects.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from agent.contracts import ConversationEvent
+from agent.live import codec
 from agent.live.events import InProcessEventBus, Subscription
 from agent.tasks import BackgroundTasks
 
@@ -37,7 +39,7 @@ class RedisEventBus:
     async def publish(self, event: ConversationEvent) -> None:
         await self._everything.publish(event)
         await self._local.publish(event)
-        payload = {"origin": self.origin, "type": event.type, "topic": event.conversation_id, "data": event.data}
+        payload = {"origin": self.origin, **codec.encode(event)}
         try:
             await self.client.publish(self.channel_prefix + event.conversation_id, json.dumps(payload))
         except RedisError:
@@ -84,7 +86,7 @@ class RedisEventBus:
             payload: dict[str, Any] = json.loads(raw)
             if payload["origin"] == self.origin:
                 return
-            event = ConversationEvent(payload["type"], payload["topic"], payload["data"])
+            event = codec.decode(payload)
         except (ValueError, KeyError, TypeError):
             log.warning("event_unreadable")
             return

@@ -26,6 +26,7 @@ from agent.contracts import (
     HandoffError,
     HandoffForbidden,
     HandoffNotFound,
+    MessageView,
     NoteView,
     QueueItem,
     Role,
@@ -154,6 +155,7 @@ class Handoff:
                     model=t.model,
                     outcome=t.outcome,
                     created_at=t.created_at,
+                    sources=t.sources,
                 )
                 for t in stored.turns
             ],
@@ -207,7 +209,7 @@ class Handoff:
             view = result.message
             if not result.duplicate:
                 log.info("staff_replied", message_id=view.id)
-                await self._publish_message(conversation_id, view.to_json())
+                await self._publish_message(conversation_id, view)
             return StaffReply(view, result.snapshot.state, duplicate=result.duplicate)
 
     async def add_note(self, conversation_id: str, staff: StaffMember, text: str) -> NoteView:
@@ -216,7 +218,7 @@ class Handoff:
             raise _not_found(conversation_id)
         log.info("note_added", conversation_id=conversation_id, staff=staff.username)
         # Notes go to staff consoles only, never onto the customer's conversation topic.
-        await self._publish_staff("note", conversation_id, {"note": view.to_json()})
+        await self._publish_staff("note", conversation_id, {"note": view})
         return view
 
     async def resolve(self, conversation_id: str, staff: StaffMember) -> ConversationState:
@@ -267,7 +269,7 @@ class Handoff:
                 continue  # claimed (or told) in the meantime
             told += 1
             log.info("unclaimed_notice", conversation_id=conversation_id)
-            await self._publish_message(conversation_id, message.to_json())
+            await self._publish_message(conversation_id, message)
         return told
 
     def staff_events(self) -> EventStream:
@@ -313,14 +315,13 @@ class Handoff:
         return snapshot
 
     async def _state_changed(self, conversation_id: str, snapshot: Snapshot, staff: StaffMember | None) -> None:
-        state = snapshot.state.value
+        state = snapshot.state
         if snapshot.notice is not None:
-            await self._publish_message(conversation_id, snapshot.notice.to_json())
+            await self._publish_message(conversation_id, snapshot.notice)
         await self._publish(conversation_id, "state", {"state": state})
-        holder = snapshot.holder.to_json() if snapshot.holder else None
-        await self._publish_staff("queue", conversation_id, {"state": state, "claimed_by": holder, "by": staff.to_json() if staff else None})
+        await self._publish_staff("queue", conversation_id, {"state": state, "claimed_by": snapshot.holder, "by": staff})
 
-    async def _publish_message(self, conversation_id: str, message: dict[str, object]) -> None:
+    async def _publish_message(self, conversation_id: str, message: MessageView) -> None:
         """A new message on the customer's page and in the staff console alike."""
         await self._publish(conversation_id, "message", {"message": message})
         await self._publish_staff("message", conversation_id, {"message": message})

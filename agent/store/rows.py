@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 
@@ -57,11 +58,11 @@ def turn_view(turn: Turn) -> TurnView:
 
 
 def sources_column(sources: Sequence[Source]) -> str | None:
-    return json.dumps([s.as_dict() for s in sources]) if sources else None
+    return json.dumps([dataclasses.asdict(s) for s in sources]) if sources else None
 
 
 def sources_of(column: str | None) -> tuple[Source, ...]:
-    return tuple(Source.from_dict(item) for item in json.loads(column)) if column else ()
+    return tuple(Source(**item) for item in json.loads(column)) if column else ()
 
 
 def staff_view(user: StaffUser) -> StaffMember:

@@ -28,7 +28,7 @@ from agent.contracts import (
 )
 from agent.tasks import BackgroundTasks
 from agent.text import TOO_LONG, checked_text
-from channels.slack.outbound import CHANNEL, SlackPlace, stored_id
+from channels.slack.outbound import CHANNEL, TRAITS, SlackPlace, stored_id
 
 log = structlog.get_logger(__name__)
 
@@ -178,7 +178,7 @@ class SlackInbound:
             inbound = parsed.inbound()
             try:
                 # Durable before the acknowledgement; the answer leaves through the outbox.
-                taken = await self.service.take(inbound)
+                taken = await self.service.take(inbound, TRAITS.inline_answer_s)
             except (InvalidMessage, ConversationNotFound) as exc:
                 log.warning("slack_message_refused", reason=str(exc))
                 return

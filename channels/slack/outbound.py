@@ -19,7 +19,8 @@ from channels.slack.format import split_text, to_mrkdwn
 log = structlog.get_logger(__name__)
 
 CHANNEL = "slack"
-TRAITS = ChannelTraits(CHANNEL, style="slack", splits_long_answers=True, threads=True)
+# Slack wants its 200 within 3 s, before any turn is done: every answer leaves through the outbox.
+TRAITS = ChannelTraits(CHANNEL, style="slack", splits_long_answers=True, threads=True, inline_answer_s=0.0)
 
 # Slack errors that no retry will fix: the message is marked failed at once.
 PERMANENT_ERRORS = frozenset(

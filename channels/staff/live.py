@@ -17,6 +17,7 @@ from agent.contracts import HandoffService, StaffAuth, StaffSession
 from agent.tasks import BackgroundTasks
 from channels.live import EventSockets
 from channels.staff.session import check_same_origin
+from channels.staff.wire import event_json
 
 log = structlog.get_logger(__name__)
 
@@ -29,7 +30,7 @@ class LiveSockets:
         self.handoff = handoff
         self.auth = auth
         self.recheck_s = recheck_s
-        self._sockets = EventSockets()
+        self._sockets = EventSockets(event_json)
         self._by_token: defaultdict[str, set[web.WebSocketResponse]] = defaultdict(set)
 
     async def serve(self, request: web.Request, token: str, session: StaffSession) -> web.StreamResponse:

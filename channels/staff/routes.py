@@ -32,6 +32,7 @@ from channels.staff.session import (
     set_session_cookie,
     text_field,
 )
+from channels.staff.wire import detail_json, message_json, note_json, queue_item_json, session_json
 
 log = structlog.get_logger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -142,7 +143,7 @@ class StaffConsole:
             await self.throttle.failed(keys)
             raise ApiError(401, "login_failed", "Wrong username or password.")
         await self.throttle.succeeded(username)
-        response = web.json_response(_session_json(opened.session))
+        response = web.json_response(session_json(opened.session))
         set_session_cookie(response, opened.token, opened.session.expires_at, self.options.secure_cookie)
         return response
 
@@ -156,7 +157,7 @@ class StaffConsole:
         return response
 
     async def me(self, _request: web.Request, session: StaffSession) -> web.StreamResponse:
-        return web.json_response(_session_json(session))
+        return web.json_response(session_json(session))
 
     async def canned(self, _request: web.Request, _session: StaffSession) -> web.StreamResponse:
         items = [{"title": title, "text": text} for title, text in self.options.canned_responses]
@@ -170,11 +171,11 @@ class StaffConsole:
 
     async def queue(self, _request: web.Request, _session: StaffSession) -> web.StreamResponse:
         items = await self.handoff.queue()
-        return web.json_response({"conversations": [item.to_json() for item in items]})
+        return web.json_response({"conversations": [queue_item_json(item) for item in items]})
 
     async def detail(self, request: web.Request, _session: StaffSession) -> web.StreamResponse:
         found = await self.handoff.detail(request.match_info["conversation_id"])
-        return web.json_response(found.to_json())
+        return web.json_response(detail_json(found))
 
     async def claim(self, request: web.Request, session: StaffSession) -> web.StreamResponse:
         state = await self.handoff.claim(request.match_info["conversation_id"], session.staff)
@@ -194,12 +195,12 @@ class StaffConsole:
                 400, "invalid_client_message_id", f"client_message_id must be 1 to {MAX_CLIENT_ID} characters, without NUL or lone surrogates."
             )
         sent = await self.handoff.reply(request.match_info["conversation_id"], session.staff, text_field(body), client_id)
-        return web.json_response({"message": sent.message.to_json(), "state": sent.state.value, "duplicate": sent.duplicate})
+        return web.json_response({"message": message_json(sent.message), "state": sent.state.value, "duplicate": sent.duplicate})
 
     async def note(self, request: web.Request, session: StaffSession) -> web.StreamResponse:
         body = await json_body(request)
         note = await self.handoff.add_note(request.match_info["conversation_id"], session.staff, text_field(body))
-        return web.json_response({"note": note.to_json()}, status=201)
+        return web.json_response({"note": note_json(note)}, status=201)
 
     async def resolve(self, request: web.Request, session: StaffSession) -> web.StreamResponse:
         state = await self.handoff.resolve(request.match_info["conversation_id"], session.staff)
@@ -216,11 +217,3 @@ class StaffConsole:
     async def close(self, request: web.Request, session: StaffSession) -> web.StreamResponse:
         state = await self.handoff.close(request.match_info["conversation_id"], session.staff)
         return web.json_response({"state": state.value})
-
-
-def _session_json(session: StaffSession) -> dict[str, object]:
-    return {
-        "staff": session.staff.to_json(),
-        "csrf_token": session.csrf_token,
-        "expires_at": session.expires_at.isoformat(),
-    }

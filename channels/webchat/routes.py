@@ -14,7 +14,7 @@ from channels.http import ApiError, json_error, request_address, too_many_reques
 from channels.live import EventSockets, SocketCap, refuse_socket
 from channels.pages import FRAMED_ANYWHERE, NOT_FRAMED, page_headers
 from channels.webchat.inbound import CHANNEL, authorize, parse_after, parse_message
-from channels.webchat.outbound import history_json, reply_json
+from channels.webchat.outbound import event_json, history_json, reply_json
 from channels.webchat.tokens import TokenSigner
 
 log = structlog.get_logger(__name__)
@@ -50,7 +50,7 @@ class WebChat:
         self.signer = signer
         self.widget = widget
         self.limits = limits or ChatLimits()
-        self._sockets = EventSockets()
+        self._sockets = EventSockets(event_json)
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from agent.app.channels import CHANNELS, named, unreachable
+from agent.app.channels import CHANNELS, deployed, named, unreachable
 from agent.contracts import ChannelTraits, traits_of
 from personas import load_persona
+from tests.conftest import SettingsFactory
 
 
 def test_every_served_channel_declares_its_traits() -> None:
@@ -29,3 +30,12 @@ def test_what_each_part_reads() -> None:
 def test_an_undeclared_channel_is_styled_by_its_name() -> None:
     assert traits_of(CHANNELS, "fax") == ChannelTraits("fax", style="fax")
     assert traits_of(CHANNELS, "cli").style == "web"
+
+
+def test_only_sms_answers_in_its_own_response_for_as_long_as_the_deployment_says(make_settings: SettingsFactory) -> None:
+    assert {name for name, traits in CHANNELS.items() if traits.inline_answer_s} == {"sms"}
+    shipped = deployed(make_settings())
+    assert shipped["sms"].inline_answer_s == CHANNELS["sms"].inline_answer_s == 5.0
+    quick = deployed(make_settings(twilio={"sms": {"inline_deadline_s": 2.5}}))
+    assert quick["sms"].inline_answer_s == 2.5
+    assert {name: traits for name, traits in quick.items() if name != "sms"} == {n: t for n, t in CHANNELS.items() if n != "sms"}

@@ -197,6 +197,13 @@ function routeEl(step) {
   const li = document.createElement('li');
   const parts = [step.outcome, step.route, step.intent, step.tier, step.model].filter(Boolean);
   li.textContent = parts.join(' · ');
+  // The knowledge passages the answer cited, so staff can see what the bot answered from.
+  for (const source of step.sources || []) {
+    const cite = document.createElement('div');
+    cite.className = 'route-source';
+    cite.textContent = `↳ ${source.title}${source.section ? ' › ' + source.section : ''} (${source.source})`;
+    li.append(cite);
+  }
   return li;
 }
 

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from agent.contracts import ChannelTraits, InboundMessage
 
 CHANNEL = "sms"
-TRAITS = ChannelTraits(CHANNEL, style="sms")
+# An answer ready within 5 s goes back in the webhook's TwiML, well inside Twilio's 15 s; the
+# deployment may change the wait (`twilio.sms.inline_deadline_s`).
+TRAITS = ChannelTraits(CHANNEL, style="sms", inline_answer_s=5.0)
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 SHORT_CODE = re.compile(r"^\d{5,6}$")  # as Twilio posts one in To: bare digits, no "+"
 SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")  # SM… for SMS, MM… for MMS

@@ -1,8 +1,8 @@
 """POST /twilio/sms: signed, stored, answered inline when quick, through the outbox when not.
 
-The manager stores the message and gives its turn `inline_deadline_s` (well inside Twilio's 15 s).
-A reply ready by then is answered as TwiML; a later one leaves the webhook with empty TwiML at
-once, and the outbox sends it through the REST API as soon as the turn is done.
+The manager stores the message and gives its turn the channel's `inline_answer_s` (well inside
+Twilio's 15 s). A reply ready by then is answered as TwiML; a later one leaves the webhook with
+empty TwiML at once, and the outbox sends it through the REST API as soon as the turn is done.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import structlog
 from aiohttp import web
 
-from agent.contracts import ConversationService, InvalidMessage, OptOutRegistry
+from agent.contracts import ChannelTraits, ConversationService, InvalidMessage, OptOutRegistry
 from agent.text import is_blank
 from channels.twilio.signature import TwilioSignature
-from channels.twilio.sms.inbound import BadSms, Sms, parse_sms, to_inbound
+from channels.twilio.sms.inbound import TRAITS, BadSms, Sms, parse_sms, to_inbound
 from channels.twilio.sms.keywords import Keyword, Keywords
 from channels.twilio.sms.outbound import to_twiml
 from channels.twilio.sms.segments import split_message
@@ -29,19 +29,25 @@ PATH = "/twilio/sms"
 class SmsOptions:
     help_text: str
     resubscribed_text: str
-    inline_deadline_s: float = 5.0
     segment_budget: int = 3
     keywords: Keywords = Keywords()
 
 
 class SmsWebhook:
     def __init__(
-        self, service: ConversationService, optouts: OptOutRegistry, signature: TwilioSignature, options: SmsOptions
+        self,
+        service: ConversationService,
+        optouts: OptOutRegistry,
+        signature: TwilioSignature,
+        options: SmsOptions,
+        traits: ChannelTraits = TRAITS,
     ) -> None:
+        """`traits`: the channel's, as deployed (the inline answer's wait is a setting)."""
         self.service = service
         self.optouts = optouts
         self.signature = signature
         self.options = options
+        self.traits = traits
 
     def routes(self) -> list[web.AbstractRouteDef]:
         return [web.post(PATH, self.receive)]
@@ -76,7 +82,7 @@ class SmsWebhook:
             # Stored before Twilio gets its 200, however long the turn takes; a failure here is a 500
             # and Twilio's retry, not a lost message. Nothing is sent inline to an opted-out number:
             # the outbox records the refusal, with the reason, for staff to see.
-            taken = await self.service.take(inbound, 0.0 if opted_out else self.options.inline_deadline_s)
+            taken = await self.service.take(inbound, 0.0 if opted_out else self.traits.inline_answer_s)
         except InvalidMessage as exc:
             log.warning("sms_invalid", error=str(exc))
             return empty(400)
