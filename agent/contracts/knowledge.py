@@ -14,6 +14,7 @@ class ChunkRecord:
     ordinal: int  # its place in the document
     section: tuple[str, ...]  # the heading path down to it; () for the text before any heading
     text: str
+    url: str | None = None  # a link for this piece alone (an FAQ row's own url); else the document's
 
 
 @dataclass(frozen=True, slots=True)
