@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.contracts.knowledge import ChunkRecord
+from agent.text import is_blank
 
 _SPACE = re.compile(r"\s+")
 
@@ -44,7 +45,9 @@ class Parsed:
 
 
 def collapsed(text: str) -> str:
-    return _SPACE.sub(" ", text).strip()
+    """`text` on one line, single-spaced; "" when nothing in it shows (zero-width and braille blanks too)."""
+    text = _SPACE.sub(" ", text).strip()
+    return "" if is_blank(text) else text
 
 
 def humanized(stem: str) -> str:
@@ -129,5 +132,6 @@ class Writer:
     def preformatted(self, text: str) -> None:
         self.end_paragraph()
         lines = [line.rstrip() for line in text.split("\n")]
-        if body := "\n".join(lines).strip("\n"):
+        body = "\n".join(lines).strip("\n")
+        if not is_blank(body):
             self.blocks.append(Paragraph(body))

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 
 from agent.contracts.knowledge import ChunkRecord
 from agent.knowledge.parsing.blocks import Section
+from agent.text import is_blank
 
 CHUNK_CHARS = 1000
 
@@ -28,16 +29,16 @@ def chunks_of(sections: Iterable[Section], cap: int = CHUNK_CHARS) -> tuple[Chun
 
 def pieces(text: str, cap: int = CHUNK_CHARS) -> list[str]:
     """`text` in pieces of at most `cap` characters, each as many whole units as fit."""
-    text = text.strip()
-    return _split(text, cap, 0) if text else []
+    # A run of invisible characters can fill a hard-wrapped piece on its own: no chunk for it.
+    return [piece for piece in _split(text.strip(), cap, 0) if not is_blank(piece)]
 
 
 def _paragraphs(text: str) -> list[str]:
-    return [part.strip() for part in re.split(r"\n[ \t]*\n", text) if part.strip()]
+    return [part.strip() for part in re.split(r"\n[ \t]*\n", text) if not is_blank(part)]
 
 
 def _lines(text: str) -> list[str]:
-    return [line.rstrip() for line in text.split("\n") if line.strip()]
+    return [line.rstrip() for line in text.split("\n") if not is_blank(line)]
 
 
 def _sentences(text: str) -> list[str]:
@@ -48,7 +49,7 @@ def _sentences(text: str) -> list[str]:
             parts.append(text[start : end.end()].strip())
             start = end.end()
     parts.append(text[start:].strip())
-    return [part for part in parts if part]
+    return [part for part in parts if not is_blank(part)]
 
 
 # Coarsest first: each unit is only broken into the next when it is over the cap on its own.

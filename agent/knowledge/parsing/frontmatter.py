@@ -13,7 +13,9 @@ from agent.knowledge.parsing.errors import UnreadableDocument
 
 _OPEN = re.compile(r"---[ \t]*(?:\n|$)")
 _CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
-# Aliases let a few lines stand for a huge or endless value; metadata is a handful of fields.
+# Metadata is a handful of fields. PyYAML reads ~100 KB a second, and aliases let a few lines
+# stand for a huge or endless value: both are bounded.
+MAX_FRONT_MATTER_CHARS = 64 * 1024
 _MAX_VALUES = 10_000
 _MAX_DEPTH = 32
 
@@ -27,6 +29,8 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     closing = _CLOSE.search(rest)
     if closing is None:
         raise UnreadableDocument("front matter not closed")
+    if closing.start() > MAX_FRONT_MATTER_CHARS:
+        raise UnreadableDocument("front matter too large")
     try:
         loaded = yaml.safe_load(rest[: closing.start()])
     except yaml.MarkedYAMLError as error:

@@ -51,7 +51,7 @@ def parse_html(text: str, stem: str) -> Parsed:
     first_h1 = next((block for block in blocks if isinstance(block, Heading) and block.level == 1), None)
     title_node = tree.css_first("title")
     title = (collapsed(title_node.text()) if title_node else "") or (first_h1.text if first_h1 else humanized(stem))
-    metadata = {}
+    metadata: dict[str, str] = {}
     description = tree.css_first('meta[name="description"]')
     if description is not None and (content := collapsed(description.attributes.get("content") or "")):
         metadata["description"] = content

@@ -20,7 +20,7 @@ _BREAKS = ("softbreak", "hardbreak")
 
 
 def parse_markdown(text: str, stem: str) -> Parsed:
-    """Title from front matter, else the title heading, else the first heading, else the stem."""
+    """Title from front matter, else the first heading, else the stem."""
     fields, body = split_front_matter(text)
     title = _text_field(fields, "title")
     url = _text_field(fields, "url")
