@@ -57,9 +57,12 @@ async def ingest(
     walk = discover(paths)
     report.skipped.extend((str(skip.path), skip.reason) for skip in walk.skipped)
     known = await store.hashes(collection)
-    seen: set[str] = set()
+    seen: dict[str, Path] = {}
     for found in walk.found:
-        seen.add(found.source)
+        if found.source in seen:  # two folders with a faq.md each: the first keeps the name
+            report.skipped.append((str(found.path), f"same name as {seen[found.source]} in this collection"))
+            continue
+        seen[found.source] = found.path
         if progress is not None:
             progress(found.source)
         try:
