@@ -19,7 +19,12 @@ async def ingest_sources(settings: Settings, store: KnowledgeStore) -> list[Inge
     documents gone from a source folder are removed."""
     reports = []
     for source in settings.knowledge.sources:
-        report = await ingest(store, [settings.resolve(source.path)], source.collection, prune=True)
+        try:
+            report = await ingest(store, [settings.resolve(source.path)], source.collection, prune=True)
+        except Exception:
+            # What is stored already is still searched; a broken source must not keep the server down.
+            log.exception("knowledge_ingest_failed", collection=source.collection, path=str(source.path))
+            continue
         log.info(
             "knowledge_ingested" if report.changed else "knowledge_current",
             collection=source.collection,

@@ -73,12 +73,15 @@ def chat(config_path: Path | None) -> None:
 async def _chat(settings: Settings) -> None:
     import httpx
 
+    from agent.app.knowledge import ingest_sources
     from agent.app.manager import build_manager
     from agent.app.staff import build_handoff
     from agent.store import Database, ConversationStore
+    from agent.store.knowledge import KnowledgeStore
     from channels.terminal import TerminalChat
 
     store = ConversationStore(Database(settings.database_url))
+    await ingest_sources(settings, KnowledgeStore(store.database))
     async with httpx.AsyncClient() as client:
         manager = build_manager(settings, store, client)
         handoff = build_handoff(settings, manager, store.database)

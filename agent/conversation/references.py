@@ -60,3 +60,29 @@ def cited(text: str, passages: Sequence[Passage]) -> tuple[str, list[Source]]:
 
 def _attribute(value: str) -> str:
     return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace("\n", " ")
+
+
+class StreamedCitations:
+    """Citation marks taken out of an answer while it streams, even when one arrives in pieces
+    ("[R" then "1]."): a bracket that may still become a mark is held back until it is decided."""
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def piece(self, text: str) -> str:
+        text = self._held + text
+        self._held = ""
+        start = text.rfind("[")
+        if start != -1 and "]" not in text[start:] and _could_be_mark(text[start:]):
+            text, self._held = text[:start], text[start:]
+            # The space before a mark goes with it.
+            if text.endswith(" "):
+                text, self._held = text[:-1], " " + self._held
+        return _CITATION.sub("", text)
+
+    def reset(self) -> None:
+        self._held = ""
+
+
+def _could_be_mark(tail: str) -> bool:
+    return re.fullmatch(r"\[(R\d{0,2}(\s*,\s*R?\d{0,2})*)?", tail) is not None

@@ -24,7 +24,7 @@ from agent.contracts import (
 )
 from agent.conversation.context import TurnContext
 from agent.conversation.parts import RetrievalPolicy, TurnParts
-from agent.conversation.references import cited, reference_block
+from agent.conversation.references import StreamedCitations, cited, reference_block
 from agent.escalation import EscalationDecision
 from agent.models import ChainResult, ChatMessage, ChatRequest, RouteStrategy
 from agent.routing import UNKNOWN, Intent
@@ -255,15 +255,17 @@ async def _stream(
     """Pieces of the answer go out as "delta" events while it is written; a model that breaks
     off midway is followed by a "delta_reset" (drop what you have) and the next model."""
     streamed = StreamedAnswer(turn.traits.style)
+    citations = StreamedCitations()  # the customer never sees a "[R1]", even for a moment
     conversation_id = turn.conversation_id
 
     async def on_delta(text: str) -> None:
-        piece = streamed.piece(text)
+        piece = streamed.piece(citations.piece(text))
         if piece:
             await parts.publish(conversation_id, "delta", {"text": piece})
 
     async def on_reset() -> None:
         streamed.reset()
+        citations.reset()
         await parts.publish(conversation_id, "delta_reset", {})
 
     return await chain.run_stream(request, on_delta, on_reset, deadline_s=deadline)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent.contracts import Passage
-from agent.conversation.references import NO_REFERENCE, RULES, cited, reference_block
+from agent.conversation.references import NO_REFERENCE, RULES, StreamedCitations, cited, reference_block
 
 
 def passage(n: int, text: str = "Standard shipping is free over $75.", section: tuple[str, ...] = ("Costs",)) -> Passage:
@@ -44,3 +44,20 @@ def test_an_answer_that_cites_nothing_has_no_sources_and_is_left_alone() -> None
 def test_an_id_no_passage_has_is_dropped_from_the_text_and_cites_nothing() -> None:
     text, sources = cited("Free over $75 [R7].", [passage(0)])
     assert (text, sources) == ("Free over $75.", [])
+
+
+def streamed(*pieces: str) -> str:
+    citations = StreamedCitations()
+    return "".join(citations.piece(piece) for piece in pieces) + citations.piece("")
+
+
+def test_marks_split_across_streamed_pieces_never_show() -> None:
+    assert streamed("Free over $75 [", "R", "1", "]. Express ", "is $14.95 [R2, ", "R3].") == "Free over $75. Express is $14.95."
+
+
+def test_a_bracket_that_is_no_mark_is_shown_once_it_is_clear() -> None:
+    citations = StreamedCitations()
+    assert citations.piece("Sizes [S") == "Sizes [S"  # "[S" can never become a mark
+    assert citations.piece("ee the chart] here [R") == "ee the chart] here"  # " [R" might: held
+    assert citations.piece("oom 4]") == " [Room 4]"  # it did not
+    assert streamed("a [b] c [R1", "x] d") == "a [b] c [R1x] d"
