@@ -26,7 +26,7 @@ class RetrievalPolicy:
 
     collections: tuple[str, ...] = ()  # () searches every collection
     k: int = 3  # 0: the route retrieves nothing and its prompt says nothing of references
-    min_score: float = 5.0
+    min_score: float = 2.0
     min_coverage: float = 0.35
 
 

@@ -90,7 +90,7 @@ class RetrievalSettings(_Strict):
     k: Annotated[int, Field(ge=0, le=20)] = 3  # 0 turns retrieval off for the route
     # BM25 below this is a match on a stray word; below `min_coverage` of the question's weight
     # matched, the passage answers some other question. Either way the models hear "no reference".
-    min_score: Annotated[float, Field(ge=0)] = 5.0
+    min_score: Annotated[float, Field(ge=0)] = 2.0
     min_coverage: Annotated[float, Field(ge=0, le=1)] = 0.35
 
 

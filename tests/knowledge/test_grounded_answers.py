@@ -163,3 +163,50 @@ async def test_a_document_that_gives_orders_stays_reference_material(
     assert system.count("</reference>") == system.count("<reference id=")
     assert system.rindex("pirate") < system.rindex("</reference>")
     assert before_references.startswith("You are ")
+
+
+async def test_a_cascade_and_the_cache_keep_the_sources(
+    make_settings: SettingsFactory, documents: Path, fake: FakeProviders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_KEY", "test-key")
+
+    def model(name: str) -> dict[str, Any]:
+        return {"provider": "openai", "base_url": fake.openai_url, "model": name, "api_key_env": "FAKE_KEY"}
+
+    strong = "reply-A_snapped_pole_is_replaced_free_[R1]."
+    settings = make_settings(
+        knowledge={"sources": [{"path": str(documents), "collection": "help"}]},
+        models={"cheap": model("reply-I'm_not_sure,_sorry."), "strong": model(strong), "local": {"provider": "local"}},
+        routes={r: {"chain": ["cheap", "strong", "local"], "strategy": "cascade", "cache": {"enabled": True, "ttl_s": 60}} for r in ROUTES},
+    )
+    async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
+        first, second = await new_visitor(session, base_url), await new_visitor(session, base_url)
+        question = "my tent pole snapped, can I get it replaced?"
+        answered = (await first.send(question))["reply"]
+        cached = (await second.send(question))["reply"]
+    assert answered["text"] == cached["text"] == "A snapped pole is replaced free."
+    assert fake.calls[strong] == 1  # the second answer came from the cache
+    assert [s["source"] for s in answered["sources"]] == [s["source"] for s in cached["sources"]] == ["warranty.md"]
+
+
+async def test_a_streamed_answer_never_shows_its_citation_marks(
+    make_settings: SettingsFactory, documents: Path, fake: FakeProviders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_KEY", "test-key")
+    model = "reply-Poles_are_replaced_free_[R1]_within_two_years_[R1]."
+    settings = grounded_settings(make_settings, documents, {"gpt": {"provider": "openai", "base_url": fake.openai_url, "model": model, "api_key_env": "FAKE_KEY"}})
+    async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
+        visitor = await new_visitor(session, base_url)
+        async with session.ws_connect(f"{visitor.url}/ws?token={visitor.token}".replace("http://", "ws://")) as socket:
+            sent = await visitor.send("my tent pole snapped, can I get it replaced?")
+            deltas: list[str] = []
+            message: dict[str, Any] | None = None
+            while message is None:
+                event = await socket.receive_json(timeout=5)
+                if event["type"] == "delta":
+                    deltas.append(event["text"])
+                elif event["type"] == "message" and event["message"]["role"] == "bot":
+                    message = event
+    assert deltas and "[" not in "".join(deltas)
+    assert "".join(deltas).strip() == sent["reply"]["text"] == "Poles are replaced free within two years."
+    assert message is not None and [s["source"] for s in message["sources"]] == ["warranty.md"]

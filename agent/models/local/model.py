@@ -17,7 +17,7 @@ from agent.models.local.catalog import Catalog, Order, Product, find_order_numbe
 
 ORDER_INTENTS = {"order_status", "cancel_order"}
 PRODUCT_INTENTS = {"product_info", "pricing", "product_recommendation", "purchase_intent"}
-SORRY_INTENTS = {"complaint", "damaged_item", "refund_request"}
+SORRY_INTENTS = {"complaint", "damaged_item", "refund_request", "payment_issue", "warranty_repair"}
 
 STATUS_TEXT = {
     "processing": "is being prepared in our warehouse and hasn't shipped yet",
