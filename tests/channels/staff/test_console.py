@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -11,6 +12,7 @@ import pytest
 from tests.conftest import SettingsFactory
 from tests.support.browser import chromium, new_page
 from tests.support.client import new_visitor
+from tests.support.knowledge import help_centre, knowledge_settings
 from tests.support.server import running_server
 from tests.support.staff import PASSWORD, add_staff
 
@@ -272,3 +274,26 @@ async def test_staff_close_a_waiting_conversation_without_claiming_it(site: str,
     await customer.wait_for_function("document.body.dataset.state === 'bot'")
     await customer.locator(".msg-system", has_text="closed your request").wait_for()
     assert errors == []
+
+
+async def test_the_route_history_shows_the_document_an_answer_cited_before_the_escalation(
+    make_settings: SettingsFactory, tmp_path: Path, browser: Any
+) -> None:
+    settings = make_settings(knowledge=knowledge_settings(help_centre(tmp_path / "help")))
+    async with running_server(settings) as (base_url, _app):
+        await add_staff(settings, "alice", "Alice Ng")
+        errors: list[str] = []
+        staff = await staff_page(browser, base_url, errors)
+        customer = await customer_page(browser, base_url)
+        await customer_says(customer, "my tent pole snapped, can I get it replaced?")
+        await customer.locator(".msg-bot[data-id] .msg-sources").wait_for()
+        await customer_says(customer, "can I talk to a real person")
+        await staff.locator(".queue-item").click()
+        await staff.wait_for_function("document.body.dataset.convState === 'waiting'")
+
+        cited = staff.locator("#routes > li .route-source")
+        assert await cited.all_inner_texts() == ["↳ Warranty and repairs › Broken tent poles (warranty.md)"]
+        # On the answer's step, not the escalation's.
+        step = staff.locator("#routes > li", has=staff.locator(".route-source"))
+        assert (await step.inner_text()).startswith("answered · support")
+        assert errors == []

@@ -4,7 +4,7 @@
 import { api, isGone, paths } from './api.js';
 import {
   buildMessage, clearTranscript, currentState, dropDraft, highestId, isRendered, messageRole, placeMessage,
-  setBotTyping, setConnected, setState, showGreeting, stateChanges,
+  setBotTyping, setConnected, setState, showGreeting, showSources, stateChanges,
 } from './render.js';
 import { forgetConversation, loadConversation, saveConversation } from './storage.js';
 
@@ -16,11 +16,16 @@ export function createConversation({ socket, adoptPending }) {
     creating: null,   // in-flight conversation creation, shared by concurrent sends
   };
 
-  // Show a message the server stored, once.
-  function receive(msg) {
+  // Show a message the server stored, once, with the sources it cites. The answer comes both
+  // over the socket and in the send's response (history has no sources): whichever is first shows it.
+  function receive(msg, sources) {
     const id = Number(msg && msg.id);
-    if (!Number.isFinite(id) || isRendered(id)) return;
+    if (!Number.isFinite(id)) return;
     const role = messageRole(msg);
+    if (isRendered(id)) {
+      if (role === 'bot') showSources(id, sources);
+      return;
+    }
     if (role === 'customer') {
       if (adoptPending(msg)) return;
     } else {
@@ -28,11 +33,12 @@ export function createConversation({ socket, adoptPending }) {
       dropDraft();   // the stored reply replaces what streamed in
     }
     placeMessage(buildMessage(role, String(msg.text ?? ''), msg.author), msg);
+    if (role === 'bot') showSources(id, sources);
   }
 
   function handleReply(reply) {
     if (!reply) return;
-    if (reply.message) receive(reply.message);
+    if (reply.message) receive(reply.message, reply.sources);
     // Every notice the customer sees is one the server stored, so a reload shows the same page.
     if (reply.escalated && currentState() !== 'with_human') setState('waiting');
   }
@@ -74,7 +80,7 @@ export function createConversation({ socket, adoptPending }) {
     try {
       const data = await api(paths.messages(c, highestId()), { auth: c });
       if (session.current !== c) return;
-      (data.messages || []).forEach(receive);
+      (data.messages || []).forEach((m) => receive(m));
       // An escalation answered (or announced on the socket) while this read was under way is
       // newer than the state it read.
       if (stateChanges() === changes) setState(data.state);
@@ -98,7 +104,7 @@ export function createConversation({ socket, adoptPending }) {
     if (session.current !== c) return;    // a send already replaced the conversation
     if (isGone(err)) { reset(); return; }
     if (data) {
-      (data.messages || []).forEach(receive);
+      (data.messages || []).forEach((m) => receive(m));
       if (stateChanges() === changes) setState(data.state);
     }
     socket.connect();                     // a failed history load is retried by the socket's sync

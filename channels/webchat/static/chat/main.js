@@ -21,7 +21,7 @@ const socket = createLiveSocket({
     conversation.sync();
   },
   onEvent(ev) {
-    if (ev.type === 'message') conversation.receive(ev.message);
+    if (ev.type === 'message') conversation.receive(ev.message, ev.sources);
     else if (ev.type === 'typing') setBotTyping(Boolean(ev.active));
     else if (ev.type === 'state') setState(ev.state);
     else if (ev.type === 'delta') streamDelta(String(ev.text ?? ''));

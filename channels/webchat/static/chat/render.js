@@ -60,6 +60,51 @@ export function buildMessage(role, text, author) {
   return el;
 }
 
+// The knowledge-base passages a bot answer cites, as a list under its text: a link where the
+// source has a web address (http or https only, so a document cannot smuggle in a script URL),
+// plain text otherwise. Added once per message, whichever delivery brings them first.
+export function showSources(id, sources) {
+  const el = transcript.rendered.get(Number(id));
+  if (!el || !Array.isArray(sources) || el.querySelector('.msg-sources')) return;
+  const list = document.createElement('ul');
+  list.className = 'msg-sources';
+  list.setAttribute('aria-label', 'Sources');
+  const seen = new Set();
+  for (const source of sources) {
+    if (!source || typeof source !== 'object') continue;
+    const title = typeof source.title === 'string' && source.title.trim() ? source.title.trim() : '';
+    if (!title) continue;
+    const href = webAddress(source.url);
+    const key = `${title}\u0000${href}`;   // two passages of one document are one source
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const section = typeof source.section === 'string' ? source.section.trim() : '';
+    const item = document.createElement('li');
+    const label = document.createElement(href ? 'a' : 'span');
+    label.className = 'msg-source';
+    label.textContent = section ? `${title} › ${section}` : title;
+    if (href) {
+      label.setAttribute('href', href);
+      label.setAttribute('target', '_blank');
+      label.setAttribute('rel', 'noopener noreferrer');
+    }
+    item.append(label);
+    list.append(item);
+  }
+  if (list.childElementCount) { el.append(list); scrollToBottom(); }
+}
+
+// `url` if it is an absolute http(s) address, '' otherwise.
+function webAddress(url) {
+  if (typeof url !== 'string' || !url) return '';
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.href : '';
+  } catch {
+    return '';
+  }
+}
+
 // Insert by id. Pending bubbles always stay last; the greeting (no data-id) stays put.
 function insertOrdered(el, id) {
   let before = null;
