@@ -59,7 +59,9 @@ def build_model_tier(router: Router, model: ManagedModel) -> ModelIntentTier:
 
 
 def retrieval_policy(retrieval: RetrievalSettings) -> RetrievalPolicy:
-    return RetrievalPolicy(tuple(retrieval.collections), retrieval.k, retrieval.min_score, retrieval.min_coverage)
+    return RetrievalPolicy(
+        tuple(retrieval.collections), retrieval.k, retrieval.min_score, retrieval.min_coverage, retrieval.min_words
+    )
 
 
 def retrieval_policies(settings: Settings) -> dict[str, RetrievalPolicy]:

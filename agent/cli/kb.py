@@ -140,8 +140,11 @@ def explain_command(message: str, config_path: Path | None) -> None:
     policy = policies.get(intent.route) or policies.get("*") or RetrievalPolicy()
     click.echo(f"route {intent.route} (intent {intent.name}, {intent.confidence:.2f})")
     collections = ", ".join(policy.collections) or "every collection"
-    click.echo(f"retrieval: {collections}, k={policy.k}, min_score={policy.min_score}, min_coverage={policy.min_coverage}")
-    query = KnowledgeQuery(message, policy.collections, policy.k, policy.min_score, policy.min_coverage)
+    click.echo(
+        f"retrieval: {collections}, k={policy.k}, min_score={policy.min_score}, min_coverage={policy.min_coverage}, "
+        f"min_words={policy.min_words}"
+    )
+    query = KnowledgeQuery(message, policy.collections, policy.k, policy.min_score, policy.min_coverage, policy.min_words)
     passages = on_database(settings, lambda database: KnowledgeSearch(_store(database)).search(query))
     if not passages:
         click.echo("no passage passes: the models are told there is no reference")
@@ -176,7 +179,7 @@ def eval_command(data_path: Path, no_answer_path: Path | None, as_json: bool, co
         raise click.ClickException(str(exc)) from exc
     settings = load_config(config_path)
     policy = retrieval_policies(settings)["*"]
-    base = KnowledgeQuery("", policy.collections, policy.k, policy.min_score, policy.min_coverage)
+    base = KnowledgeQuery("", policy.collections, policy.k, policy.min_score, policy.min_coverage, policy.min_words)
     report = on_database(settings, lambda database: evaluate(KnowledgeSearch(_store(database)), rows, base, no_answer, _progress))
     click.echo(f"questions    {report.questions}")
     click.echo(f"recall@1     {report.recall_at_1:.1%}")

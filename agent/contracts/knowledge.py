@@ -72,6 +72,7 @@ class KnowledgeQuery:
     # The share of the query's weight (by IDF) a passage must match: one rare word of a question
     # about something else ("weather" in a delivery article) is not an answer.
     min_coverage: float = 0.0
+    min_words: int = 1  # how many of the query's words a passage must hold (at most all of them)
 
 
 class Retriever(Protocol):

@@ -27,7 +27,8 @@ class RetrievalPolicy:
     collections: tuple[str, ...] = ()  # () searches every collection
     k: int = 3  # 0: the route retrieves nothing and its prompt says nothing of references
     min_score: float = 2.0
-    min_coverage: float = 0.35
+    min_coverage: float = 0.2
+    min_words: int = 2
 
 
 @dataclass(frozen=True, slots=True)

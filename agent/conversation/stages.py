@@ -188,7 +188,7 @@ async def retrieve(turn: TurnContext, parts: TurnParts) -> Reply | None:
         before = next((m.text for m in reversed(turn.earlier) if m.role is Role.CUSTOMER), None)
         text = f"{before}\n{text}" if before else text
     started = time.perf_counter()
-    query = KnowledgeQuery(text, policy.collections, policy.k, policy.min_score, policy.min_coverage)
+    query = KnowledgeQuery(text, policy.collections, policy.k, policy.min_score, policy.min_coverage, policy.min_words)
     turn.retrieved = True
     try:
         turn.passages = await parts.retriever.search(query)

@@ -88,7 +88,7 @@ async def evaluate(
     labelled: Iterable[Labelled] = progress(rows, "questions") if progress else rows
     for row in labelled:
         started = time.perf_counter()
-        passages = await retriever.search(KnowledgeQuery(row.query, base.collections, 5, base.min_score, base.min_coverage))
+        passages = await retriever.search(KnowledgeQuery(row.query, base.collections, 5, base.min_score, base.min_coverage, base.min_words))
         timings.append((time.perf_counter() - started) * 1000)
         rank = next((i for i, p in enumerate(passages) if hit(row, p, top=i == 0)), None)
         if rank is None:
@@ -100,7 +100,7 @@ async def evaluate(
     abstained = 0
     for row in no_answer:
         started = time.perf_counter()
-        found = await retriever.search(KnowledgeQuery(row.query, base.collections, base.k, base.min_score, base.min_coverage))
+        found = await retriever.search(KnowledgeQuery(row.query, base.collections, base.k, base.min_score, base.min_coverage, base.min_words))
         timings.append((time.perf_counter() - started) * 1000)
         abstained += not found
     n = len(rows) or 1

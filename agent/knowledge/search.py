@@ -48,12 +48,15 @@ class KnowledgeSearch:
             return []
         idf = await self._idf(asked, stats)
         weight = sum(idf.values()) or 1.0
+        # A passage must match two of the question's words (or its only one): one word shared
+        # with a question about something else ("weather" in "the weather in Seattle") is not enough.
+        needed = min(query.min_words, len(idf))
         scored = [(*self._score(chunk, idf, stats.average_length), chunk) for chunk in found]
         scored.sort(key=lambda scores: scores[0], reverse=True)
         return [
             _passage(chunk, score)
-            for score, matched, chunk in scored[: query.k]
-            if score > 0 and score >= query.min_score and matched / weight >= query.min_coverage
+            for score, matched, words_matched, chunk in scored[: query.k]
+            if score > 0 and score >= query.min_score and matched / weight >= query.min_coverage and words_matched >= needed
         ]
 
     async def _index_stats(self) -> IndexStats:
@@ -80,19 +83,21 @@ class KnowledgeSearch:
         return idf
 
     @staticmethod
-    def _score(chunk: CandidateChunk, idf: dict[str, float], average_length: float) -> tuple[float, float]:
-        """BM25, and the IDF weight of the query's terms the chunk holds."""
+    def _score(chunk: CandidateChunk, idf: dict[str, float], average_length: float) -> tuple[float, float, int]:
+        """BM25, the IDF weight of the query's terms the chunk holds, and how many of them."""
         heading = tokens(chunk.title) + tokens(chunk.section)
         counts = Counter(tokens(chunk.text) + heading * 2)
         length = sum(counts.values())
         norm = K1 * (1 - B + B * length / average_length) if average_length else K1
         score = matched = 0.0
+        terms = 0
         for term, weight in idf.items():
             tf = counts.get(term)
             if tf:
                 score += weight * tf * (K1 + 1) / (tf + norm)
                 matched += weight
-        return score, matched
+                terms += 1
+        return score, matched, terms
 
 
 def _passage(chunk: CandidateChunk, score: float) -> Passage:

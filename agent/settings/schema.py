@@ -91,7 +91,9 @@ class RetrievalSettings(_Strict):
     # BM25 below this is a match on a stray word; below `min_coverage` of the question's weight
     # matched, the passage answers some other question. Either way the models hear "no reference".
     min_score: Annotated[float, Field(ge=0)] = 2.0
-    min_coverage: Annotated[float, Field(ge=0, le=1)] = 0.35
+    min_coverage: Annotated[float, Field(ge=0, le=1)] = 0.2
+    # How many of the question's words a passage must hold (a one-word question: that word).
+    min_words: Annotated[int, Field(ge=1)] = 2
 
 
 class KnowledgeSettings(_Strict):

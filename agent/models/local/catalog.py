@@ -92,11 +92,11 @@ class Catalog:
     def order(self, number: str) -> Order | None:
         return self._orders.get(number.upper())
 
-    def match_products(self, text: str, limit: int = 3) -> list[Product]:
-        """Products whose name, category or keywords share the most words with `text`."""
+    def match_products(self, text: str, limit: int = 3, min_shared: int = 1) -> list[Product]:
+        """Products whose name, category or keywords share the most words (at least `min_shared`) with `text`."""
         query = set(tokens(text))
         scored = [(len(query & terms), product) for product, terms in self._product_terms]
         best = max((score for score, _ in scored), default=0)
-        if best == 0:
+        if best < max(1, min_shared):
             return []
         return [product for score, product in scored if score == best][:limit]

@@ -128,7 +128,10 @@ class LocalModel:
         if intent == "thanks":
             return "You're welcome! Is there anything else I can help with?"
 
-        products = self._catalog.match_products(text)
+        # A message the router could not place needs more than one shared word to be about a
+        # product: "what's the weather?" after a boot question is not about the sleeping bag
+        # whose keywords say "weather".
+        products = self._catalog.match_products(text, min_shared=2 if intent in (None, "unknown") else 1)
         if products and (intent in PRODUCT_INTENTS or request.route == "sales"):
             lines = [describe_product(p) for p in products]
             if request.route == "sales":
