@@ -9,6 +9,7 @@ import structlog
 from aiohttp import web
 
 from agent.app import keys
+from agent.app.channels import CHANNELS
 from agent.app.gateway import build_gateway
 from agent.app.health import healthz, model_metrics
 from agent.app.knowledge import knowledge_ctx
@@ -126,8 +127,9 @@ def create_app(settings: Settings) -> web.Application:
         app.cleanup_ctx.append(unclaimed_notices_ctx(settings, handoff, manager.persona))
     slack = build_slack(settings, database, manager, handoff, persona=manager.persona)
     if slack is not None:
-        # Slack answers always leave through the outbox: Slack has its 200 before the turn runs.
-        outbox_channels.add(slack.outbound, inline_hold_s=0)
+        # Slack answers always leave through the outbox: Slack has its 200 before the turn runs
+        # (its traits declare no inline wait, so nothing is held for one).
+        outbox_channels.add(slack.outbound, inline_hold_s=CHANNELS[slack.outbound.name].inline_answer_s)
         app.cleanup_ctx.extend(slack.contexts)
         app.add_routes(slack.channel.routes())
     twilio = build_twilio(settings, manager, database, outbox_channels)

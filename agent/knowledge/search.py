@@ -18,6 +18,7 @@ from agent.terms import stem, tokens, words
 
 MAX_QUERY_WORDS = 24  # a 4,000-character message asks the index for its first 24 meaningful words
 STATS_TTL_S = 5.0  # how stale the index's size may be (another process may ingest meanwhile)
+MAX_CACHED_WORDS = 50_000  # customers' words are unbounded (typos, other scripts): the cache is not
 K1, B = 1.2, 0.75
 
 
@@ -70,6 +71,8 @@ class KnowledgeSearch:
 
     async def _idf(self, asked: list[str], stats: IndexStats) -> dict[str, float]:
         missing = [w for w in asked if w not in self._frequencies]
+        if missing and len(self._frequencies) + len(missing) > MAX_CACHED_WORDS:
+            self._frequencies.clear()
         if missing:
             self._frequencies.update(await self._store.document_frequencies(missing))
         idf: dict[str, float] = {}
