@@ -7,6 +7,7 @@ search ranks with it, and the local model matches the catalog with it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Letters and digits of any script; an apostrophe joins "it's" and "don't".
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
@@ -28,6 +29,7 @@ CHAT_FILLER = frozenset(
 )
 
 
+@lru_cache(maxsize=65536)  # ranking stems every word of every candidate, on every search
 def stem(word: str) -> str:
     # Enough to match "returns"/"returning"/"returned" with "return"; not a full stemmer.
     if word.endswith("'s"):

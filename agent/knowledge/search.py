@@ -18,6 +18,7 @@ from agent.terms import stem, tokens, words
 
 MAX_QUERY_WORDS = 24  # a 4,000-character message asks the index for its first 24 meaningful words
 STATS_TTL_S = 5.0  # how stale the index's size may be (another process may ingest meanwhile)
+COMMON_SHARE = 0.1  # a word in more than this share of chunks is common
 MAX_CACHED_WORDS = 50_000  # customers' words are unbounded (typos, other scripts): the cache is not
 K1, B = 1.2, 0.75
 
@@ -44,10 +45,17 @@ class KnowledgeSearch:
         stats = await self._index_stats()
         if stats.chunks == 0:
             return []
-        found = await self._store.candidates(asked, query.collections, max(self._candidates, query.k * 4))
+        idf = await self._idf(asked, stats)
+        limit = max(self._candidates, query.k * 4)
+        # The index is asked for the rarer words first: a word in a tenth of all chunks makes it
+        # rank thousands of rows to keep forty. The common words still count in the ranking, and
+        # are asked for too when the rare ones alone find too few candidates.
+        rare = [w for w in asked if self._frequencies.get(w, 0) <= stats.chunks * COMMON_SHARE]
+        found = await self._store.candidates(rare, query.collections, limit) if rare and len(rare) < len(asked) else []
+        if len(found) < limit:
+            found = await self._store.candidates(asked, query.collections, limit)
         if not found:
             return []
-        idf = await self._idf(asked, stats)
         weight = sum(idf.values()) or 1.0
         # A passage must match two of the question's words (or its only one): one word shared
         # with a question about something else ("weather" in "the weather in Seattle") is not enough.

@@ -182,10 +182,16 @@ class KnowledgeStore:
         sqlite = self.database.backend == "sqlite"
         where = " AND c.collection IN :collections" if collections else ""
         if sqlite:
+            # Ranked inside the FTS table before the join: FTS5 then keeps only the best rows
+            # instead of joining every match. A collection filter needs the join first.
+            ranked = (
+                "SELECT rowid, rank FROM kb_chunks_fts WHERE kb_chunks_fts MATCH :match"
+                " AND rank MATCH 'bm25(2.0, 2.0, 1.0)' ORDER BY rank" + ("" if collections else " LIMIT :limit")
+            )
             statement = (
                 "SELECT c.id, c.document_id, c.ordinal, c.collection, c.title, c.section, c.text, d.source, coalesce(c.url, d.url)"
-                " FROM kb_chunks_fts f JOIN kb_chunks c ON c.id = f.rowid JOIN kb_documents d ON d.id = c.document_id"
-                f" WHERE kb_chunks_fts MATCH :match{where} ORDER BY bm25(kb_chunks_fts, 2.0, 2.0, 1.0) LIMIT :limit"
+                f" FROM ({ranked}) f JOIN kb_chunks c ON c.id = f.rowid JOIN kb_documents d ON d.id = c.document_id"
+                f" WHERE 1 = 1{where} ORDER BY f.rank LIMIT :limit"
             )
             match = " OR ".join(_fts5_phrase(w) for w in words)
         else:
@@ -193,7 +199,8 @@ class KnowledgeStore:
                 "SELECT c.id, c.document_id, c.ordinal, c.collection, c.title, c.section, c.text, d.source, coalesce(c.url, d.url)"
                 " FROM kb_chunks c JOIN kb_documents d ON d.id = c.document_id"
                 f" WHERE c.search_vector @@ to_tsquery('english', :match){where}"
-                " ORDER BY ts_rank(c.search_vector, to_tsquery('english', :match)) DESC LIMIT :limit"
+                # Normalised by length (1): otherwise long chunks that repeat a common word crowd out the answer.
+                " ORDER BY ts_rank(c.search_vector, to_tsquery('english', :match), 1) DESC LIMIT :limit"
             )
             match = " | ".join(_tsquery_lexeme(w) for w in words)
         query = text(statement)
