@@ -85,7 +85,7 @@ async def ingest(
             report.chunks += len(record.chunks)
     # A folder that is not there (unmounted, mistyped) prunes nothing: it would empty the collection.
     if prune and all(path.exists() for path in paths):
-        gone = sorted(set(known) - seen)
+        gone = sorted(set(known) - set(seen))
         if gone:
             await store.remove(collection, gone)
             report.removed.extend(gone)
