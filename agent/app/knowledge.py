@@ -1,4 +1,5 @@
-"""Part of the composition root: the knowledge base's configured sources, ingested at start-up."""
+"""Part of the composition root: the knowledge base's search (by words, or hybrid with the
+`semantic` extra's encoder), and its configured sources, ingested at start-up."""
 
 from __future__ import annotations
 
@@ -7,20 +8,35 @@ from collections.abc import AsyncIterator, Callable
 import structlog
 from aiohttp import web
 
+from agent.knowledge.embeddings import Encoder, on_encoder_thread, semantic_encoder
 from agent.knowledge.ingest import IngestReport, ingest
+from agent.knowledge.search import KnowledgeSearch
 from agent.settings import Settings
+from agent.store import Database
 from agent.store.knowledge import KnowledgeStore
 
 log = structlog.get_logger(__name__)
 
 
-async def ingest_sources(settings: Settings, store: KnowledgeStore) -> list[IngestReport]:
+def knowledge_encoder(settings: Settings) -> Encoder | None:
+    """The encoder hybrid search needs, when `knowledge.semantic` asks for it and the extra is
+    installed (if not, `semantic_encoder` says so); the search mode is logged, once per process."""
+    encoder = semantic_encoder() if settings.knowledge.semantic else None
+    log.info("knowledge_search", mode="hybrid" if encoder is not None else "bm25")
+    return encoder
+
+
+def build_knowledge_search(settings: Settings, database: Database, encoder: Encoder | None) -> KnowledgeSearch:
+    return KnowledgeSearch(KnowledgeStore(database), encoder=encoder, min_similarity=settings.knowledge.min_similarity)
+
+
+async def ingest_sources(settings: Settings, store: KnowledgeStore, encoder: Encoder | None = None) -> list[IngestReport]:
     """Every `knowledge.sources` entry, into its collection; only what changed is written, and
     documents gone from a source folder are removed."""
     reports = []
     for source in settings.knowledge.sources:
         try:
-            report = await ingest(store, [settings.resolve(source.path)], source.collection, prune=True)
+            report = await ingest(store, [settings.resolve(source.path)], source.collection, prune=True, encoder=encoder)
         except Exception:
             # What is stored already is still searched; a broken source must not keep the server down.
             log.exception("knowledge_ingest_failed", collection=source.collection, path=str(source.path))
@@ -33,14 +49,20 @@ async def ingest_sources(settings: Settings, store: KnowledgeStore) -> list[Inge
             unchanged=len(report.unchanged),
             removed=len(report.removed),
             skipped=len(report.skipped),
+            **({"encoded": report.encoded} if encoder is not None else {}),
         )
         reports.append(report)
     return reports
 
 
-def knowledge_ctx(settings: Settings, store: KnowledgeStore) -> Callable[[web.Application], AsyncIterator[None]]:
+def knowledge_ctx(
+    settings: Settings, store: KnowledgeStore, encoder: Encoder | None = None
+) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(_app: web.Application) -> AsyncIterator[None]:
-        await ingest_sources(settings, store)
+        reports = await ingest_sources(settings, store, encoder)
+        if encoder is not None and not any(report.encoded for report in reports):
+            # Loads the model now, so the first customer's question does not wait for it.
+            await on_encoder_thread(encoder.encode, ["warm-up"])
         yield
 
     return context

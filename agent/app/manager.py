@@ -8,10 +8,11 @@ import httpx
 
 from agent.app.channels import deployed, named
 from agent.app.gateway import build_gateway
+from agent.app.knowledge import build_knowledge_search, knowledge_encoder
 from agent.app.shared import SharedState
+from agent.contracts import Retriever
 from agent.conversation import ConversationManager, RetrievalPolicy, TurnSettings
 from agent.escalation import EscalationPolicy, Triggers
-from agent.knowledge.search import KnowledgeSearch
 from agent.live.events import InProcessEventBus
 from agent.live.locks import InProcessLocks
 from agent.models import ChatMessage, ChatRequest, Gateway, ManagedModel, ModelChain
@@ -22,7 +23,6 @@ from agent.routing.model_tier import ModelIntentTier
 from agent.routing.semantic import SemanticIntentClassifier
 from agent.settings import RetrievalSettings, Settings
 from agent.store import ConversationStore
-from agent.store.knowledge import KnowledgeStore
 from agent.store.outbox import OutboxStore
 from personas import load_persona
 
@@ -80,7 +80,9 @@ def build_manager(
     outbox: OutboxStore | None = None,
     gateway: Gateway | None = None,
     shared: "SharedState | None" = None,
+    retriever: Retriever | None = None,
 ) -> ConversationManager:
+    """`retriever` defaults to the knowledge base's search as `knowledge.semantic` configures it."""
     persona = load_persona(settings.persona)
     gateway = gateway or build_gateway(settings, persona)
     models = gateway.models
@@ -105,7 +107,7 @@ def build_manager(
         locks=shared.locks if shared else InProcessLocks(),
         events=shared.bus if shared else InProcessEventBus(),
         channels=deployed(settings),
-        retriever=KnowledgeSearch(KnowledgeStore(store.database)),
+        retriever=retriever or build_knowledge_search(settings, store.database, knowledge_encoder(settings)),
         settings=TurnSettings(
             max_text_chars=settings.limits.max_text_chars,
             history_messages=settings.limits.history_messages,

@@ -12,7 +12,7 @@ from agent.app import keys
 from agent.app.channels import CHANNELS
 from agent.app.gateway import build_gateway
 from agent.app.health import healthz, model_metrics
-from agent.app.knowledge import knowledge_ctx
+from agent.app.knowledge import build_knowledge_search, knowledge_ctx, knowledge_encoder
 from agent.app.manager import build_manager, build_recovery
 from agent.app.outbox import OutboxChannels, build_outbox_sender
 from agent.app.shared import build_shared_state
@@ -75,7 +75,9 @@ def create_app(settings: Settings) -> web.Application:
     store = ConversationStore(database, routing)
     gateway = build_gateway(settings, load_persona(settings.persona))
     shared = build_shared_state(settings)
-    manager = build_manager(settings, store, client, OutboxStore(database, bell), gateway, shared)
+    encoder = knowledge_encoder(settings)  # one model, for the start-up ingest and every search
+    retriever = build_knowledge_search(settings, database, encoder)
+    manager = build_manager(settings, store, client, OutboxStore(database, bell), gateway, shared, retriever)
 
     middlewares = [json_errors, body_deadline(settings.server.body_timeout_s)]
     app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
@@ -98,7 +100,7 @@ def create_app(settings: Settings) -> web.Application:
         yield
         await gateway.aclose()  # the providers' pooled connections
 
-    app.cleanup_ctx.extend([http_client_ctx, model_gateway_ctx, database_ctx, knowledge_ctx(settings, KnowledgeStore(database))])
+    app.cleanup_ctx.extend([http_client_ctx, model_gateway_ctx, database_ctx, knowledge_ctx(settings, KnowledgeStore(database), encoder)])
     if shared.context is not None:
         app.cleanup_ctx.append(shared.context)
 

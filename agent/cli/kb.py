@@ -14,6 +14,10 @@ from agent.cli.common import config_option, load_config, on_database
 # The store brings SQLAlchemy: each command imports what it runs on.
 if TYPE_CHECKING:
     from agent.contracts import Passage
+    from agent.knowledge.embeddings import Encoder
+    from agent.knowledge.evaluate import RetrievalReport
+    from agent.knowledge.search import KnowledgeSearch
+    from agent.settings import Settings
     from agent.store import Database
     from agent.store.knowledge import KnowledgeStore
 
@@ -31,22 +35,46 @@ def _store(database: Database) -> KnowledgeStore:
     return KnowledgeStore(database)
 
 
+def _encoder(settings: Settings) -> Encoder | None:
+    """The encoder when `knowledge.semantic` is on; without the extra, a note and words alone."""
+    if not settings.knowledge.semantic:
+        return None
+    from agent.knowledge.embeddings import SemanticUnavailable, load_encoder
+
+    try:
+        return load_encoder()
+    except SemanticUnavailable as exc:
+        click.echo(f"{exc}: searching by words alone", err=True)
+        return None
+
+
+def _search(settings: Settings, database: Database, encoder: Encoder | None) -> KnowledgeSearch:
+    from agent.app.knowledge import build_knowledge_search
+
+    return build_knowledge_search(settings, database, encoder)
+
+
 @kb_group.command("ingest")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--collection", default="default", show_default=True, help="The collection the documents go into.")
 @click.option("--prune", is_flag=True, help="Remove the collection's documents that are no longer found under PATHS.")
 @config_option
 def ingest_command(paths: tuple[Path, ...], collection: str, prune: bool, config_path: Path | None) -> None:
-    """Ingest Markdown, HTML, text and FAQ (CSV, JSONL) files; folders are walked. Only what changed is written."""
+    """Ingest Markdown, HTML, text and FAQ (CSV, JSONL) files; folders are walked. Only what changed is written.
+
+    With `knowledge.semantic` on, the chunks also get their vectors for searching by meaning."""
     from agent.knowledge.ingest import ingest
 
     settings = load_config(config_path)
+    encoder = _encoder(settings)
     label = click.style("ingesting", dim=True)
 
     def progress(source: str) -> None:
         click.echo(f"{label} {source}", err=True)
 
-    report = on_database(settings, lambda database: ingest(_store(database), list(paths), collection, prune, progress))
+    report = on_database(
+        settings, lambda database: ingest(_store(database), list(paths), collection, prune, progress, encoder=encoder)
+    )
     for path, reason in report.skipped:
         click.echo(f"skipped {path}: {reason}", err=True)
     click.echo(report.summary())
@@ -104,16 +132,19 @@ def _print_passages(passages: list[Passage]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the passages as JSON.")
 @config_option
 def search_command(query: str, k: int, collections: tuple[str, ...], as_json: bool, config_path: Path | None) -> None:
-    """Ranked chunks for QUERY: score, title, section and source (no relevance floor)."""
+    """Ranked chunks for QUERY: score, title, section and source (no relevance floor).
+
+    The score is BM25, or with `knowledge.semantic` the fused rank (1.0: first by words and by meaning)."""
     from agent.contracts import KnowledgeQuery
-    from agent.knowledge.search import KnowledgeSearch
+
+    settings = load_config(config_path)
+    encoder = _encoder(settings)
 
     async def search(database: Database) -> tuple[int, list[Passage]]:
-        store = _store(database)
-        stats = await store.stats()
-        return stats.chunks, await KnowledgeSearch(store).search(KnowledgeQuery(query, collections, k))
+        stats = await _store(database).stats()
+        return stats.chunks, await _search(settings, database, encoder).search(KnowledgeQuery(query, collections, k))
 
-    chunks, passages = on_database(load_config(config_path), search)
+    chunks, passages = on_database(settings, search)
     if chunks == 0:
         click.echo("the knowledge base is empty: add documents with `switchboard kb ingest PATH`", err=True)
     elif not passages:
@@ -132,20 +163,21 @@ def explain_command(message: str, config_path: Path | None) -> None:
     from agent.app.manager import build_router, retrieval_policies
     from agent.contracts import KnowledgeQuery
     from agent.conversation import RetrievalPolicy
-    from agent.knowledge.search import KnowledgeSearch
 
     settings = load_config(config_path)
+    encoder = _encoder(settings)
     intent = build_router(settings).classify(message, None)
     policies = retrieval_policies(settings)
     policy = policies.get(intent.route) or policies.get("*") or RetrievalPolicy()
     click.echo(f"route {intent.route} (intent {intent.name}, {intent.confidence:.2f})")
     collections = ", ".join(policy.collections) or "every collection"
+    similarity = f", min_similarity={settings.knowledge.min_similarity} (hybrid)" if encoder is not None else ""
     click.echo(
         f"retrieval: {collections}, k={policy.k}, min_score={policy.min_score}, min_coverage={policy.min_coverage}, "
-        f"min_words={policy.min_words}"
+        f"min_words={policy.min_words}{similarity}"
     )
     query = KnowledgeQuery(message, policy.collections, policy.k, policy.min_score, policy.min_coverage, policy.min_words)
-    passages = on_database(settings, lambda database: KnowledgeSearch(_store(database)).search(query))
+    passages = on_database(settings, lambda database: _search(settings, database, encoder).search(query))
     if not passages:
         click.echo("no passage passes: the models are told there is no reference")
     _print_passages(passages)
@@ -166,11 +198,12 @@ def _progress(items: Iterable[T], label: str) -> Iterator[T]:
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON object of the results.")
 @config_option
 def eval_command(data_path: Path, no_answer_path: Path | None, as_json: bool, config_path: Path | None) -> None:
-    """Recall@1, recall@5, MRR and search latency on labelled questions, with the configured thresholds."""
+    """Recall@1, recall@5, MRR and search latency on labelled questions, with the configured thresholds
+    (and search mode: hybrid with `knowledge.semantic`)."""
     from agent.app.manager import retrieval_policies
     from agent.contracts import KnowledgeQuery
+    from agent.knowledge.embeddings import on_encoder_thread
     from agent.knowledge.evaluate import EvalDataError, evaluate, read_labelled
-    from agent.knowledge.search import KnowledgeSearch
 
     try:
         rows = read_labelled(data_path)
@@ -178,9 +211,18 @@ def eval_command(data_path: Path, no_answer_path: Path | None, as_json: bool, co
     except EvalDataError as exc:
         raise click.ClickException(str(exc)) from exc
     settings = load_config(config_path)
+    encoder = _encoder(settings)
     policy = retrieval_policies(settings)["*"]
     base = KnowledgeQuery("", policy.collections, policy.k, policy.min_score, policy.min_coverage, policy.min_words)
-    report = on_database(settings, lambda database: evaluate(KnowledgeSearch(_store(database)), rows, base, no_answer, _progress))
+
+    async def run(database: Database) -> tuple[str, RetrievalReport]:
+        search = _search(settings, database, encoder)
+        if encoder is not None:  # the model's loading is not a search's latency
+            await on_encoder_thread(encoder.encode, ["warm-up"])
+        return search.mode, await evaluate(search, rows, base, no_answer, _progress)
+
+    mode, report = on_database(settings, run)
+    click.echo(f"search       {mode}")
     click.echo(f"questions    {report.questions}")
     click.echo(f"recall@1     {report.recall_at_1:.1%}")
     click.echo(f"recall@5     {report.recall_at_5:.1%}")
@@ -189,4 +231,4 @@ def eval_command(data_path: Path, no_answer_path: Path | None, as_json: bool, co
         click.echo(f"no answer    {report.abstained:.1%} of {report.no_answer_questions} off-topic questions found nothing")
     click.echo(f"latency      p50 {report.p50_ms:.2f} ms, p99 {report.p99_ms:.2f} ms")
     if as_json:
-        click.echo(json.dumps(report.to_json()))
+        click.echo(json.dumps({"mode": mode, **report.to_json()}))

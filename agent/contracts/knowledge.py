@@ -40,6 +40,9 @@ class Passage:
     section: tuple[str, ...]
     source: str
     text: str
+    # How well it answers, for ordering and logs: BM25 when searching by words alone; in hybrid
+    # search the reciprocal-rank fusion of the BM25 and the vector rankings, scaled to 1.0 for
+    # first in both. Either way higher is better; only BM25 is comparable with `min_score`.
     score: float
     url: str | None = None
 

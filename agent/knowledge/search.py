@@ -1,18 +1,30 @@
-"""Ranking what the full-text index finds: BM25 over the candidates, the same on every database.
+"""Ranking what the full-text index finds: BM25 over the candidates, the same on every database,
+fused with the nearest chunks by meaning when semantic search is on.
 
 The index (FTS5 or PostgreSQL's) picks candidates by its own rank; this module scores them with
 Okapi BM25 from the index's counts, so a score, and so a route's `min_score`, means the same on
-SQLite and on PostgreSQL. Document frequencies are cached until the index's size changes.
+SQLite and on PostgreSQL. Document frequencies are cached until the index changes.
+
+Hybrid search (given an `Encoder`) also ranks the chunks by the cosine similarity of their
+vectors to the question's (`agent.knowledge.vectors`), and fuses the two rankings by reciprocal
+rank fusion: a chunk scores the sum of 1 / (60 + its rank) in each ranking it is in. A passage
+is returned when the words find it as a BM25-only search would (`min_score`, `min_coverage`), or
+when its meaning is close enough (`min_similarity`, a cosine): a question sharing no word with
+its answer is found, and one about something else still finds nothing. Its `score` is then the
+fused one, scaled so that 1.0 is first in both rankings and 0.5 first in one and absent from the other.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import Counter
 from dataclasses import dataclass
 
 from agent.contracts import KnowledgeQuery, Passage
+from agent.knowledge.embeddings import Encoder, on_encoder_thread
+from agent.knowledge.vectors import InProcessVectors, VectorIndex
 from agent.store.knowledge import CandidateChunk, IndexStats, KnowledgeStore
 from agent.terms import stem, tokens, words
 
@@ -21,6 +33,12 @@ STATS_TTL_S = 5.0  # how stale the index's size may be (another process may inge
 COMMON_SHARE = 0.1  # a word in more than this share of chunks is common
 MAX_CACHED_WORDS = 50_000  # customers' words are unbounded (typos, other scripts): the cache is not
 K1, B = 1.2, 0.75
+RRF_K = 60  # reciprocal rank fusion's constant, as Cormack et al. chose it
+RRF_SCALE = (RRF_K + 1) / 2  # a fused score of 1.0: first in both rankings
+MIN_SIMILARITY = 0.5
+
+# BM25, the share of the query's weight matched, whether it holds enough of the query's words, the chunk
+Scored = tuple[float, float, bool, CandidateChunk]
 
 
 @dataclass(slots=True)
@@ -30,21 +48,42 @@ class _Cached:
 
 
 class KnowledgeSearch:
-    """The `Retriever` on the store."""
+    """The `Retriever` on the store: BM25 alone, or hybrid with an `encoder` (see the module's docstring)."""
 
-    def __init__(self, store: KnowledgeStore, candidates: int = 40) -> None:
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        candidates: int = 40,
+        encoder: Encoder | None = None,
+        min_similarity: float = MIN_SIMILARITY,
+        vectors: VectorIndex | None = None,
+    ) -> None:
         self._store = store
         self._candidates = candidates
         self._stats: _Cached | None = None
         self._frequencies: dict[str, int] = {}
+        self._encoder = encoder
+        self._min_similarity = min_similarity
+        self._vectors = vectors or (InProcessVectors(store, encoder.dimensions) if encoder is not None else None)
+
+    @property
+    def mode(self) -> str:
+        return "bm25" if self._encoder is None else "hybrid"
 
     async def search(self, query: KnowledgeQuery) -> list[Passage]:
-        asked = list(dict.fromkeys(words(query.text)))[:MAX_QUERY_WORDS]
+        if self._encoder is not None:
+            return await self._hybrid(query)
+        asked = _asked(query)
         if not asked or query.k <= 0:
             return []
         stats = await self._index_stats()
         if stats.chunks == 0:
             return []
+        scored = await self._lexical(asked, query, stats)
+        return [_passage(chunk, score) for score, coverage, enough, chunk in scored[: query.k] if _passes(score, coverage, enough, query)]
+
+    async def _lexical(self, asked: list[str], query: KnowledgeQuery, stats: IndexStats) -> list[Scored]:
+        """The index's candidates, best first by BM25."""
         idf = await self._idf(asked, stats)
         limit = max(self._candidates, query.k * 4)
         # The index is asked for the rarer words first: a word in a tenth of all chunks makes it
@@ -57,23 +96,55 @@ class KnowledgeSearch:
         if not found:
             return []
         weight = sum(idf.values()) or 1.0
-        # A passage must match two of the question's words (or its only one): one word shared
-        # with a question about something else ("weather" in "the weather in Seattle") is not enough.
+        # A passage must hold two of the question's words (or its only one): one word shared with
+        # a question about something else ("weather" in "the weather in Seattle") is not enough.
         needed = min(query.min_words, len(idf))
-        scored = [(*self._score(chunk, idf, stats.average_length), chunk) for chunk in found]
+        scored = []
+        for chunk in found:
+            score, matched, terms = self._score(chunk, idf, stats.average_length)
+            scored.append((score, matched / weight, terms >= needed, chunk))
         scored.sort(key=lambda scores: scores[0], reverse=True)
-        return [
-            _passage(chunk, score)
-            for score, matched, words_matched, chunk in scored[: query.k]
-            if score > 0 and score >= query.min_score and matched / weight >= query.min_coverage and words_matched >= needed
-        ]
+        return scored
+
+    async def _hybrid(self, query: KnowledgeQuery) -> list[Passage]:
+        assert self._encoder is not None and self._vectors is not None
+        if query.k <= 0 or not query.text.strip():
+            return []
+        stats = await self._index_stats()
+        if stats.chunks == 0:
+            return []
+        asked = _asked(query)
+        # A question of stopwords alone ("how do I do that?") has no words to find, but a meaning.
+        lexical, nearest = await asyncio.gather(
+            self._lexical(asked, query, stats) if asked else _no_candidates(), self._nearest(query)
+        )
+        fused: Counter[int] = Counter()
+        for rank, (_, _, _, chunk) in enumerate(lexical, 1):
+            fused[chunk.id] += 1 / (RRF_K + rank)
+        for rank, (chunk_id, _) in enumerate(nearest, 1):
+            fused[chunk_id] += 1 / (RRF_K + rank)
+        similarity = dict(nearest)
+        passing = {chunk.id for score, coverage, enough, chunk in lexical if _passes(score, coverage, enough, query)}
+        passing |= {chunk_id for chunk_id, cosine in nearest if cosine >= self._min_similarity}
+        best = sorted(passing, key=lambda chunk_id: (fused[chunk_id], similarity.get(chunk_id, -1.0)), reverse=True)[: query.k]
+        chunks = {chunk.id: chunk for _, _, _, chunk in lexical}
+        chunks.update((chunk.id, chunk) for chunk in await self._store.chunks([i for i in best if i not in chunks]))
+        # A chunk replaced since the vectors were read is gone: it is skipped, not an error.
+        return [_passage(chunks[chunk_id], fused[chunk_id] * RRF_SCALE) for chunk_id in best if chunk_id in chunks]
+
+    async def _nearest(self, query: KnowledgeQuery) -> list[tuple[int, float]]:
+        assert self._encoder is not None and self._vectors is not None
+        [vector] = await on_encoder_thread(self._encoder.encode, [query.text])
+        return await self._vectors.nearest(vector, query.collections, max(self._candidates, query.k * 4))
 
     async def _index_stats(self) -> IndexStats:
         now = time.monotonic()
         if self._stats is None or now - self._stats.read_at > STATS_TTL_S:
             stats = await self._store.stats()
             if self._stats is None or stats != self._stats.stats:
-                self._frequencies.clear()  # the index changed: its counts did too
+                self._frequencies.clear()  # the index changed: its counts did too, and its vectors
+                if self._vectors is not None:
+                    self._vectors.changed()
             self._stats = _Cached(stats, now)
         return self._stats.stats
 
@@ -109,6 +180,19 @@ class KnowledgeSearch:
                 matched += weight
                 terms += 1
         return score, matched, terms
+
+
+def _asked(query: KnowledgeQuery) -> list[str]:
+    return list(dict.fromkeys(words(query.text)))[:MAX_QUERY_WORDS]
+
+
+def _passes(score: float, coverage: float, enough: bool, query: KnowledgeQuery) -> bool:
+    """Whether the words found an answer: BM25 above the floor, enough of the question matched."""
+    return score > 0 and score >= query.min_score and coverage >= query.min_coverage and enough
+
+
+async def _no_candidates() -> list[Scored]:
+    return []
 
 
 def _passage(chunk: CandidateChunk, score: float) -> Passage:

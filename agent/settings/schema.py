@@ -105,6 +105,15 @@ class KnowledgeSettings(_Strict):
         KnowledgeSource(path=Path("demo/knowledge/policies"), collection="policies"),
     ]
     retrieval: RetrievalSettings = RetrievalSettings()
+    # Search by meaning as well as words (the `semantic` extra's all-MiniLM-L6-v2): a question
+    # sharing no word with its answer is found. Without the extra, words alone, said at start-up.
+    semantic: bool = False
+    # With `semantic`, a passage the words do not find (below `min_score` or `min_coverage`) is
+    # still an answer when its cosine similarity to the question reaches this. On the demo help
+    # center an off-topic question's nearest chunk comes to 0.1-0.5 ("a good restaurant in
+    # Portland": 0.495, the store-hours page), a paraphrase BM25 misses ("my sleeping bag lost its
+    # puff": 0.515, down care) above.
+    min_similarity: Annotated[float, Field(ge=0, le=1)] = 0.5
     orders: Path = Path("demo/orders.yaml")
     catalog: Path = Path("demo/catalog.yaml")
 

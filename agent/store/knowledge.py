@@ -3,6 +3,9 @@
 Full-text search is the database's own, chosen by URL like the rest of the store: an FTS5 index
 on SQLite, a tsvector column under a GIN index on PostgreSQL (both made by migration 0012). The
 index finds candidates; ranking them is the caller's (`agent.knowledge.search`), the same on both.
+
+A chunk may also carry its sentence vector (`embedding`, float32 bytes) for semantic search. The
+store keeps and hands them out; searching them is `agent.knowledge.vectors`' job.
 """
 
 from __future__ import annotations
@@ -59,9 +62,18 @@ class CandidateChunk:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredVector:
+    chunk_id: int
+    collection: str
+    embedding: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class IndexStats:
     chunks: int
     average_length: float
+    # The latest ingest: a document replaced by one of the same size changes nothing else here.
+    changed_at: datetime | None = None
 
 
 def _document_view(row: KnowledgeDocument) -> DocumentView:
@@ -90,9 +102,22 @@ class KnowledgeStore:
         rows = await self.database.run(lambda session: session.exec(query).all())
         return {source: content_hash for source, content_hash in rows}
 
-    async def put(self, record: DocumentRecord) -> str:
+    async def unembedded(self, collection: str) -> set[str]:
+        """The sources of `collection` with a chunk that has no vector (ingested without the encoder)."""
+        query = (
+            select(KnowledgeDocument.source)
+            .join(KnowledgeChunk, col(KnowledgeChunk.document_id) == col(KnowledgeDocument.id))
+            .where(KnowledgeDocument.collection == collection, col(KnowledgeChunk.embedding).is_(None))
+            .distinct()
+        )
+        return set(await self.database.run(lambda session: session.exec(query).all()))
+
+    async def put(self, record: DocumentRecord, embeddings: Sequence[bytes] | None = None) -> str:
         """Store a document and its chunks in one transaction, replacing an earlier version:
-        searches see the old chunks or the new, never a mix. "added", "updated" or "unchanged"."""
+        searches see the old chunks or the new, never a mix. "added", "updated" or "unchanged";
+        "embedded" when only vectors were missing (given `embeddings`, one per chunk, in order)."""
+        if embeddings is not None and len(embeddings) != len(record.chunks):
+            raise ValueError(f"{len(embeddings)} embeddings for {len(record.chunks)} chunks")
 
         def work(session: Session) -> str:
             row = session.exec(
@@ -100,9 +125,11 @@ class KnowledgeStore:
                     KnowledgeDocument.collection == record.collection, KnowledgeDocument.source == record.source
                 )
             ).first()
-            if row is not None and row.content_hash == record.content_hash:
-                return "unchanged"
             change = "added" if row is None else "updated"
+            if row is not None and row.content_hash == record.content_hash:
+                if embeddings is None or not _lacks_vectors(session, row.id):
+                    return "unchanged"
+                change = "embedded"  # the same chunks again, now with their vectors
             if row is None:
                 row = KnowledgeDocument(collection=record.collection, source=record.source, title=record.title, content_hash="")
             else:
@@ -112,7 +139,7 @@ class KnowledgeStore:
             session.add(row)
             session.flush()
             assert row.id is not None
-            for chunk in record.chunks:
+            for index, chunk in enumerate(record.chunks):
                 section = SECTION_SEPARATOR.join(chunk.section)
                 session.add(
                     KnowledgeChunk(
@@ -124,6 +151,7 @@ class KnowledgeStore:
                         text=chunk.text,
                         url=chunk.url,
                         length=chunk_length(record.title, section, chunk.text),
+                        embedding=embeddings[index] if embeddings is not None else None,
                     )
                 )
             session.commit()
@@ -171,9 +199,34 @@ class KnowledgeStore:
         return [_document_view(row) for row in rows]
 
     async def stats(self) -> IndexStats:
-        query = select(func.count(col(KnowledgeChunk.id)), func.avg(KnowledgeChunk.length))
-        count, average = await self.database.run(lambda session: session.exec(query).one())
-        return IndexStats(int(count or 0), float(average or 0.0))
+        query = select(
+            func.count(col(KnowledgeChunk.id)),
+            func.avg(KnowledgeChunk.length),
+            select(func.max(KnowledgeDocument.ingested_at)).scalar_subquery(),
+        )
+        count, average, changed_at = await self.database.run(lambda session: session.exec(query).one())
+        return IndexStats(int(count or 0), float(average or 0.0), as_utc(changed_at) if changed_at is not None else None)
+
+    async def vectors(self) -> list[StoredVector]:
+        """Every chunk's vector, of every collection (chunks without one are not there)."""
+        query = select(KnowledgeChunk.id, KnowledgeChunk.collection, KnowledgeChunk.embedding).where(
+            col(KnowledgeChunk.embedding).is_not(None)
+        )
+        rows = await self.database.run(lambda session: session.exec(query).all())
+        return [StoredVector(chunk_id, collection, bytes(embedding)) for chunk_id, collection, embedding in rows]
+
+    async def chunks(self, ids: Sequence[int]) -> list[CandidateChunk]:
+        """The chunks of `ids` that are still there, in no particular order."""
+        if not ids:
+            return []
+        query = text(f"SELECT {_CANDIDATE_COLUMNS} {_CANDIDATE_FROM} WHERE c.id IN :ids").bindparams(
+            bindparam("ids", expanding=True)
+        )
+
+        def work(session: Session) -> list[CandidateChunk]:
+            return [CandidateChunk(*row) for row in session.connection().execute(query, {"ids": list(ids)})]
+
+        return await self.database.run(work)
 
     async def candidates(self, words: Sequence[str], collections: Sequence[str], limit: int) -> list[CandidateChunk]:
         """Chunks holding any of `words`, best first by the index's own rank, at most `limit`."""
@@ -189,15 +242,14 @@ class KnowledgeStore:
                 " AND rank MATCH 'bm25(2.0, 2.0, 1.0)' ORDER BY rank" + ("" if collections else " LIMIT :limit")
             )
             statement = (
-                "SELECT c.id, c.document_id, c.ordinal, c.collection, c.title, c.section, c.text, d.source, coalesce(c.url, d.url)"
+                f"SELECT {_CANDIDATE_COLUMNS}"
                 f" FROM ({ranked}) f JOIN kb_chunks c ON c.id = f.rowid JOIN kb_documents d ON d.id = c.document_id"
                 f" WHERE 1 = 1{where} ORDER BY f.rank LIMIT :limit"
             )
             match = " OR ".join(_fts5_phrase(w) for w in words)
         else:
             statement = (
-                "SELECT c.id, c.document_id, c.ordinal, c.collection, c.title, c.section, c.text, d.source, coalesce(c.url, d.url)"
-                " FROM kb_chunks c JOIN kb_documents d ON d.id = c.document_id"
+                f"SELECT {_CANDIDATE_COLUMNS} {_CANDIDATE_FROM}"
                 f" WHERE c.search_vector @@ to_tsquery('english', :match){where}"
                 # Normalised by length (1): otherwise long chunks that repeat a common word crowd out the answer.
                 " ORDER BY ts_rank(c.search_vector, to_tsquery('english', :match), 1) DESC LIMIT :limit"
@@ -231,6 +283,15 @@ class KnowledgeStore:
             return {w: int(counts.get(i, 0)) for i, w in enumerate(words)}
 
         return await self.database.run(work)
+
+
+_CANDIDATE_COLUMNS = "c.id, c.document_id, c.ordinal, c.collection, c.title, c.section, c.text, d.source, coalesce(c.url, d.url)"
+_CANDIDATE_FROM = "FROM kb_chunks c JOIN kb_documents d ON d.id = c.document_id"
+
+
+def _lacks_vectors(session: Session, document_id: int | None) -> bool:
+    query = select(KnowledgeChunk.id).where(KnowledgeChunk.document_id == document_id, col(KnowledgeChunk.embedding).is_(None))
+    return session.exec(query.limit(1)).first() is not None
 
 
 def _fts5_phrase(word: str) -> str:

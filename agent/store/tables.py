@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint, false
+from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from agent.contracts import utcnow
@@ -266,3 +266,5 @@ class KnowledgeChunk(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     url: str | None = Field(default=None, sa_column=Column(Text))  # its own link (an FAQ row's); else the document's
     length: int = 0  # words, for BM25's length normalisation
+    # Its sentence vector (float32 bytes) for semantic search; NULL when ingested without the encoder.
+    embedding: bytes | None = Field(default=None, sa_column=Column(LargeBinary))

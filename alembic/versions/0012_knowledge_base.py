@@ -1,4 +1,5 @@
-"""knowledge base: documents, their chunks with a full-text index, and the sources a turn cited
+"""knowledge base: documents, their chunks with a full-text index (and, for semantic search, their
+vectors), and the sources a turn cited
 
 Revision ID: 0012
 Revises: 0011
@@ -71,6 +72,7 @@ def upgrade() -> None:
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('url', sa.Text(), nullable=True),
     sa.Column('length', sa.Integer(), nullable=False),
+    sa.Column('embedding', sa.LargeBinary(), nullable=True),
     sa.ForeignKeyConstraint(['document_id'], ['kb_documents.id'], ),
     sa.PrimaryKeyConstraint('id')
     )

