@@ -215,3 +215,25 @@ async def test_a_streamed_answer_never_shows_its_citation_marks(
     assert deltas and "[" not in "".join(deltas)
     assert "".join(deltas).strip() == sent["reply"]["text"] == "Poles are replaced free within two years."
     assert message is not None and [s["source"] for s in message["sources"]] == ["warranty.md"]
+
+
+async def test_parallel_candidates_all_read_the_passages_and_the_judges_pick_keeps_its_sources(
+    make_settings: SettingsFactory, documents: Path, fake: FakeProviders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_KEY", "test-key")
+
+    def model(name: str) -> dict[str, Any]:
+        return {"provider": "openai", "base_url": fake.openai_url, "model": name, "api_key_env": "FAKE_KEY"}
+
+    settings = make_settings(
+        knowledge={"sources": [{"path": str(documents), "collection": "help"}]},
+        models={"vague": model("reply-Maybe."), "cited": model("reply-Poles_are_replaced_free_[R1]."), "judge": model("reply-2")},
+        routes={r: {"chain": ["vague", "cited"], "strategy": "parallel", "judge": "judge"} for r in ROUTES},
+    )
+    async with running_server(settings) as (base_url, _app), aiohttp.ClientSession() as session:
+        visitor = await new_visitor(session, base_url)
+        reply = (await visitor.send("my tent pole snapped, can I get it replaced?"))["reply"]
+    assert (reply["model"], reply["text"]) == ("cited", "Poles are replaced free.")
+    assert [s["source"] for s in reply["sources"]] == ["warranty.md"]
+    candidates = [r for r in fake.requests if r["body"]["model"] in ("reply-Maybe.", "reply-Poles_are_replaced_free_[R1].")]
+    assert len(candidates) == 2 and all("A snapped tent pole is replaced free" in system_text(r) for r in candidates)
