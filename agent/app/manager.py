@@ -10,8 +10,8 @@ from agent.app.channels import deployed, named
 from agent.app.gateway import build_gateway
 from agent.app.knowledge import build_knowledge_search, knowledge_encoder
 from agent.app.shared import SharedState
-from agent.contracts import Retriever
-from agent.conversation import ConversationManager, RetrievalPolicy, TurnSettings
+from agent.contracts import KnowledgeQuery, Retriever
+from agent.conversation import ConversationManager, TurnSettings
 from agent.escalation import EscalationPolicy, Triggers
 from agent.live.events import InProcessEventBus
 from agent.live.locks import InProcessLocks
@@ -58,19 +58,20 @@ def build_model_tier(router: Router, model: ManagedModel) -> ModelIntentTier:
     return ModelIntentTier(router.catalog, ask_model(model, max_tokens=16))
 
 
-def retrieval_policy(retrieval: RetrievalSettings) -> RetrievalPolicy:
-    return RetrievalPolicy(
-        tuple(retrieval.collections), retrieval.k, retrieval.min_score, retrieval.min_coverage, retrieval.min_words
+def knowledge_query(retrieval: RetrievalSettings) -> KnowledgeQuery:
+    """The query a turn makes of the knowledge base, but for its text."""
+    return KnowledgeQuery(
+        "", tuple(retrieval.collections), retrieval.k, retrieval.min_score, retrieval.min_coverage, retrieval.min_words
     )
 
 
-def retrieval_policies(settings: Settings) -> dict[str, RetrievalPolicy]:
+def retrieval_by_route(settings: Settings) -> dict[str, KnowledgeQuery]:
     """Each route's retrieval: its own `knowledge`, else `knowledge.retrieval` (under "*")."""
-    policies = {"*": retrieval_policy(settings.knowledge.retrieval)}
+    queries = {"*": knowledge_query(settings.knowledge.retrieval)}
     for name, route in settings.routes.items():
         if route.knowledge is not None:
-            policies[name] = retrieval_policy(route.knowledge)
-    return policies
+            queries[name] = knowledge_query(route.knowledge)
+    return queries
 
 
 def build_manager(
@@ -113,7 +114,7 @@ def build_manager(
             history_messages=settings.limits.history_messages,
             turn_timeout_s=settings.turn_timeout_s,
             unknown_action=settings.routing.unknown_action,
-            retrieval=retrieval_policies(settings),
+            retrieval=retrieval_by_route(settings),
             follow_up_max_words=settings.routing.follow_up_max_words,
         ),
     )

@@ -160,15 +160,15 @@ def search_command(query: str, k: int, collections: tuple[str, ...], as_json: bo
 @config_option
 def explain_command(message: str, config_path: Path | None) -> None:
     """What a turn would retrieve for MESSAGE: its route, that route's retrieval, the passages that pass."""
-    from agent.app.manager import build_router, retrieval_policies
-    from agent.contracts import KnowledgeQuery
-    from agent.conversation import RetrievalPolicy
+    from dataclasses import replace
+
+    from agent.app.manager import build_router, retrieval_by_route
+    from agent.conversation import TurnSettings
 
     settings = load_config(config_path)
     encoder = _encoder(settings)
     intent = build_router(settings).classify(message, None)
-    policies = retrieval_policies(settings)
-    policy = policies.get(intent.route) or policies.get("*") or RetrievalPolicy()
+    policy = TurnSettings(retrieval=retrieval_by_route(settings)).retrieval_for(intent.route)
     click.echo(f"route {intent.route} (intent {intent.name}, {intent.confidence:.2f})")
     collections = ", ".join(policy.collections) or "every collection"
     similarity = f", min_similarity={settings.knowledge.min_similarity} (hybrid)" if encoder is not None else ""
@@ -176,7 +176,7 @@ def explain_command(message: str, config_path: Path | None) -> None:
         f"retrieval: {collections}, k={policy.k}, min_score={policy.min_score}, min_coverage={policy.min_coverage}, "
         f"min_words={policy.min_words}{similarity}"
     )
-    query = KnowledgeQuery(message, policy.collections, policy.k, policy.min_score, policy.min_coverage, policy.min_words)
+    query = replace(policy, text=message)
     passages = on_database(settings, lambda database: _search(settings, database, encoder).search(query))
     if not passages:
         click.echo("no passage passes: the models are told there is no reference")
@@ -200,8 +200,7 @@ def _progress(items: Iterable[T], label: str) -> Iterator[T]:
 def eval_command(data_path: Path, no_answer_path: Path | None, as_json: bool, config_path: Path | None) -> None:
     """Recall@1, recall@5, MRR and search latency on labelled questions, with the configured thresholds
     (and search mode: hybrid with `knowledge.semantic`)."""
-    from agent.app.manager import retrieval_policies
-    from agent.contracts import KnowledgeQuery
+    from agent.app.manager import retrieval_by_route
     from agent.knowledge.embeddings import on_encoder_thread
     from agent.knowledge.evaluate import EvalDataError, evaluate, read_labelled
 
@@ -212,8 +211,7 @@ def eval_command(data_path: Path, no_answer_path: Path | None, as_json: bool, co
         raise click.ClickException(str(exc)) from exc
     settings = load_config(config_path)
     encoder = _encoder(settings)
-    policy = retrieval_policies(settings)["*"]
-    base = KnowledgeQuery("", policy.collections, policy.k, policy.min_score, policy.min_coverage, policy.min_words)
+    base = retrieval_by_route(settings)["*"]
 
     async def run(database: Database) -> tuple[str, RetrievalReport]:
         search = _search(settings, database, encoder)

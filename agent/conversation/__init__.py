@@ -2,7 +2,7 @@
 
 from agent.conversation.context import TurnContext
 from agent.conversation.manager import ConversationManager, PendingMessage
-from agent.conversation.parts import RetrievalPolicy, TurnParts, TurnSettings
+from agent.conversation.parts import TurnParts, TurnSettings
 from agent.conversation.stages import TURN
 
-__all__ = ["TURN", "ConversationManager", "PendingMessage", "RetrievalPolicy", "TurnContext", "TurnParts", "TurnSettings"]
+__all__ = ["TURN", "ConversationManager", "PendingMessage", "TurnContext", "TurnParts", "TurnSettings"]

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agent.contracts import STAFF_TOPIC, ChannelTraits, ConversationEvent, Retriever, traits_of
+from agent.contracts import STAFF_TOPIC, ChannelTraits, ConversationEvent, KnowledgeQuery, Retriever, traits_of
 from agent.escalation import EscalationPolicy
 from agent.live.events import EventBus
 from agent.models import RouteStrategy
@@ -21,25 +21,19 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
-class RetrievalPolicy:
-    """What one route's turns retrieve: from which collections, how many passages, how relevant."""
-
-    collections: tuple[str, ...] = ()  # () searches every collection
-    k: int = 3  # 0: the route retrieves nothing and its prompt says nothing of references
-    min_score: float = 2.0
-    min_coverage: float = 0.2
-    min_words: int = 2
-
-
-@dataclass(frozen=True, slots=True)
 class TurnSettings:
     max_text_chars: int = 4000
     history_messages: int = 10
     turn_timeout_s: float = 30.0
     unknown_action: str = "route"  # route | clarify
-    retrieval: Mapping[str, RetrievalPolicy] = field(default_factory=dict)  # by route; unlisted routes: the default
+    # What each route's turns ask the knowledge base (collections, k, floors; the text is each
+    # turn's), by route, "*" for routes without their own. k=0: no retrieval, nothing in the prompt.
+    retrieval: Mapping[str, KnowledgeQuery] = field(default_factory=dict)
     # A message this short is a follow-up ("and to Canada?"): the customer's message before it joins the query.
     follow_up_max_words: int = 4
+
+    def retrieval_for(self, route: str) -> KnowledgeQuery:
+        return self.retrieval.get(route) or self.retrieval.get("*") or KnowledgeQuery("")
 
 
 @dataclass(slots=True)

@@ -17,13 +17,12 @@ import structlog
 from agent.contracts import (
     ESCALATE_METADATA,
     ConversationState,
-    KnowledgeQuery,
     MessageView,
     Reply,
     Role,
 )
 from agent.conversation.context import TurnContext
-from agent.conversation.parts import RetrievalPolicy, TurnParts
+from agent.conversation.parts import TurnParts
 from agent.conversation.references import StreamedCitations, cited, reference_block
 from agent.escalation import EscalationDecision
 from agent.models import ChainResult, ChatMessage, ChatRequest, RouteStrategy
@@ -180,18 +179,17 @@ async def retrieve(turn: TurnContext, parts: TurnParts) -> Reply | None:
     if turn.reply_text is not None or parts.retriever is None:
         return None
     assert turn.intent is not None
-    policy = parts.settings.retrieval.get(turn.intent.route) or parts.settings.retrieval.get("*") or RetrievalPolicy()
-    if policy.k <= 0:
+    asked = parts.settings.retrieval_for(turn.intent.route)
+    if asked.k <= 0:
         return None
     text = turn.message.text
     if len(text.split()) <= parts.settings.follow_up_max_words:
         before = next((m.text for m in reversed(turn.earlier) if m.role is Role.CUSTOMER), None)
         text = f"{before}\n{text}" if before else text
     started = time.perf_counter()
-    query = KnowledgeQuery(text, policy.collections, policy.k, policy.min_score, policy.min_coverage, policy.min_words)
     turn.retrieved = True
     try:
-        turn.passages = await parts.retriever.search(query)
+        turn.passages = await parts.retriever.search(replace(asked, text=text))
     except Exception:
         log.warning("retrieval_failed", exc_info=True)
         turn.passages = []

@@ -11,7 +11,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -88,7 +88,7 @@ async def evaluate(
     labelled: Iterable[Labelled] = progress(rows, "questions") if progress else rows
     for row in labelled:
         started = time.perf_counter()
-        passages = await retriever.search(KnowledgeQuery(row.query, base.collections, 5, base.min_score, base.min_coverage, base.min_words))
+        passages = await retriever.search(replace(base, text=row.query, k=5))
         timings.append((time.perf_counter() - started) * 1000)
         rank = next((i for i, p in enumerate(passages) if hit(row, p, top=i == 0)), None)
         if rank is None:
@@ -100,7 +100,7 @@ async def evaluate(
     abstained = 0
     for row in no_answer:
         started = time.perf_counter()
-        found = await retriever.search(KnowledgeQuery(row.query, base.collections, base.k, base.min_score, base.min_coverage, base.min_words))
+        found = await retriever.search(replace(base, text=row.query))
         timings.append((time.perf_counter() - started) * 1000)
         abstained += not found
     n = len(rows) or 1

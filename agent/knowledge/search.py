@@ -31,6 +31,7 @@ from agent.terms import stem, tokens, words
 MAX_QUERY_WORDS = 24  # a 4,000-character message asks the index for its first 24 meaningful words
 STATS_TTL_S = 5.0  # how stale the index's size may be (another process may ingest meanwhile)
 COMMON_SHARE = 0.1  # a word in more than this share of chunks is common
+RARE_FIRST_ROWS = 25  # ...and worth leaving out of a first ask when its rows pass 25 per candidate kept
 MAX_CACHED_WORDS = 50_000  # customers' words are unbounded (typos, other scripts): the cache is not
 K1, B = 1.2, 0.75
 RRF_K = 60  # reciprocal rank fusion's constant, as Cormack et al. chose it
@@ -86,11 +87,15 @@ class KnowledgeSearch:
         """The index's candidates, best first by BM25."""
         idf = await self._idf(asked, stats)
         limit = max(self._candidates, query.k * 4)
-        # The index is asked for the rarer words first: a word in a tenth of all chunks makes it
-        # rank thousands of rows to keep forty. The common words still count in the ranking, and
-        # are asked for too when the rare ones alone find too few candidates.
+        # The index is asked for the rarer words first when the common ones would make it rank
+        # thousands of rows to keep forty (a word in a tenth of all chunks, in a large knowledge
+        # base). The common words still count in the ranking, and are asked for too when the rare
+        # ones alone find too few candidates. A small knowledge base is asked once, for every word.
         rare = [w for w in asked if self._frequencies.get(w, 0) <= stats.chunks * COMMON_SHARE]
-        found = await self._store.candidates(rare, query.collections, limit) if rare and len(rare) < len(asked) else []
+        common_rows = sum(self._frequencies.get(w, 0) for w in asked if w not in rare)
+        found: list[CandidateChunk] = []
+        if rare and common_rows > limit * RARE_FIRST_ROWS:
+            found = await self._store.candidates(rare, query.collections, limit)
         if len(found) < limit:
             found = await self._store.candidates(asked, query.collections, limit)
         if not found:

@@ -9,8 +9,7 @@ from pathlib import Path
 import aiohttp
 
 from agent.app.knowledge import ingest_sources
-from agent.app.manager import retrieval_policies
-from agent.contracts import KnowledgeQuery
+from agent.app.manager import retrieval_by_route
 from agent.knowledge.evaluate import evaluate, read_labelled
 from agent.knowledge.search import KnowledgeSearch
 from agent.store import Database
@@ -32,8 +31,7 @@ async def test_the_held_out_questions_find_their_passage_and_off_topic_ones_find
         store = KnowledgeStore(database)
         reports = await ingest_sources(settings, store)
         assert [r.skipped for r in reports] == [[], []]
-        policy = retrieval_policies(settings)["*"]
-        base = KnowledgeQuery("", policy.collections, policy.k, policy.min_score, policy.min_coverage, policy.min_words)
+        base = retrieval_by_route(settings)["*"]
         report = await evaluate(
             KnowledgeSearch(store), read_labelled(DATA / "knowledge_eval.jsonl"), base,
             read_labelled(DATA / "knowledge_no_answer.jsonl", require_label=False),

@@ -13,12 +13,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from agent.app.knowledge import build_knowledge_search, ingest_sources, knowledge_encoder
+from agent.app.manager import knowledge_query
 from agent.contracts import ChunkRecord, DocumentRecord, KnowledgeQuery
 from agent.knowledge.embeddings import Encoder, MiniLMEncoder, chunk_texts, embed_document
 from agent.knowledge.ingest import ingest
@@ -96,10 +98,7 @@ def hybrid(settings: Settings, store: KnowledgeStore, encoder: Encoder) -> Knowl
 
 
 def as_a_turn_asks(settings: Settings, text: str) -> KnowledgeQuery:
-    retrieval = settings.knowledge.retrieval
-    return KnowledgeQuery(
-        text, tuple(retrieval.collections), retrieval.k, retrieval.min_score, retrieval.min_coverage, retrieval.min_words
-    )
+    return replace(knowledge_query(settings.knowledge.retrieval), text=text)
 
 
 async def test_a_paraphrase_the_words_miss_is_found_by_its_meaning(

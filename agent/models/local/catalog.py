@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from agent.models.local.text import tokens
+from agent.terms import tokens
 
 # "NW-10482", "nw10482", "NW 10482", "#10482"
 ORDER_NUMBER = re.compile(r"(?:\bnw[-\s]?|#)(\d{5})\b", re.IGNORECASE)
