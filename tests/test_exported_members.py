@@ -11,7 +11,7 @@ import pytest
 @pytest.mark.parametrize(
     "package",
     [
-        "agent", "agent.models", "agent.routing", "agent.store", "agent.escalation", "personas",
+        "agent", "agent.models", "agent.routing", "agent.store", "agent.escalation", "agent.demo_store", "personas",
         "channels.webchat", "channels.staff", "channels.slack", "channels.twilio.sms", "channels.twilio.voice",
     ],
 )

@@ -1,4 +1,4 @@
-"""The `switchboard` command: serve, chat, db upgrade, router, staff."""
+"""The `switchboard` command: serve, chat, db upgrade, kb, router, staff, demo-store."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from agent.cli.common import config_option, load_config, prepare_embedded_database
+from agent.cli.demo_store import demo_store_command
 from agent.cli.kb import kb_group
 from agent.cli.router import router_group
 from agent.cli.staff import staff_group
@@ -111,4 +112,5 @@ def db_upgrade(config_path: Path | None, revision: str) -> None:
 main.add_command(kb_group)
 main.add_command(router_group)
 main.add_command(staff_group)
+main.add_command(demo_store_command)
 
