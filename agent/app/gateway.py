@@ -37,7 +37,7 @@ def provider_registry(settings: Settings, persona: Persona, pool: ClientPool) ->
     def local(spec: ModelSpec, _pool: ClientPool) -> ChatModel:
         if not catalogs:  # read once, shared by every local model
             k = settings.knowledge
-            catalogs.append(Catalog.from_files(settings.resolve(k.catalog), settings.resolve(k.orders)))
+            catalogs.append(Catalog.from_file(settings.resolve(k.catalog)))
         return LocalModel(
             catalogs[0], greeting=persona.greeting, fallback=persona.fallback, name=spec.name, identity=persona.identity
         )

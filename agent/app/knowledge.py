@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator, Callable
 import structlog
 from aiohttp import web
 
+from agent.contracts import KnowledgeQuery
 from agent.knowledge.embeddings import Encoder, on_encoder_thread, semantic_encoder
 from agent.knowledge.ingest import IngestReport, ingest
 from agent.knowledge.search import KnowledgeSearch
-from agent.settings import Settings
+from agent.settings import RetrievalSettings, Settings
 from agent.store import Database
 from agent.store.knowledge import KnowledgeStore
 
@@ -66,3 +67,19 @@ def knowledge_ctx(
         yield
 
     return context
+
+
+def knowledge_query(retrieval: RetrievalSettings) -> KnowledgeQuery:
+    """The query a turn makes of the knowledge base, but for its text."""
+    return KnowledgeQuery(
+        "", tuple(retrieval.collections), retrieval.k, retrieval.min_score, retrieval.min_coverage, retrieval.min_words
+    )
+
+
+def retrieval_by_route(settings: Settings) -> dict[str, KnowledgeQuery]:
+    """Each route's retrieval: its own `knowledge`, else `knowledge.retrieval` (under "*")."""
+    queries = {"*": knowledge_query(settings.knowledge.retrieval)}
+    for name, route in settings.routes.items():
+        if route.knowledge is not None:
+            queries[name] = knowledge_query(route.knowledge)
+    return queries

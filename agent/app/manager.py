@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
 
 from agent.app.channels import deployed, named
 from agent.app.gateway import build_gateway
-from agent.app.knowledge import build_knowledge_search, knowledge_encoder
+from agent.app.knowledge import build_knowledge_search, knowledge_encoder, retrieval_by_route
 from agent.app.shared import SharedState
-from agent.contracts import KnowledgeQuery, Retriever
+from agent.app.tools import build_toolbox
+from agent.contracts import Retriever
 from agent.conversation import ConversationManager, TurnSettings
 from agent.escalation import EscalationPolicy, Triggers
 from agent.live.events import InProcessEventBus
@@ -21,7 +22,7 @@ from agent.routing import Router, load_intents
 from agent.routing.cache import trained_classifier
 from agent.routing.model_tier import ModelIntentTier
 from agent.routing.semantic import SemanticIntentClassifier
-from agent.settings import RetrievalSettings, Settings
+from agent.settings import Settings
 from agent.store import ConversationStore
 from agent.store.outbox import OutboxStore
 from personas import load_persona
@@ -58,33 +59,20 @@ def build_model_tier(router: Router, model: ManagedModel) -> ModelIntentTier:
     return ModelIntentTier(router.catalog, ask_model(model, max_tokens=16))
 
 
-def knowledge_query(retrieval: RetrievalSettings) -> KnowledgeQuery:
-    """The query a turn makes of the knowledge base, but for its text."""
-    return KnowledgeQuery(
-        "", tuple(retrieval.collections), retrieval.k, retrieval.min_score, retrieval.min_coverage, retrieval.min_words
-    )
-
-
-def retrieval_by_route(settings: Settings) -> dict[str, KnowledgeQuery]:
-    """Each route's retrieval: its own `knowledge`, else `knowledge.retrieval` (under "*")."""
-    queries = {"*": knowledge_query(settings.knowledge.retrieval)}
-    for name, route in settings.routes.items():
-        if route.knowledge is not None:
-            queries[name] = knowledge_query(route.knowledge)
-    return queries
-
-
 def build_manager(
     settings: Settings,
     store: ConversationStore,
     client: httpx.AsyncClient,
     outbox: OutboxStore | None = None,
     gateway: Gateway | None = None,
-    shared: "SharedState | None" = None,
+    shared: SharedState | None = None,
     retriever: Retriever | None = None,
+    tool_variables: Mapping[str, str] | None = None,
 ) -> ConversationManager:
-    """`retriever` defaults to the knowledge base's search as `knowledge.semantic` configures it."""
+    """`retriever` defaults to the knowledge base's search as `knowledge.semantic` configures it;
+    `tool_variables` are what this process provides the tools' `${...}` (the demo store's URL)."""
     persona = load_persona(settings.persona)
+    retriever = retriever or build_knowledge_search(settings, store.database, knowledge_encoder(settings))
     gateway = gateway or build_gateway(settings, persona)
     models = gateway.models
     router = build_router(settings)
@@ -108,7 +96,10 @@ def build_manager(
         locks=shared.locks if shared else InProcessLocks(),
         events=shared.bus if shared else InProcessEventBus(),
         channels=deployed(settings),
-        retriever=retriever or build_knowledge_search(settings, store.database, knowledge_encoder(settings)),
+        retriever=retriever,
+        tools=build_toolbox(settings, client, retriever, tool_variables)
+        if any(r.tools for r in settings.routes.values())
+        else None,
         settings=TurnSettings(
             max_text_chars=settings.limits.max_text_chars,
             history_messages=settings.limits.history_messages,
@@ -116,6 +107,9 @@ def build_manager(
             unknown_action=settings.routing.unknown_action,
             retrieval=retrieval_by_route(settings),
             follow_up_max_words=settings.routing.follow_up_max_words,
+            route_tools={name: frozenset(route.tools) for name, route in settings.routes.items()},
+            max_tool_steps={name: route.max_tool_steps for name, route in settings.routes.items()},
+            trusted_channels=frozenset(settings.verification.trusted_channels),
         ),
     )
 

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from agent.app import keys
 from agent.app.channels import CHANNELS
+from agent.app.demo_store import demo_store_ctx
 from agent.app.gateway import build_gateway
 from agent.app.health import healthz, model_metrics
 from agent.app.knowledge import build_knowledge_search, knowledge_ctx, knowledge_encoder
@@ -77,7 +78,8 @@ def create_app(settings: Settings) -> web.Application:
     shared = build_shared_state(settings)
     encoder = knowledge_encoder(settings)  # one model, for the start-up ingest and every search
     retriever = build_knowledge_search(settings, database, encoder)
-    manager = build_manager(settings, store, client, OutboxStore(database, bell), gateway, shared, retriever)
+    provided: dict[str, str] = {}  # what the tools' ${...} get from this process once it serves
+    manager = build_manager(settings, store, client, OutboxStore(database, bell), gateway, shared, retriever, provided)
 
     middlewares = [json_errors, body_deadline(settings.server.body_timeout_s)]
     app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
@@ -100,7 +102,15 @@ def create_app(settings: Settings) -> web.Application:
         yield
         await gateway.aclose()  # the providers' pooled connections
 
-    app.cleanup_ctx.extend([http_client_ctx, model_gateway_ctx, database_ctx, knowledge_ctx(settings, KnowledgeStore(database), encoder)])
+    app.cleanup_ctx.extend(
+        [
+            http_client_ctx,
+            model_gateway_ctx,
+            database_ctx,
+            knowledge_ctx(settings, KnowledgeStore(database), encoder),
+            demo_store_ctx(settings, provided),
+        ]
+    )
     if shared.context is not None:
         app.cleanup_ctx.append(shared.context)
 

@@ -162,7 +162,8 @@ def explain_command(message: str, config_path: Path | None) -> None:
     """What a turn would retrieve for MESSAGE: its route, that route's retrieval, the passages that pass."""
     from dataclasses import replace
 
-    from agent.app.manager import build_router, retrieval_by_route
+    from agent.app.knowledge import retrieval_by_route
+    from agent.app.manager import build_router
     from agent.conversation import TurnSettings
 
     settings = load_config(config_path)
@@ -200,7 +201,7 @@ def _progress(items: Iterable[T], label: str) -> Iterator[T]:
 def eval_command(data_path: Path, no_answer_path: Path | None, as_json: bool, config_path: Path | None) -> None:
     """Recall@1, recall@5, MRR and search latency on labelled questions, with the configured thresholds
     (and search mode: hybrid with `knowledge.semantic`)."""
-    from agent.app.manager import retrieval_by_route
+    from agent.app.knowledge import retrieval_by_route
     from agent.knowledge.embeddings import on_encoder_thread
     from agent.knowledge.evaluate import EvalDataError, evaluate, read_labelled
 

@@ -74,6 +74,7 @@ def chat(config_path: Path | None) -> None:
 async def _chat(settings: Settings) -> None:
     import httpx
 
+    from agent.app.demo_store import serving_demo_store
     from agent.app.knowledge import ingest_sources
     from agent.app.manager import build_manager
     from agent.app.staff import build_handoff
@@ -83,8 +84,9 @@ async def _chat(settings: Settings) -> None:
 
     store = ConversationStore(Database(settings.database_url))
     await ingest_sources(settings, KnowledgeStore(store.database))
-    async with httpx.AsyncClient() as client:
-        manager = build_manager(settings, store, client)
+    provided: dict[str, str] = {}
+    async with httpx.AsyncClient() as client, serving_demo_store(settings, provided):
+        manager = build_manager(settings, store, client, tool_variables=provided)
         handoff = build_handoff(settings, manager, store.database)
         try:
             await TerminalChat(manager, handoff.withdraw, manager.persona.name, manager.persona.greeting).run()

@@ -37,6 +37,11 @@ from agent.contracts.knowledge import (
     Retriever,
     Source,
 )
+from agent.contracts.tools import (
+    PendingAction,
+    ToolCallRecord,
+    ToolOutcome,
+)
 from agent.contracts.outbox import (
     DeliveryError,
     OutboundChannel,
@@ -64,6 +69,9 @@ from agent.contracts.staff import (
 )
 
 __all__ = [
+    "PendingAction",
+    "ToolCallRecord",
+    "ToolOutcome",
     "ChunkRecord",
     "DocumentRecord",
     "KnowledgeQuery",

@@ -11,13 +11,17 @@ from agent.contracts import (
     InboundMessage,
     MessageView,
     Passage,
+    PendingAction,
     Role,
     Source,
+    ToolCallRecord,
 )
 from agent.escalation import EscalationDecision, History
-from agent.models import ChainResult
+from agent.models import ChainResult, ChatMessage
 from agent.routing import Intent
+from agent.store.records import KEEP
 from agent.store.views import ConversationView, TurnView
+from agent.tools import ToolContext
 
 
 @dataclass(slots=True)
@@ -43,6 +47,11 @@ class TurnContext:
     chain: ChainResult = field(default_factory=lambda: ChainResult(None))
     sources: list[Source] = field(default_factory=list)  # the passages the answer cites
     reply_text: str | None = None  # set by the stage that decides what the customer hears
+    # tools: what ran, a confirmed action's result for the models, what changes on the conversation
+    tools: ToolContext | None = None
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    tool_messages: list[ChatMessage] = field(default_factory=list)
+    pending: PendingAction | None | object = KEEP
     # record
     turn: TurnView | None = None
     reply: MessageView | None = None

@@ -42,6 +42,7 @@ from agent.store.records import TurnAlreadyDone, UnknownConversation
 from agent.store.views import ConversationView, SavedInbound
 from agent.tasks import BackgroundTasks, within
 from agent.text import checked_text
+from agent.tools import ToolBox
 from personas import Persona
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ class ConversationManager:
         outbox: OutboxStore | None = None,
         channels: Mapping[str, ChannelTraits] | None = None,
         retriever: Retriever | None = None,
+        tools: ToolBox | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
@@ -96,6 +98,7 @@ class ConversationManager:
             channels=channels or {},
             model_tier=model_tier,
             retriever=retriever,
+            tools=tools,
         )
         # Turns `take` started, by message, so a repeat of a message waits for its turn.
         self._tasks = BackgroundTasks("turns")

@@ -13,6 +13,7 @@ from agent.live.events import EventBus
 from agent.models import RouteStrategy
 from agent.routing import Router
 from agent.routing.model_tier import ModelIntentTier
+from agent.tools import ToolBox
 from personas import Persona, system_prompt
 
 if TYPE_CHECKING:
@@ -31,6 +32,11 @@ class TurnSettings:
     retrieval: Mapping[str, KnowledgeQuery] = field(default_factory=dict)
     # A message this short is a follow-up ("and to Canada?"): the customer's message before it joins the query.
     follow_up_max_words: int = 4
+    # The tools each route's models may call, and how many rounds of tool calls a turn may take.
+    route_tools: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    max_tool_steps: Mapping[str, int] = field(default_factory=dict)
+    # Channels whose own user id proves who the customer is (a Slack user, a phone number).
+    trusted_channels: frozenset[str] = frozenset()
 
     def retrieval_for(self, route: str) -> KnowledgeQuery:
         return self.retrieval.get(route) or self.retrieval.get("*") or KnowledgeQuery("")
@@ -48,6 +54,7 @@ class TurnParts:
     channels: Mapping[str, ChannelTraits]
     model_tier: ModelIntentTier | None = None
     retriever: Retriever | None = None  # None: no knowledge base, and prompts say nothing of one
+    tools: ToolBox | None = None  # None: no route calls tools
     _prompts: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def traits(self, channel: str) -> ChannelTraits:

@@ -21,14 +21,17 @@ from agent.contracts import (
     Reply,
     Role,
 )
+from agent.conversation.actions import settle_pending, tool_context
 from agent.conversation.context import TurnContext
 from agent.conversation.parts import TurnParts
-from agent.conversation.references import StreamedCitations, cited, reference_block
+from agent.conversation.references import TOOL_RULES, StreamedCitations, cited, reference_block
 from agent.escalation import EscalationDecision
 from agent.models import ChainResult, ChatMessage, ChatRequest, RouteStrategy
 from agent.routing import UNKNOWN, Intent
 from agent.store.records import TurnRecord
 from agent.store.views import TurnView
+from agent.tools import answer_with_tools
+from agent.tools.loop import Streaming
 from personas import StreamedAnswer, fit_to_channel
 
 log = structlog.get_logger(__name__)
@@ -122,12 +125,23 @@ def told_since_handover(earlier: list[MessageView]) -> bool:
     return bool(earlier)
 
 
+# -- a change waiting for the customer's yes -----------------------------------------------
+
+
+async def settle(turn: TurnContext, parts: TurnParts) -> Reply | None:
+    """An explicit yes runs the change the customer was asked about; anything else drops it."""
+    await settle_pending(turn, parts)
+    return None
+
+
 # -- route ------------------------------------------------------------------------------
 
 
 async def route(turn: TurnContext, parts: TurnParts) -> Reply | None:
     """Rules → classifier → context → the model tier, for what the classifier could not place."""
     assert turn.conversation is not None
+    if turn.intent is not None:
+        return None  # the customer answered a confirmation: its route is the action's
     intent = parts.router.classify(turn.message.text, turn.conversation.route)
     if intent.name == UNKNOWN and parts.model_tier is not None:
         intent = await _ask_model_tier(parts, turn.message.text, intent)
@@ -155,6 +169,8 @@ async def escalate_before(turn: TurnContext, parts: TurnParts) -> Reply | None:
     """Asked for a person (in words or by a gesture), frustration, a sensitive topic, a streak of
     unplaced messages: a person, before any model runs. An unplaced message may be asked about."""
     assert turn.intent is not None
+    if turn.reply_text is not None:
+        return None  # a declined change, answered already
     gesture = turn.inbound.metadata.get(ESCALATE_METADATA)
     if gesture:
         turn.decision = EscalationDecision(True, "customer_request", str(gesture))
@@ -211,26 +227,33 @@ async def answer(turn: TurnContext, parts: TurnParts) -> Reply | None:
         return None  # decided before any model
     intent = turn.intent
     assert intent is not None
+    allowed = parts.settings.route_tools.get(intent.route, frozenset()) if parts.tools is not None else frozenset()
     system = parts.system_prompt(intent.route, turn.traits.style)
     if turn.retrieved:
         system += "\n\n" + reference_block(turn.passages)
+    if allowed or turn.tool_messages:
+        system += "\n\n" + TOOL_RULES
     request = ChatRequest(
         messages=[ChatMessage("system", system)]
-        + [ChatMessage(MODEL_ROLES[m.role], m.text) for m in turn.recent if m.role in MODEL_ROLES],
+        + [ChatMessage(MODEL_ROLES[m.role], m.text) for m in turn.recent if m.role in MODEL_ROLES]
+        + turn.tool_messages,
         route=intent.route,
         metadata={"intent": intent.name, "channel": turn.inbound.channel},
         passages=tuple(turn.passages),
     )
     chain = parts.chains[intent.route]
     deadline = parts.settings.turn_timeout_s
+    # A streaming channel shows the answer as it is written ("delta" events); the reply is
+    # still stored once, complete, and sent as the usual "message" event.
+    streaming = _streaming(turn, parts) if turn.traits.streams and turn.recent else None
     try:
         # The strategy keeps to the deadline itself (and records what timed out); the outer
         # timeout is only a backstop.
         async with asyncio.timeout(deadline + DEADLINE_GRACE_S):
-            # A streaming channel shows the answer as it is written ("delta" events); the reply
-            # is still stored once, complete, and sent as the usual "message" event.
-            if turn.traits.streams and turn.recent:
-                turn.chain = await _stream(turn, parts, chain, request, deadline)
+            if allowed:
+                await _answer_with_tools(turn, parts, chain, request, deadline, streaming)
+            elif streaming is not None:
+                turn.chain = await chain.run_stream(request, streaming.on_delta, streaming.on_reset, deadline_s=deadline)
             else:
                 turn.chain = await chain.run(request, deadline_s=deadline)
     except TimeoutError:
@@ -247,9 +270,27 @@ async def answer(turn: TurnContext, parts: TurnParts) -> Reply | None:
     return None
 
 
-async def _stream(
-    turn: TurnContext, parts: TurnParts, chain: RouteStrategy, request: ChatRequest, deadline: float
-) -> ChainResult:
+async def _answer_with_tools(
+    turn: TurnContext, parts: TurnParts, chain: RouteStrategy, request: ChatRequest, deadline: float, streaming: Streaming | None
+) -> None:
+    """The route's models with its tools; a change to confirm or a handover ends the turn's answer there."""
+    assert turn.intent is not None and parts.tools is not None
+    context = turn.tools or tool_context(turn, parts, turn.intent.route)
+    turn.tools = context
+    steps = parts.settings.max_tool_steps.get(turn.intent.route, 4)
+    done = await answer_with_tools(chain, request, parts.tools, context, steps, deadline, streaming)
+    turn.chain = done.chain
+    turn.tool_calls += done.calls
+    turn.passages = context.passages  # search_knowledge's finds can be cited too
+    if done.stopped == "confirmation" and context.pending is not None:
+        turn.pending = context.pending
+        turn.reply_text = context.pending.question
+    elif done.stopped == "escalation":
+        turn.decision = EscalationDecision(True, "model_request", context.escalation)
+        turn.reply_text = parts.persona.escalation
+
+
+def _streaming(turn: TurnContext, parts: TurnParts) -> Streaming:
     """Pieces of the answer go out as "delta" events while it is written; a model that breaks
     off midway is followed by a "delta_reset" (drop what you have) and the next model."""
     streamed = StreamedAnswer(turn.traits.style)
@@ -266,7 +307,7 @@ async def _stream(
         citations.reset()
         await parts.publish(conversation_id, "delta_reset", {})
 
-    return await chain.run_stream(request, on_delta, on_reset, deadline_s=deadline)
+    return Streaming(on_delta, on_reset)
 
 
 # -- escalate after the models ----------------------------------------------------------
@@ -323,12 +364,23 @@ async def record(turn: TurnContext, parts: TurnParts) -> Reply | None:
         # A handover starts the count again for when the bot has the conversation back.
         unknown_streak=0 if decision.escalate else turn.unknown_streak,
         sources=() if decision.escalate else tuple(turn.sources),
+        tool_calls=tuple(turn.tool_calls),
+        pending_action=turn.pending,
+        verified_customer=turn.tools.verified if turn.tools else None,
+        verify_failures=_failures_if_changed(turn),
     )
     if turn.previous_state is ConversationState.RESOLVED and stored.new_state is None:
         # A resolved conversation is the bot's again from the customer's next message.
         stored = replace(stored, new_state=ConversationState.BOT)
     turn.turn, turn.reply = await parts.store.finish_turn(stored)
     return None
+
+
+def _failures_if_changed(turn: TurnContext) -> int | None:
+    assert turn.conversation is not None
+    if turn.tools is None or turn.tools.verify_failures == turn.conversation.verify_failures:
+        return None
+    return turn.tools.verify_failures
 
 
 def typing(*stages: Stage) -> Stage:
@@ -427,7 +479,7 @@ def missed(age_s: float) -> Stage:
 TURN: tuple[Stage, ...] = (
     load,
     relay_to_staff,
-    typing(route, escalate_before, retrieve, answer, escalate_after, record),
+    typing(settle, route, escalate_before, retrieve, answer, escalate_after, record),
     deliver,
 )
 

@@ -30,6 +30,7 @@ class ChatMessage:
     content: str
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None  # on a `tool` message: the call it answers
+    name: str | None = None  # on a `tool` message: the tool's name (Gemini answers by name, not id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -201,5 +201,7 @@ class CachedRoute:
     def _keep(self, request: ChatRequest, outcome: ChainResult) -> None:
         result = outcome.result
         ok = outcome.attempts and outcome.attempts[-1].outcome is Outcome.OK
-        if result is not None and ok and result.finish_reason == "stop" and not result.tool_calls:
+        # An answer from a tool's result is this customer's (their order, their account): never kept.
+        used_tools = any(m.role == "tool" or m.tool_calls for m in request.messages)
+        if result is not None and ok and result.finish_reason == "stop" and not result.tool_calls and not used_tools:
             self.cache.put(request, result)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -98,7 +98,7 @@ class RetrievalSettings(_Strict):
 
 class KnowledgeSettings(_Strict):
     """The business's documents, ingested into the database at start-up when they changed
-    (`switchboard kb ingest` does the same by hand), and the local model's order and catalog tables."""
+    (`switchboard kb ingest` does the same by hand), and the local model's product catalog."""
 
     sources: list[KnowledgeSource] = [
         KnowledgeSource(path=Path("demo/knowledge/help"), collection="help"),
@@ -114,8 +114,62 @@ class KnowledgeSettings(_Strict):
     # Portland": 0.495, the store-hours page), a paraphrase BM25 misses ("my sleeping bag lost its
     # puff": 0.515, down care) above.
     min_similarity: Annotated[float, Field(ge=0, le=1)] = 0.5
-    orders: Path = Path("demo/orders.yaml")
-    catalog: Path = Path("demo/catalog.yaml")
+    catalog: Path = Path("demo/catalog.yaml")  # the local model's products
+
+
+BUILTIN_TOOLS = ("search_knowledge", "escalate_to_human", "verify_customer")
+TOOL_NAME = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+
+
+class ToolSettings(_Strict):
+    """One tool a route's models may call: an HTTP endpoint of the business, or a Python function.
+
+    `url`, `headers` and `query` may hold `{parameter}` (from the model's arguments, URL-encoded
+    in the URL), `{customer}` (the verified customer) and `${VARIABLE}` (from the environment:
+    secrets never sit in the file). The parameters are JSON Schema, one schema per argument.
+    """
+
+    kind: Literal["http", "python"]
+    description: str = ""
+    # http
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    url: str | None = None
+    headers: dict[str, str] = {}
+    # python: an async function `module:function(arguments, context)`
+    entry_point: Annotated[str, Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")] | None = None
+    parameters: dict[str, dict[str, Any]] = {}
+    required: list[str] | None = None  # default: every parameter
+    returns: list[str] | None = None  # the response's fields a model sees (default: all of them)
+    max_response_chars: Annotated[int, Field(ge=100, le=100_000)] = 4000
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 3.0
+    requires_verified_customer: bool = False
+    # Changes something: run only after the customer's explicit yes to `confirm_text`, whose
+    # `{fields}` come from the arguments and from `preview`'s result (a read-only tool called with them).
+    confirm: bool = False
+    confirm_text: str | None = None
+    preview: str | None = None
+    redact: list[str] = []  # arguments stored as "[redacted]" (secrets in headers never are stored)
+
+    @model_validator(mode="after")
+    def _kind_has_its_target(self) -> "ToolSettings":
+        if self.kind == "http" and not self.url:
+            raise ValueError("an http tool needs a url")
+        if self.kind == "python" and not self.entry_point:
+            raise ValueError("a python tool needs an entry_point (module:function)")
+        unknown = [name for name in self.required or [] if name not in self.parameters]
+        if unknown:
+            raise ValueError(f"required names unknown parameters: {', '.join(unknown)}")
+        return self
+
+
+class VerificationSettings(_Strict):
+    """How `verify_customer` proves who the customer is: `tool` (one of `tools`, not offered to
+    models) answers `{"verified": true, "customer": ...}` for proof the business accepts.
+    On a channel in `trusted_channels` (slack, sms, voice) the channel's own user id is proof enough."""
+
+    tool: str | None = None
+    trusted_channels: list[str] = []
+    max_attempts: Annotated[int, Field(ge=1)] = 3  # failed proofs per conversation before a person
 
 
 class RoutingSettings(_Strict):
@@ -242,6 +296,10 @@ class RoutePolicy(_Strict):
     cache: RouteCacheSettings = RouteCacheSettings()
     # What the route's models answer from; unset, `knowledge.retrieval` applies.
     knowledge: RetrievalSettings | None = None
+    # The tools its models may call (names under `tools`, or built-in), and how many rounds of
+    # tool calls a turn may take before the model must answer with what it has.
+    tools: list[str] = []
+    max_tool_steps: Annotated[int, Field(ge=1, le=10)] = 4
 
 
 class BusinessHoursSettings(_Strict):
@@ -441,6 +499,17 @@ class VoiceSettings(_Strict):
         return self
 
 
+class DemoStoreSettings(_Strict):
+    """The demo's order and catalog API (`switchboard demo-store`): served by `serve` itself on a
+    loopback port when `serve` is true, its URL then `${DEMO_STORE_URL}` for the tools."""
+
+    serve: bool = False
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 0  # 0: any free port
+    orders: Path = Path("demo/orders.yaml")
+    catalog: Path = Path("demo/catalog.yaml")
+
+
 class TwilioSettings(_Strict):
     """SMS and voice through Twilio: on when both credential variables are set."""
 
@@ -475,6 +544,9 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     slack: SlackSettings = SlackSettings()
     twilio: TwilioSettings = TwilioSettings()
+    tools: dict[Annotated[str, Field(pattern=TOOL_NAME)], ToolSettings] = {}
+    verification: VerificationSettings = VerificationSettings()
+    demo_store: DemoStoreSettings = DemoStoreSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -513,6 +585,19 @@ class Settings(BaseSettings):
         summary_model = self.escalation.summary_model
         if summary_model and summary_model not in self.models:
             raise ValueError(f"escalation.summary_model: unknown model {summary_model!r}")
+        for name, tool in self.tools.items():
+            if name in BUILTIN_TOOLS:
+                raise ValueError(f"tools.{name}: a built-in tool's name")
+            if tool.preview and tool.preview not in self.tools:
+                raise ValueError(f"tools.{name}.preview: unknown tool {tool.preview!r}")
+        for route, policy in self.routes.items():
+            for i, name in enumerate(policy.tools):
+                if name not in self.tools and name not in BUILTIN_TOOLS:
+                    raise ValueError(f"routes.{route}.tools.{i}: unknown tool {name!r}")
+                if name == "verify_customer" and not self.verification.tool:
+                    raise ValueError(f"routes.{route}.tools.{i}: verify_customer needs verification.tool")
+        if self.verification.tool and self.verification.tool not in self.tools:
+            raise ValueError(f"verification.tool: unknown tool {self.verification.tool!r}")
         if self.routing.default_route not in self.routes:
             raise ValueError(f"routing.default_route: unknown route {self.routing.default_route!r}")
         return self

@@ -11,11 +11,11 @@ from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from agent.contracts import ConversationState, InboundMessage, MessageView, Role, utcnow
+from agent.contracts import ConversationState, InboundMessage, MessageView, PendingAction, Role, utcnow
 from agent.store.database import Database
 from agent.store.outbox import NO_OUTBOX, OutboxRouting, enqueue
-from agent.store.records import CallRecord, TurnAlreadyDone, TurnRecord, UnknownConversation
-from agent.store.rows import conversation_view, sources_column, to_view, turn_view
+from agent.store.records import KEEP, CallRecord, TurnAlreadyDone, TurnRecord, UnknownConversation
+from agent.store.rows import conversation_view, pending_column, sources_column, to_view, tool_call_row, turn_view, turn_views
 from agent.store.tables import Conversation, Escalation, Message, ModelCall, Turn
 from agent.store.views import ConversationView, SavedInbound, StoredContext, TurnView
 
@@ -193,7 +193,7 @@ class ConversationStore:
 
     async def turns(self, conversation_id: str) -> list[TurnView]:
         query = select(Turn).where(Turn.conversation_id == conversation_id).order_by(col(Turn.id))
-        return await self.database.run(lambda session: [turn_view(t) for t in session.exec(query).all()])
+        return await self.database.run(lambda session: turn_views(session, session.exec(query).all()))
 
     async def escalations(self, conversation_id: str) -> list[Escalation]:
         query = select(Escalation).where(Escalation.conversation_id == conversation_id).order_by(col(Escalation.id))
@@ -353,7 +353,16 @@ def _finish_turn(session: Session, record: TurnRecord, outbox: OutboxRouting) ->
     session.flush()
     assert turn.id is not None
     session.add_all(call_row(call, turn.id, record.route) for call in record.calls)
+    tool_rows = [tool_call_row(call, turn.id) for call in record.tool_calls]
+    session.add_all(tool_rows)
     changes: dict[str, object] = {"updated_at": utcnow()}
+    if record.pending_action is not KEEP:
+        assert record.pending_action is None or isinstance(record.pending_action, PendingAction)
+        changes["pending_action"] = pending_column(record.pending_action)
+    if record.verified_customer:
+        changes["verified_customer"] = record.verified_customer
+    if record.verify_failures is not None:
+        changes["verify_failures"] = record.verify_failures
     if record.route:
         changes["route"] = record.route
     if record.new_state:
@@ -371,4 +380,4 @@ def _finish_turn(session: Session, record: TurnRecord, outbox: OutboxRouting) ->
             )
         )
     session.commit()
-    return turn_view(turn), to_view(reply) if reply else None, queued
+    return turn_view(turn, tool_rows), to_view(reply) if reply else None, queued

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from agent.contracts import ConversationState, MessageView, NoteView, QueueItem, Role, StaffMember, utcnow
 from agent.store.database import Database
 from agent.store.outbox import NO_OUTBOX, OutboxRouting, enqueue
-from agent.store.rows import conversation_view, escalation_view, note_view, staff_view, to_view, turn_view
+from agent.store.rows import conversation_view, escalation_view, note_view, staff_view, to_view, turn_views
 from agent.store.tables import Conversation, Escalation, Message, Note, StaffUser, Turn
 from agent.store.views import (
     CLAIMED,
@@ -174,7 +174,7 @@ class HandoffStore:
                 [to_view(m) for m in reversed(messages)],
                 [note_view(n, u.display_name) for n, u in notes],
                 [escalation_view(e, session.get(StaffUser, e.claimed_by) if e.claimed_by else None) for e in escalations],
-                [turn_view(t) for t in turns],
+                turn_views(session, turns),
             )
 
         return await self.database.run(work)

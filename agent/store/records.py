@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.contracts import CallRecord, ConversationState, MessageView, Role, Source
+from agent.contracts import CallRecord, ConversationState, MessageView, PendingAction, Role, Source, ToolCallRecord
 from agent.store.views import TurnView
 
 
@@ -21,7 +21,9 @@ class TurnAlreadyDone(Exception):
         self.reply = reply
 
 
-__all__ = ["CallRecord", "TurnAlreadyDone", "TurnRecord", "UnknownConversation"]
+__all__ = ["KEEP", "CallRecord", "TurnAlreadyDone", "TurnRecord", "UnknownConversation"]
+
+KEEP = object()  # a TurnRecord field left as the conversation has it
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +47,8 @@ class TurnRecord:
     escalation_detail: str | None = None
     unknown_streak: int | None = None
     sources: tuple[Source, ...] = ()
+    tool_calls: tuple[ToolCallRecord, ...] = ()
+    # The change now waiting for the customer's yes; KEEP leaves the conversation's as it is, None clears it.
+    pending_action: PendingAction | None | object = KEEP
+    verified_customer: str | None = None  # newly verified in this turn
+    verify_failures: int | None = None

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from agent.contracts import ConversationState, EscalationView, MessageView, NoteView, Role, Source, StaffMember, StaffRole
-from agent.store.tables import Conversation, Escalation, Message, Note, StaffUser, Turn
+from sqlmodel import Session, col, select
+
+from agent.contracts import (
+    ConversationState,
+    EscalationView,
+    MessageView,
+    NoteView,
+    PendingAction,
+    Role,
+    Source,
+    StaffMember,
+    StaffRole,
+    ToolCallRecord,
+    ToolOutcome,
+)
+from agent.store.tables import Conversation, Escalation, Message, Note, StaffUser, ToolCallRow, Turn
 from agent.store.views import ConversationView, TurnView, as_utc
 
 
@@ -35,10 +49,55 @@ def conversation_view(conversation: Conversation) -> ConversationView:
         unknown_streak=conversation.unknown_streak,
         created_at=as_utc(conversation.created_at),
         updated_at=as_utc(conversation.updated_at),
+        verified_customer=conversation.verified_customer,
+        verify_failures=conversation.verify_failures or 0,
+        pending_action=pending_of(conversation.pending_action),
     )
 
 
-def turn_view(turn: Turn) -> TurnView:
+def pending_column(action: PendingAction | None) -> str | None:
+    if action is None:
+        return None
+    return json.dumps(
+        {"tool": action.tool, "arguments": dict(action.arguments), "question": action.question, "route": action.route}
+    )
+
+
+def pending_of(column: str | None) -> PendingAction | None:
+    if not column:
+        return None
+    data = json.loads(column)
+    return PendingAction(data["tool"], data.get("arguments") or {}, data.get("question") or "", data.get("route"))
+
+
+def tool_call_row(call: ToolCallRecord, turn_id: int) -> ToolCallRow:
+    return ToolCallRow(
+        turn_id=turn_id,
+        tool=call.tool,
+        step=call.step,
+        arguments=json.dumps(dict(call.arguments), default=str),
+        outcome=call.outcome.value,
+        error=call.error,
+        latency_ms=call.latency_ms,
+        response_bytes=call.response_bytes,
+        confirmation=call.confirmation,
+    )
+
+
+def tool_call_view(row: ToolCallRow) -> ToolCallRecord:
+    return ToolCallRecord(
+        tool=row.tool,
+        arguments=json.loads(row.arguments or "{}"),
+        outcome=ToolOutcome(row.outcome),
+        latency_ms=row.latency_ms,
+        step=row.step,
+        response_bytes=row.response_bytes,
+        error=row.error,
+        confirmation=row.confirmation,
+    )
+
+
+def turn_view(turn: Turn, tool_calls: Sequence[ToolCallRow] = ()) -> TurnView:
     assert turn.id is not None
     return TurnView(
         id=turn.id,
@@ -54,6 +113,7 @@ def turn_view(turn: Turn) -> TurnView:
         latency_ms=turn.latency_ms,
         created_at=as_utc(turn.created_at),
         sources=sources_of(turn.sources),
+        tool_calls=tuple(tool_call_view(row) for row in tool_calls),
     )
 
 
@@ -88,3 +148,13 @@ def escalation_view(escalation: Escalation, holder: StaffUser | None) -> Escalat
         claimed_at=as_utc(escalation.claimed_at) if escalation.claimed_at else None,
         resolved_at=as_utc(escalation.resolved_at) if escalation.resolved_at else None,
     )
+
+
+def turn_views(session: Session, turns: Collection[Turn]) -> list[TurnView]:
+    """Turns with their tool calls, read in one more query."""
+    ids = [t.id for t in turns if t.id is not None]
+    calls: dict[int, list[ToolCallRow]] = {}
+    if ids:
+        for row in session.exec(select(ToolCallRow).where(col(ToolCallRow.turn_id).in_(ids)).order_by(col(ToolCallRow.id))):
+            calls.setdefault(row.turn_id, []).append(row)
+    return [turn_view(t, calls.get(t.id or 0, ())) for t in turns]

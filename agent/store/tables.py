@@ -29,6 +29,11 @@ class Conversation(SQLModel, table=True):
     unknown_streak: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    # Who the customer proved to be (verify_customer, or a trusted channel), and failed proofs.
+    verified_customer: str | None = Field(default=None, max_length=255)
+    verify_failures: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # A change the bot asked the customer to confirm, as JSON {tool, arguments, question, route}.
+    pending_action: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class Message(SQLModel, table=True):
@@ -93,6 +98,22 @@ class ModelCall(SQLModel, table=True):
     reasoning_tokens: int = 0
     deployment: str | None = Field(default=None, max_length=255)
     retry: int = 0
+
+
+class ToolCallRow(SQLModel, table=True):
+    __tablename__ = "tool_calls"
+
+    id: int | None = Field(default=None, primary_key=True)
+    turn_id: int = Field(foreign_key="turns.id", index=True)
+    tool: str = Field(max_length=64)
+    step: int = 0
+    arguments: str = Field(sa_column=Column(Text, nullable=False))  # JSON, redacted
+    outcome: str = Field(max_length=32)  # ok | error | timeout | needs_confirmation | ...
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    latency_ms: float = 0.0
+    response_bytes: int = 0
+    confirmation: str | None = Field(default=None, max_length=16)  # asked | confirmed | declined
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
 
 
 class Escalation(SQLModel, table=True):

@@ -8,14 +8,23 @@ the ones only the store and the layers right above it share. Table rows become v
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from agent.contracts import ConversationState, EscalationView, MessageView, NoteView, Source, StaffMember
+from agent.contracts import (
+    ConversationState,
+    EscalationView,
+    MessageView,
+    NoteView,
+    PendingAction,
+    Source,
+    StaffMember,
+    ToolCallRecord,
+)
 
 
 def as_utc(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes; everything we store is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +40,9 @@ class ConversationView:
     unknown_streak: int
     created_at: datetime
     updated_at: datetime
+    verified_customer: str | None = None
+    verify_failures: int = 0
+    pending_action: PendingAction | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +62,7 @@ class TurnView:
     latency_ms: float
     created_at: datetime
     sources: tuple[Source, ...] = field(default=())
+    tool_calls: tuple[ToolCallRecord, ...] = field(default=())
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,7 @@ async def loaded(manager: ConversationManager, channel: str, text: str) -> TurnC
 
 def test_the_turn_runs_in_the_documented_order() -> None:
     names = [stage.__qualname__ for stage in TURN]
-    assert names == ["load", "relay_to_staff", "typing(route, escalate_before, retrieve, answer, escalate_after, record)", "deliver"]
+    assert names == ["load", "relay_to_staff", "typing(settle, route, escalate_before, retrieve, answer, escalate_after, record)", "deliver"]
 
 
 async def test_load_sees_the_conversation_up_to_this_message(manager: ConversationManager) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 
 from agent.app.knowledge import ingest_sources
-from agent.app.manager import retrieval_by_route
+from agent.app.knowledge import retrieval_by_route
 from agent.knowledge.evaluate import evaluate, read_labelled
 from agent.knowledge.search import KnowledgeSearch
 from agent.store import Database

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from agent.app.knowledge import build_knowledge_search, ingest_sources, knowledge_encoder
-from agent.app.manager import knowledge_query
+from agent.app.knowledge import knowledge_query
 from agent.contracts import ChunkRecord, DocumentRecord, KnowledgeQuery
 from agent.knowledge.embeddings import Encoder, MiniLMEncoder, chunk_texts, embed_document
 from agent.knowledge.ingest import ingest

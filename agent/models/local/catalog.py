@@ -1,11 +1,10 @@
-"""Structured lookups for the local model: the demo orders table and product catalog."""
+"""The local model's product catalog, and how it spots an order number in a message."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -27,37 +26,22 @@ class Product:
     keywords: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Order:
-    number: str
-    status: str
-    placed: str
-    items: tuple[dict[str, Any], ...]
-    total: float
-    carrier: str | None = None
-    tracking: str | None = None
-    eta: str | None = None
-    note: str | None = None
-
-
 def find_order_number(text: str) -> str | None:
     match = ORDER_NUMBER.search(text)
     return f"NW-{match.group(1)}" if match else None
 
 
 class Catalog:
-    def __init__(self, products: list[Product], orders: list[Order]) -> None:
+    def __init__(self, products: list[Product]) -> None:
         self.products = products
-        self._orders = {order.number.upper(): order for order in orders}
         self._product_terms = [
             (product, set(tokens(" ".join((product.name, product.category, *product.keywords)))))
             for product in products
         ]
 
     @classmethod
-    def from_files(cls, catalog_path: Path, orders_path: Path) -> "Catalog":
+    def from_file(cls, catalog_path: Path) -> "Catalog":
         catalog = yaml.safe_load(catalog_path.read_text()) or {}
-        orders = yaml.safe_load(orders_path.read_text()) or {}
         products = [
             Product(
                 sku=p["sku"],
@@ -71,26 +55,7 @@ class Catalog:
             )
             for p in catalog.get("products", [])
         ]
-        return cls(
-            products,
-            [
-                Order(
-                    number=str(o["number"]),
-                    status=o["status"],
-                    placed=str(o.get("placed", "")),
-                    items=tuple(o.get("items") or ()),
-                    total=float(o.get("total", 0)),
-                    carrier=o.get("carrier"),
-                    tracking=o.get("tracking"),
-                    eta=str(o["eta"]) if o.get("eta") else None,
-                    note=o.get("note"),
-                )
-                for o in orders.get("orders", [])
-            ],
-        )
-
-    def order(self, number: str) -> Order | None:
-        return self._orders.get(number.upper())
+        return cls(products)
 
     def match_products(self, text: str, limit: int = 3, min_shared: int = 1) -> list[Product]:
         """Products whose name, category or keywords share the most words (at least `min_shared`) with `text`."""

@@ -12,8 +12,11 @@ import time
 from collections.abc import AsyncIterator
 from datetime import date
 
-from agent.models.base import ChatRequest, ChatResult, StreamEvent, TextDelta
-from agent.models.local.catalog import Catalog, Order, Product, find_order_number
+from typing import Any
+
+from agent.models.base import ChatRequest, ChatResult, StreamEvent, TextDelta, ToolCall
+from agent.models.local import tools
+from agent.models.local.catalog import Catalog, Product, find_order_number
 
 ORDER_INTENTS = {"order_status", "cancel_order"}
 PRODUCT_INTENTS = {"product_info", "pricing", "product_recommendation", "purchase_intent"}
@@ -39,16 +42,26 @@ def _day(value: str | None) -> str:
         return value
 
 
-def describe_order(order: Order) -> str:
-    items = ", ".join(f"{item.get('qty', 1)}× {item.get('name', item.get('sku', 'item'))}" for item in order.items)
-    parts = [f"Order {order.number} ({items}) {STATUS_TEXT.get(order.status, 'is ' + order.status)}."]
-    if order.carrier and order.tracking and order.status in {"shipped", "out_for_delivery", "delayed", "delivered"}:
-        parts.append(f"It's with {order.carrier}, tracking number {order.tracking}.")
-    if order.eta and order.status in {"processing", "shipped", "out_for_delivery", "delayed"}:
-        parts.append(f"Expected delivery: {_day(order.eta)}.")
-    if order.note:
-        parts.append(order.note.rstrip(".") + ".")
+def describe_order(order: dict[str, Any]) -> str:
+    """An order as the business's system returned it (lookup_order's fields), in a sentence or three."""
+    number, status = order.get("number") or "", str(order.get("status") or "unknown")
+    items = ", ".join(f"{item.get('qty', 1)}× {item.get('name', item.get('sku', 'item'))}" for item in order.get("items") or [] if isinstance(item, dict))
+    parts = [f"Order {number}{f' ({items})' if items else ''} {STATUS_TEXT.get(status, 'is ' + status)}."]
+    carrier, tracking = order.get("carrier"), order.get("tracking_number")
+    if carrier and tracking and status in {"shipped", "out_for_delivery", "delayed", "delivered"}:
+        parts.append(f"It's with {carrier}, tracking number {tracking}.")
+    if order.get("eta") and status in {"processing", "shipped", "out_for_delivery", "delayed"}:
+        parts.append(f"Expected delivery: {_day(str(order['eta']))}.")
+    if order.get("note"):
+        parts.append(str(order["note"]).rstrip(".") + ".")
     return " ".join(parts)
+
+
+def describe_cancellation(result: dict[str, Any]) -> str:
+    refund = result.get("refund") or {}
+    amount = refund.get("amount") if isinstance(refund, dict) else None
+    money = f" A refund of ${float(amount):,.2f} goes back to {refund.get('to') or 'your original payment method'}; it usually shows within 5-10 business days." if amount is not None else ""
+    return f"Done: order {result.get('number', '')} is cancelled.{money}"
 
 
 def describe_product(product: Product) -> str:
@@ -78,7 +91,8 @@ class LocalModel:
 
     async def complete(self, request: ChatRequest) -> ChatResult:
         started = time.perf_counter()
-        text = self.answer(request)
+        answer = self.answer(request)
+        text, calls = (answer, ()) if isinstance(answer, str) else ("", answer)
         prompt_words = sum(len(m.content.split()) for m in request.messages)
         return ChatResult(
             text=text,
@@ -87,40 +101,33 @@ class LocalModel:
             input_tokens=prompt_words,
             output_tokens=len(text.split()),
             latency_ms=(time.perf_counter() - started) * 1000,
+            finish_reason="tool_calls" if calls else "stop",
+            tool_calls=calls,
         )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         result = await self.complete(request)
-        for i, word in enumerate(result.text.split(" ")):
+        for i, word in enumerate(result.text.split(" ") if result.text else ()):
             yield TextDelta(word if i == 0 else " " + word)
             await asyncio.sleep(0)
         yield result
 
-    def answer(self, request: ChatRequest) -> str:
+    def answer(self, request: ChatRequest) -> str | tuple[ToolCall, ...]:
+        """The answer's text, or the tools to call first."""
         text = request.last_user_text
         intent = request.metadata.get("intent")
-        earlier = [m.content for m in request.messages[:-1] if m.role == "user"]
-
-        number = find_order_number(text)
-        if number is None and intent in ORDER_INTENTS:
-            # "where is it?" after giving the number two messages ago
-            number = next((n for n in map(find_order_number, reversed(earlier)) if n), None)
-        if number:
-            order = self._catalog.order(number)
-            if order is None:
-                return (
-                    f"I couldn't find an order {number}. Could you double-check the number? "
-                    "It's in your confirmation email and looks like NW-12345."
-                )
-            answer = describe_order(order)
-            if intent == "cancel_order":
-                article = _best_passage(request)
-                answer += " " + article if article else ""
-            return answer
-        if intent in ORDER_INTENTS:
-            article = _best_passage(request) if intent == "cancel_order" else None
-            ask = "What's your order number? It's in your confirmation email and looks like NW-12345."
-            return f"{article} {ask}" if article else f"I can check that for you. {ask}"
+        offered = {t.name for t in request.tools}
+        done = tools.results_this_turn(request)
+        if done:
+            return self._from_results(request, done, offered)
+        proof = tools.proof_in(text)
+        if proof and tools.VERIFY in offered and not find_order_number(text):
+            # "it's ana@example.com", after an order we could not show before they proved it's theirs
+            number, _ = tools.order_in_conversation(request)
+            if number:
+                return (tools.call(tools.VERIFY, {"order_id": number, **proof}, 1),)
+        if intent in ORDER_INTENTS or find_order_number(text):
+            return self._order(request, intent, offered)
         if intent == "greeting":
             return self._greeting
         if intent == "bot_identity" and self._identity:
@@ -144,6 +151,62 @@ class LocalModel:
         # A product that shares a word with a question about something else ("weather") is no
         # answer to it: the honest "not sure", and a person offered.
         return self._fallback
+
+    def _order(self, request: ChatRequest, intent: str | None, offered: set[str]) -> str | tuple[ToolCall, ...]:
+        """An order question: the tool that answers it, or the order number asked for."""
+        number = find_order_number(request.last_user_text)
+        if number is None:
+            # "where is it?" after giving the number two messages ago
+            number, _ = tools.order_in_conversation(request)
+        cancelling = intent == "cancel_order"
+        wanted = tools.CANCEL if cancelling else tools.LOOKUP
+        if number is None:
+            article = _best_passage(request) if cancelling else None
+            return f"{article} {tools.ASK_NUMBER}" if article else f"I can check that for you. {tools.ASK_NUMBER}"
+        if wanted in offered:
+            return (tools.call(wanted, {"order_id": number}, 1),)
+        if tools.LOOKUP in offered:
+            return (tools.call(tools.LOOKUP, {"order_id": number}, 1),)
+        return "I can't look orders up from here. Would you like me to connect you with a person on our team?"
+
+    def _from_results(self, request: ChatRequest, done: list[tools.ToolResult], offered: set[str]) -> str | tuple[ToolCall, ...]:
+        """The answer from what the tools returned this turn (the last one decides)."""
+        last = done[-1]
+        number = str(last.arguments.get("order_id") or "")
+        data = last.data
+        if last.name == tools.VERIFY:
+            if isinstance(data, dict) and data.get("verified") is True:
+                asked, cancelling = tools.order_in_conversation(request)
+                wanted = tools.CANCEL if cancelling and tools.CANCEL in offered else tools.LOOKUP
+                if wanted in offered and not any(r.name == wanted for r in done):
+                    return (tools.call(wanted, {"order_id": asked or number}, len(done) + 1),)
+            if tools.is_error(data):
+                return tools.UNREACHABLE
+            return tools.NO_MATCH.format(number=number)
+        if last.name == tools.SEARCH:
+            article = _best_passage(request)
+            return article or self._fallback
+        if tools.is_error(data):
+            error = tools.error_text(data)
+            if "not verified" in error:
+                return tools.ASK_PROOF.format(number=number)
+            if error.startswith("404"):
+                return (
+                    f"I couldn't find an order {number} under your details. Could you double-check the number? "
+                    "It's in your confirmation email and looks like NW-12345."
+                )
+            if error.startswith("409"):
+                return error.partition(": ")[2].rstrip(".") + ". Would you like help with a return instead?"
+            return tools.UNREACHABLE
+        if last.name == tools.CANCEL and isinstance(data, dict):
+            return describe_cancellation(data)
+        if last.name == tools.LOOKUP and isinstance(data, dict):
+            answer = describe_order(data)
+            if request.metadata.get("intent") == "cancel_order":
+                article = _best_passage(request)
+                answer += " " + article if article else ""
+            return answer
+        return _best_passage(request) or self._fallback
 
 
 def _best_passage(request: ChatRequest) -> str | None:

@@ -21,7 +21,11 @@ def to_anthropic(messages: list[ChatMessage]) -> tuple[str, list[dict[str, Any]]
             continue
         if m.role == "tool":
             block: dict[str, Any] = {"type": "tool_result", "tool_use_id": m.tool_call_id or "", "content": m.content}
-            turns.append({"role": "user", "content": [block]})
+            previous = turns[-1] if turns else None
+            if previous and previous["role"] == "user" and isinstance(previous["content"], list):
+                previous["content"].append(block)  # every result of one round in one user turn, as the API asks
+            else:
+                turns.append({"role": "user", "content": [block]})
         elif m.tool_calls:
             blocks: list[dict[str, Any]] = [{"type": "text", "text": m.content}] if m.content else []
             blocks += [{"type": "tool_use", "id": c.id, "name": c.name, "input": json.loads(c.arguments or "{}")} for c in m.tool_calls]

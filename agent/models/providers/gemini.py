@@ -20,8 +20,12 @@ def to_gemini(messages: list[ChatMessage]) -> tuple[str, list[dict[str, Any]]]:
             continue
         if m.role == "tool":
             # Gemini matches a result to its call by the function's name.
-            response = {"functionResponse": {"name": m.tool_call_id or "", "response": {"content": m.content}}}
-            contents.append({"role": "user", "parts": [response]})
+            response = {"functionResponse": {"name": m.name or m.tool_call_id or "", "response": {"content": m.content}}}
+            previous = contents[-1] if contents else None
+            if previous and previous["role"] == "user" and all("functionResponse" in p for p in previous["parts"]):
+                previous["parts"].append(response)  # the answers to parallel calls go back in one turn
+            else:
+                contents.append({"role": "user", "parts": [response]})
             continue
         parts: list[dict[str, Any]] = [{"text": m.content}] if m.content else []
         parts += [{"functionCall": {"name": c.name, "args": json.loads(c.arguments or "{}")}} for c in m.tool_calls]
