@@ -43,6 +43,7 @@ CHROMIUM_ARGS = [
 ]
 STAFF_USER, STAFF_NAME, STAFF_PASSWORD = "alice", "Alice Ng", "screenshot-password"
 QUESTION = "where is my order NW-10482?"
+PROOF = "it's ana@example.com"  # the email on that demo order: the look-up needs it first
 ASK_FOR_A_PERSON = "thanks! can I talk to a real person about changing the address?"
 STAFF_REPLY = "Hi, I'm Alice. I can update the delivery address on NW-10482 for you. What's the new one?"
 # The shell's own settings would change what the pages show; the server gets only these.
@@ -129,6 +130,9 @@ async def chat_page(browser: Any, base_url: str, out: Path) -> Any:
     await page.fill("#input", QUESTION)
     await page.click("#send")
     await page.locator(".msg-bot[data-id] .msg-text").first.wait_for()
+    await page.fill("#input", PROOF)
+    await page.click("#send")
+    await page.locator(".msg-bot[data-id] .msg-text", has_text="shipped").wait_for()
     await page.locator("#typing[hidden]").wait_for(state="attached")
     await page.screenshot(path=str(out / "webchat.png"), animations="disabled")
     await page.fill("#input", ASK_FOR_A_PERSON)

@@ -11,7 +11,8 @@ from channels.http import json_error, same_secret
 
 
 def model_metrics(token: str | None) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """Per model: calls, outcomes, latency, tokens, cost, breaker states; per route: cache hits.
+    """Per model: calls, outcomes, latency, tokens, cost, breaker states; per route: cache hits;
+    per tool (under "tools"): calls, outcomes, latency, response sizes.
 
     Served only with a bearer token from the environment: it names models, deployments and spend.
     """
@@ -22,7 +23,11 @@ def model_metrics(token: str | None) -> Callable[[web.Request], Awaitable[web.Re
         sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not same_secret(sent, token):
             return json_error(401, "unauthorized", "Send the metrics token as 'Authorization: Bearer <token>'.")
-        return web.json_response(request.app[keys.GATEWAY].snapshot())
+        snapshot = request.app[keys.GATEWAY].snapshot()
+        tools = request.app.get(keys.TOOLS)
+        if tools is not None:
+            snapshot["tools"] = tools.metrics.snapshot()
+        return web.json_response(snapshot)
 
     return handler
 

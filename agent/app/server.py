@@ -85,6 +85,8 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
     app[keys.STORE] = store
     app[keys.GATEWAY] = gateway
+    if manager.parts.tools is not None:
+        app[keys.TOOLS] = manager.parts.tools
 
     async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         try:

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from agent.contracts.channel import ConversationState, EventStream, MessageView
 from agent.contracts.knowledge import Source
+from agent.contracts.tools import ToolCallRecord
 
 # The event-bus topic every staff console listens on (conversation ids are 32 hex
 # characters, so it cannot collide with one).
@@ -117,6 +118,7 @@ class RouteStep:
     outcome: str
     created_at: datetime
     sources: tuple[Source, ...] = ()  # the knowledge passages the answer cited
+    tool_calls: tuple[ToolCallRecord, ...] = ()  # what the models looked up or changed, redacted
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,9 @@ class ChatRequest:
     max_tokens: int | None = None
     temperature: float | None = None
     tools: tuple[Tool, ...] = ()
+    # "none": the tools are described (a conversation holding tool calls needs them) but may not
+    # be called this time; the tool loop's last round.
+    tool_choice: str = "auto"
     # Facts the manager already knows (intent name, channel); providers may ignore them.
     metadata: dict[str, Any] = field(default_factory=dict)
     # The knowledge passages the system prompt quotes as R1, R2, ...: a hosted model reads them

@@ -156,6 +156,7 @@ class Handoff:
                     outcome=t.outcome,
                     created_at=t.created_at,
                     sources=t.sources,
+                    tool_calls=t.tool_calls,
                 )
                 for t in stored.turns
             ],

@@ -22,6 +22,7 @@ from agent.models import Tool, ToolCall
 from agent.tools.arguments import ArgumentCheck, InvalidArguments
 from agent.tools.base import ToolContext, ToolReply, ToolRunner
 from agent.tools.confirm import question
+from agent.tools.metrics import ToolMetrics
 from agent.tools.spec import ToolSpec
 
 log = structlog.get_logger(__name__)
@@ -45,6 +46,7 @@ class ToolBox:
         self._checks = {name: ArgumentCheck(spec.parameters) for name, (spec, _) in self._tools.items()}
         # Values of the environment variables the tools use: never stored, whatever argument holds them.
         self._secrets = tuple(s for s in secrets if len(s) >= 4)
+        self.metrics = ToolMetrics()
 
     @property
     def names(self) -> frozenset[str]:
@@ -119,6 +121,9 @@ class ToolBox:
         values: dict[str, Any] = dict(arguments)
         if spec.preview:
             preview = self._tools.get(spec.preview)
+            if preview is not None and preview[0].requires_verified_customer and not context.customer:
+                reply = ToolReply.failed(ToolOutcome.NEEDS_VERIFICATION, NEEDS_VERIFICATION)
+                return self._done(call, arguments, reply, started, step)
             if preview is not None:
                 shown = await self._run(preview[0], preview[1], arguments, context)
                 if shown.outcome is not ToolOutcome.OK:

@@ -56,10 +56,13 @@ async def answer_with_tools(
     step = 0
     while True:
         last = step >= max_steps
+        # The last round still describes the tools (a provider refuses tool calls in a
+        # conversation without their definitions) but allows none.
         asked = replace(
             request,
             messages=messages + [ChatMessage("system", LAST_STEP)] if last and step else messages,
-            tools=() if last else tools,
+            tools=tools,
+            tool_choice="none" if last else "auto",
         )
         remaining = end - loop.time()
         if remaining <= 0:
@@ -73,7 +76,7 @@ async def answer_with_tools(
         if result is None or not result.tool_calls:
             return ToolLoopResult(ChainResult(result, attempts, outcome.abandoned_stream), calls, None, messages)
         if last:
-            # Asked for more with none offered: what it wrote, if anything, and no more rounds.
+            # Asked for more with none allowed: what it wrote, if anything, and no more rounds.
             for call in result.tool_calls:
                 calls.append(ToolCallRecord(call.name, {}, ToolOutcome.STEP_LIMIT, 0.0, step + 1))
             final = replace(result, tool_calls=()) if result.text.strip() else None

@@ -92,6 +92,19 @@ def route_step_json(step: RouteStep) -> dict[str, Any]:
         "outcome": step.outcome,
         "created_at": step.created_at.isoformat(),
         "sources": [{"title": s.title, "section": s.section, "source": s.source, "url": s.url, "score": s.score} for s in step.sources],
+        "tool_calls": [
+            {
+                "tool": c.tool,
+                "arguments": dict(c.arguments),
+                "outcome": c.outcome.value,
+                "latency_ms": round(c.latency_ms, 1),
+                "step": c.step,
+                "response_bytes": c.response_bytes,
+                "error": c.error,
+                "confirmation": c.confirmation,
+            }
+            for c in step.tool_calls
+        ],
     }
 
 

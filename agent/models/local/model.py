@@ -116,13 +116,14 @@ class LocalModel:
         """The answer's text, or the tools to call first."""
         text = request.last_user_text
         intent = request.metadata.get("intent")
-        offered = {t.name for t in request.tools}
+        offered = {t.name for t in request.tools} if request.tool_choice != "none" else set()
         done = tools.results_this_turn(request)
         if done:
             return self._from_results(request, done, offered)
         proof = tools.proof_in(text)
-        if proof and tools.VERIFY in offered and not find_order_number(text):
-            # "it's ana@example.com", after an order we could not show before they proved it's theirs
+        if proof and tools.VERIFY in offered:
+            # "it's ana@example.com" after an order we could not show before they proved it was
+            # theirs, or the order and the proof in one message: proved first, then looked up.
             number, _ = tools.order_in_conversation(request)
             if number:
                 return (tools.call(tools.VERIFY, {"order_id": number, **proof}, 1),)

@@ -79,6 +79,8 @@ class AnthropicProvider(HTTPProvider):
             body["system"] = system
         if request.tools:
             body["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.parameters} for t in request.tools]
+            if request.tool_choice == "none":
+                body["tool_choice"] = {"type": "none"}
         if stream:
             body["stream"] = True
         return body

@@ -91,6 +91,8 @@ class GeminiProvider(HTTPProvider):
         if request.tools:
             declarations = [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in request.tools]
             body["tools"] = [{"functionDeclarations": declarations}]
+            if request.tool_choice == "none":
+                body["toolConfig"] = {"functionCallingConfig": {"mode": "NONE"}}
         return body
 
     def parse(self, payload: dict[str, Any], started: float, ttft: float) -> ChatResult:

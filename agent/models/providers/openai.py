@@ -66,6 +66,8 @@ class OpenAIProvider(HTTPProvider):
                 {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
                 for t in request.tools
             ]
+            if request.tool_choice == "none":
+                body["tool_choice"] = "none"
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}

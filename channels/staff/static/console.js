@@ -204,6 +204,15 @@ function routeEl(step) {
     cite.textContent = `↳ ${source.title}${source.section ? ' › ' + source.section : ''} (${source.source})`;
     li.append(cite);
   }
+  // The tools the models called: what they looked up or changed, and how it went.
+  for (const call of step.tool_calls || []) {
+    const tool = document.createElement('div');
+    tool.className = 'route-tool';
+    const args = Object.entries(call.arguments || {}).map(([k, v]) => `${k}=${v}`).join(', ');
+    const how = [call.outcome, call.confirmation, `${Math.round(call.latency_ms)} ms`].filter(Boolean).join(', ');
+    tool.textContent = `⚙ ${call.tool}(${args}) → ${how}${call.error ? ': ' + call.error : ''}`;
+    li.append(tool);
+  }
   return li;
 }
 
