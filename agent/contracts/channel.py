@@ -92,6 +92,10 @@ class MessageView:
     # Where it is stored and the channel's own id for it; neither is shown.
     conversation_id: str | None = None
     channel_message_id: str | None = None
+    # A bot answer's cited knowledge passages, as its turn stored them: read with the history, a
+    # finished turn and a repeated one's answer, so a reloaded page shows them again; () where a
+    # message is read without its turn (a turn's context, the staff console's record).
+    sources: tuple[Source, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,8 @@
 
 An event's data holds views and enums, not a wire format (each channel renders those itself), so
 what crosses processes is tagged: a view is a dict naming its class, an enum names its class
-beside its value, a datetime is ISO 8601. A subscriber in another process then gets events equal
-to the ones a local subscriber gets.
+beside its value, a datetime is ISO 8601, a tuple (a message's sources) is kept apart from a
+list. A subscriber in another process then gets events equal to the ones a local subscriber gets.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from agent.contracts import ConversationEvent, ConversationState, MessageView, N
 VIEWS: Mapping[str, type[Any]] = {view.__name__: view for view in (MessageView, NoteView, Source, StaffMember)}
 ENUMS: Mapping[str, type[enum.Enum]] = {kind.__name__: kind for kind in (ConversationState, Role, StaffRole)}
 
-VIEW, ENUM, DATETIME = "$view", "$enum", "$datetime"
+VIEW, ENUM, DATETIME, TUPLE = "$view", "$enum", "$datetime", "$tuple"
 
 
 def encode(event: ConversationEvent) -> dict[str, Any]:
@@ -50,6 +50,8 @@ def _plain(value: Any) -> Any:
         return {DATETIME: value.isoformat()}
     if isinstance(value, list):
         return [_plain(item) for item in value]
+    if isinstance(value, tuple):
+        return {TUPLE: [_plain(item) for item in value]}
     if isinstance(value, dict):
         return {str(key): _plain(item) for key, item in value.items()}
     if VIEWS.get(type(value).__name__) is type(value):
@@ -69,4 +71,6 @@ def _value(plain: Any) -> Any:
         return ENUMS[plain[ENUM]](plain["value"])
     if DATETIME in plain:
         return datetime.fromisoformat(plain[DATETIME])
+    if TUPLE in plain:
+        return tuple(_value(item) for item in plain[TUPLE])
     return {key: _value(item) for key, item in plain.items()}

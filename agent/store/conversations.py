@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text, update
+from sqlalchemy import and_, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -15,7 +15,16 @@ from agent.contracts import ConversationState, InboundMessage, MessageView, Pend
 from agent.store.database import Database
 from agent.store.outbox import NO_OUTBOX, OutboxRouting, enqueue
 from agent.store.records import KEEP, CallRecord, TurnAlreadyDone, TurnRecord, UnknownConversation
-from agent.store.rows import conversation_view, pending_column, sources_column, to_view, tool_call_row, turn_view, turn_views
+from agent.store.rows import (
+    conversation_view,
+    pending_column,
+    sources_column,
+    sources_of,
+    to_view,
+    tool_call_row,
+    turn_view,
+    turn_views,
+)
 from agent.store.tables import Conversation, Escalation, Message, ModelCall, Turn
 from agent.store.views import ConversationView, SavedInbound, StoredContext, TurnView
 
@@ -149,12 +158,21 @@ class ConversationStore:
         return await self.database.run(work)
 
     async def messages(self, conversation_id: str, after: int | None = None, limit: int = 200) -> list[MessageView]:
-        query = select(Message).where(Message.conversation_id == conversation_id)
+        """The conversation's messages, oldest first, each bot answer with the sources its turn cites."""
+        query = (
+            select(Message, Turn.sources)
+            # The turn that wrote each answer, found through the conversation's index on turns:
+            # reply_message_id has none.
+            .outerjoin(Turn, and_(col(Turn.conversation_id) == conversation_id, col(Turn.reply_message_id) == col(Message.id)))
+            .where(Message.conversation_id == conversation_id)
+        )
         if after is not None:
             # Past the id column's range (INTEGER: 32 bits on PostgreSQL) nothing can follow.
             query = query.where(col(Message.id) > min(after, MAX_MESSAGE_ID))
         query = query.order_by(col(Message.id)).limit(limit)
-        return await self.database.run(lambda session: [to_view(m) for m in session.exec(query).all()])
+        return await self.database.run(
+            lambda session: [to_view(m, sources_of(sources)) for m, sources in session.exec(query).all()]
+        )
 
     async def finish_turn(self, record: TurnRecord) -> tuple[TurnView, MessageView | None]:
         """Write the turn, its model calls, the reply and any state change atomically."""
@@ -240,7 +258,8 @@ def _turn_for(session: Session, inbound_message_id: int) -> tuple[TurnView, Mess
     if turn is None:
         return None
     reply = session.get(Message, turn.reply_message_id) if turn.reply_message_id else None
-    return turn_view(turn), to_view(reply) if reply else None
+    view = turn_view(turn)
+    return view, to_view(reply, view.sources) if reply else None
 
 
 def _conversation_by_key(session: Session, channel: str, key: str) -> Conversation | None:
@@ -380,4 +399,5 @@ def _finish_turn(session: Session, record: TurnRecord, outbox: OutboxRouting) ->
             )
         )
     session.commit()
-    return turn_view(turn, tool_rows), to_view(reply) if reply else None, queued
+    view = turn_view(turn, tool_rows)
+    return view, to_view(reply, view.sources) if reply else None, queued

@@ -25,7 +25,8 @@ from agent.store.tables import Conversation, Escalation, Message, Note, StaffUse
 from agent.store.views import ConversationView, TurnView, as_utc
 
 
-def to_view(message: Message) -> MessageView:
+def to_view(message: Message, sources: tuple[Source, ...] = ()) -> MessageView:
+    """`sources`: what the turn that wrote this answer cites, when it was read with the message."""
     assert message.id is not None
     return MessageView(
         id=message.id,
@@ -35,6 +36,7 @@ def to_view(message: Message) -> MessageView:
         author=message.author,
         conversation_id=message.conversation_id,
         channel_message_id=message.channel_message_id,
+        sources=sources,
     )
 
 

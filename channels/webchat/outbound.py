@@ -39,7 +39,12 @@ def reply_json(reply: Reply) -> dict[str, Any]:
 
 
 def history_json(messages: list[MessageView], state: ConversationState) -> dict[str, Any]:
-    return {"messages": [message_json(m) for m in messages], "state": state.value}
+    # Each message with what it cites (empty but for a bot answer): a reloaded page shows an
+    # earlier answer's sources as the live event showed them, beside the message there.
+    return {
+        "messages": [{**message_json(m), "sources": [source_json(s) for s in m.sources]} for m in messages],
+        "state": state.value,
+    }
 
 
 def event_json(event: ConversationEvent) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from agent.contracts import (
     MessageView,
     NoteView,
     Role,
+    Source,
     StaffMember,
     StaffRole,
 )
@@ -34,11 +35,15 @@ AT = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=UTC)
 ALICE = StaffMember(7, "alice", "Alice Ng", StaffRole.ADMIN)
 STAFF_MESSAGE = MessageView(12, Role.STAFF, "Alice here.", AT, "Alice Ng", "c" * 32, "client-1")
 CONVERSATION = "c" * 32
+WARRANTY = Source("4:1", "Warranty and repairs", "Broken tent poles", "warranty.md", "https://shop.example/help/warranty", 18.4)
+CITED = MessageView(13, Role.BOT, "It is replaced free.", AT, None, CONVERSATION, None, (WARRANTY,))
 
 # One of each event the manager and the handoff publish, with each view and enum they carry.
 PUBLISHED = [
     ConversationEvent("message", CONVERSATION, {"message": MessageView(11, Role.CUSTOMER, "a person please", AT)}),
     ConversationEvent("message", CONVERSATION, {"message": STAFF_MESSAGE}),
+    # A bot answer carries its sources twice: on the message, as a tuple, and beside it, as a list.
+    ConversationEvent("message", CONVERSATION, {"message": CITED, "sources": list(CITED.sources)}),
     ConversationEvent("message", STAFF_TOPIC, {"conversation_id": CONVERSATION, "message": STAFF_MESSAGE}),
     ConversationEvent("typing", CONVERSATION, {"active": True}),
     ConversationEvent("delta", CONVERSATION, {"text": "Your order "}),

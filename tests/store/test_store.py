@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, fields
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine
 
-from agent.contracts import ConversationState, InboundMessage, MessageView, Role
+from agent.contracts import ConversationState, InboundMessage, MessageView, Role, Source
 from agent.store import CallRecord, ConversationView, Database, ConversationStore, TurnRecord, TurnView, UnknownConversation
 from agent.models import Attempt, ChatResult, Outcome
 from agent.store.migrate import head_revision, upgrade
@@ -134,6 +135,53 @@ async def test_what_the_store_returns_are_views_with_enums_not_rows(store: Conve
     # Frozen: a caller cannot change what the store said and have it mistaken for stored.
     with pytest.raises(AttributeError):
         conversation.state = ConversationState.BOT  # type: ignore[misc]
+
+
+WARRANTY = Source("4:1", "Warranty and repairs", "Broken tent poles", "warranty.md", "https://shop.example/help/warranty", 18.4)
+GIFT_CARDS = Source("5:0", "Gift cards", "", "gift-cards.md", None, 3.25)
+
+
+async def test_the_history_gives_each_answer_the_sources_its_turn_cites_in_one_query(store: ConversationStore) -> None:
+    cited = await store.save_inbound(inbound("my tent pole snapped"))
+    cites = (WARRANTY, GIFT_CARDS)
+    first, first_reply = await store.finish_turn(
+        TurnRecord(cited.conversation.id, cited.message.id, "answered", 1.0, reply_text="It is replaced free.", sources=cites)
+    )
+    plain = await store.save_inbound(inbound("thanks"))
+    _, plain_reply = await store.finish_turn(
+        TurnRecord(plain.conversation.id, plain.message.id, "answered", 1.0, reply_text="Glad to help.")
+    )
+    # Another conversation's cited answer: the join stays inside this one.
+    other = await store.save_inbound(inbound("my tent pole snapped", key="k2"))
+    await store.finish_turn(
+        TurnRecord(other.conversation.id, other.message.id, "answered", 1.0, reply_text="Replaced.", sources=(GIFT_CARDS,))
+    )
+
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        messages = await store.messages(cited.conversation.id)
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert len(statements) == 1  # one query for the page, however many answers it holds
+
+    assert [(m.role, m.text, m.sources) for m in messages] == [
+        (Role.CUSTOMER, "my tent pole snapped", ()),
+        (Role.BOT, "It is replaced free.", cites),
+        (Role.CUSTOMER, "thanks", ()),
+        (Role.BOT, "Glad to help.", ()),
+    ]
+    # The same view the finished turn and a repeated turn's look-up return.
+    assert first_reply is not None and first_reply.sources == cites == first.sources
+    assert messages[1] == first_reply and messages[3] == plain_reply
+    found = await store.turn_for(cited.message.id)
+    assert found is not None and found[1] == first_reply
+    # A page's later read, after the answer, still joins its turn.
+    assert [m.sources for m in await store.messages(cited.conversation.id, after=cited.message.id, limit=1)] == [cites]
 
 
 async def test_a_model_attempt_is_stored_as_its_record_says(store: ConversationStore) -> None:

@@ -6,12 +6,15 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
 from tests.support.client import Visitor, new_visitor
+from tests.support.knowledge import help_centre, knowledge_settings
+from tests.support.server import running_server
 
 
 @pytest.fixture
@@ -236,3 +239,35 @@ async def test_turns_on_postgresql(make_settings: Any, session: aiohttp.ClientSe
             history = await visitor.history()
             assert [m["role"] for m in history["messages"]] == ["customer", "bot"] * 3
             assert history["state"] == "waiting"
+
+
+async def test_the_history_gives_each_answer_the_sources_it_was_sent_with(
+    make_settings: Any, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    """What a reloaded page reads: each bot answer with its sources, as its reply and its live event had them."""
+    settings = make_settings(knowledge=knowledge_settings(help_centre(tmp_path / "help")))
+    async with running_server(settings) as (base_url, _app):
+        visitor = await new_visitor(session, base_url)
+        ws_url = f"{visitor.url}/ws?token={visitor.token}".replace("http://", "ws://")
+        async with session.ws_connect(ws_url) as socket:
+            cited = await visitor.send("my tent pole snapped, can I get it replaced?")
+            live = await socket.receive_json(timeout=10)
+            while not (live["type"] == "message" and live["message"]["role"] == "bot"):
+                live = await socket.receive_json(timeout=10)
+        plain = await visitor.send("hello there")
+        history = await visitor.history()
+        later = await visitor.history(after=cited["message"]["id"])
+
+    assert [s["title"] for s in cited["reply"]["sources"]] == ["Warranty and repairs"]
+    assert plain["reply"]["sources"] == []
+    assert [(m["role"], m["text"], m["sources"]) for m in history["messages"]] == [
+        ("customer", "my tent pole snapped, can I get it replaced?", []),
+        ("bot", cited["reply"]["text"], cited["reply"]["sources"]),
+        ("customer", "hello there", []),
+        ("bot", plain["reply"]["text"], []),
+    ]
+    assert history["messages"][1]["sources"] == live["sources"]
+    assert history["messages"][1] == {**cited["reply"]["message"], "sources": cited["reply"]["sources"]}
+    assert [m["sources"] for m in later["messages"]] == [cited["reply"]["sources"], [], []]
+    # The live event and the send's response keep their shape: the sources beside the message.
+    assert set(live["message"]) == set(cited["reply"]["message"]) == {"id", "role", "text", "author", "created_at"}

@@ -66,6 +66,31 @@ async def test_a_cited_answer_links_its_document_under_the_pages_own_policy(site
     assert problems == []
 
 
+async def test_a_reloaded_page_shows_an_earlier_answers_sources_from_the_history(site: str, browser: Any) -> None:
+    page = await new_page(browser, enforce_csp=True)
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    await page.goto(site + "/")
+    await ask(page, TENT_POLE)
+    await answer(page, "A snapped tent pole").locator(".msg-sources").wait_for()
+    await ask(page, "hello there")
+    await answer(page, "What can I do for you?").wait_for()
+
+    # No answer is sent again on the new page's socket: only the history can bring the sources back.
+    await page.reload()
+    reply = answer(page, "A snapped tent pole is replaced free within the two-year warranty")
+    link = reply.locator("ul.msg-sources[aria-label='Sources'] > li > a")
+    await link.wait_for(timeout=10_000)
+    assert await link.inner_text() == "Warranty and repairs › Broken tent poles"
+    assert await link.get_attribute("href") == "https://shop.example/help/warranty"
+    assert await link.get_attribute("rel") == "noopener noreferrer"
+    # The history is shown in one pass: the later answer, which cites nothing, is there without a list.
+    greeting = answer(page, "What can I do for you?")
+    assert await greeting.count() == 1 and await greeting.locator(".msg-sources").count() == 0
+    assert await page.locator("#messages .msg-sources").count() == 1
+    assert problems == []
+
+
 async def test_a_document_whose_address_is_a_script_is_named_not_linked(site: str, browser: Any) -> None:
     page = await new_page(browser)
     dialogs: list[str] = []

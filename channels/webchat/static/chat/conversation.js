@@ -16,8 +16,8 @@ export function createConversation({ socket, adoptPending }) {
     creating: null,   // in-flight conversation creation, shared by concurrent sends
   };
 
-  // Show a message the server stored, once, with the sources it cites. The answer comes both
-  // over the socket and in the send's response (history has no sources): whichever is first shows it.
+  // Show a message the server stored, once, with the sources it cites. The answer comes over the
+  // socket, in the send's response and in the history (each with its sources): whichever is first shows it.
   function receive(msg, sources) {
     const id = Number(msg && msg.id);
     if (!Number.isFinite(id)) return;
@@ -80,7 +80,7 @@ export function createConversation({ socket, adoptPending }) {
     try {
       const data = await api(paths.messages(c, highestId()), { auth: c });
       if (session.current !== c) return;
-      (data.messages || []).forEach((m) => receive(m));
+      (data.messages || []).forEach((m) => receive(m, m?.sources));
       // An escalation answered (or announced on the socket) while this read was under way is
       // newer than the state it read.
       if (stateChanges() === changes) setState(data.state);
@@ -104,7 +104,7 @@ export function createConversation({ socket, adoptPending }) {
     if (session.current !== c) return;    // a send already replaced the conversation
     if (isGone(err)) { reset(); return; }
     if (data) {
-      (data.messages || []).forEach((m) => receive(m));
+      (data.messages || []).forEach((m) => receive(m, m?.sources));
       if (stateChanges() === changes) setState(data.state);
     }
     socket.connect();                     // a failed history load is retried by the socket's sync
