@@ -258,7 +258,7 @@ def _turn_for(session: Session, inbound_message_id: int) -> tuple[TurnView, Mess
     if turn is None:
         return None
     reply = session.get(Message, turn.reply_message_id) if turn.reply_message_id else None
-    view = turn_view(turn)
+    [view] = turn_views(session, [turn])
     return view, to_view(reply, view.sources) if reply else None
 
 
