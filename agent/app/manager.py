@@ -68,14 +68,16 @@ def build_manager(
     shared: SharedState | None = None,
     retriever: Retriever | None = None,
     tool_variables: Mapping[str, str] | None = None,
+    router: Router | None = None,
 ) -> ConversationManager:
     """`retriever` defaults to the knowledge base's search as `knowledge.semantic` configures it;
-    `tool_variables` are what this process provides the tools' `${...}` (the demo store's URL)."""
+    `tool_variables` are what this process provides the tools' `${...}` (the demo store's URL);
+    `router`, built from the settings when not given, holds no conversation's state and may be shared."""
     persona = load_persona(settings.persona)
     retriever = retriever or build_knowledge_search(settings, store.database, knowledge_encoder(settings))
     gateway = gateway or build_gateway(settings, persona)
     models = gateway.models
-    router = build_router(settings)
+    router = router or build_router(settings)
     tier_model = settings.routing.model_tier
     escalation = settings.escalation
     return ConversationManager(

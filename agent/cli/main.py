@@ -1,4 +1,4 @@
-"""The `switchboard` command: serve, chat, db upgrade, kb, router, staff, demo-store."""
+"""The `switchboard` command: serve, chat, db upgrade, kb, router, staff, demo-store, test."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from agent.cli.common import config_option, load_config, prepare_embedded_database
+from agent.cli.conversations import test_group
 from agent.cli.demo_store import demo_store_command
 from agent.cli.kb import kb_group
 from agent.cli.router import router_group
@@ -115,4 +116,5 @@ main.add_command(kb_group)
 main.add_command(router_group)
 main.add_command(staff_group)
 main.add_command(demo_store_command)
+main.add_command(test_group)
 

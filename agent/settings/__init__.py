@@ -6,7 +6,7 @@
 
 from agent.settings.environment import PUBLIC_URL_ENV, SlackCredentials, slack_credentials
 from agent.settings.errors import ConfigError
-from agent.settings.loading import DEFAULT_CONFIG, load_settings
+from agent.settings.loading import DEFAULT_CONFIG, load_settings, load_settings_merged
 from agent.settings.schema import (
     PACKAGE_DIR,
     RETRYABLE,
@@ -58,5 +58,5 @@ __all__ = [
     "RateLimitSettings", "RecoverySettings", "RedisSettings", "RelaySettings", "RetrySettings",
     "RouteCacheSettings", "RoutePolicy", "RoutingSettings", "ServerSettings", "Settings", "SlackCredentials",
     "SlackSettings", "SmsSettings", "StaffSettings", "TwilioSettings", "VoiceSettings",
-    "load_settings", "slack_credentials",
+    "load_settings", "load_settings_merged", "slack_credentials",
 ]  # fmt: skip

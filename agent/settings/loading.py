@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from agent.settings.schema import PACKAGE_DIR, Settings
 DEFAULT_CONFIG = PACKAGE_DIR / "default.yaml"
 
 
-def _format_error(error: ValidationError, source: Path) -> str:
+def _format_error(error: ValidationError, source: str | Path) -> str:
     lines = [f"invalid configuration in {source}:"]
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "(top level)"
@@ -26,7 +27,36 @@ def _format_error(error: ValidationError, source: Path) -> str:
 
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     """Read the YAML file (argument, then $SWITCHBOARD_CONFIG, then the shipped default)."""
-    source = Path(path or environment.config_path() or DEFAULT_CONFIG)
+    source = _source(path)
+    data = _read(source)
+    data.update(overrides)
+    return _validated(data, source)
+
+
+def load_settings_merged(path: str | Path | None, changes: Mapping[str, Any], **overrides: Any) -> Settings:
+    """The same file with `changes` merged into it key by key: a mapping merges into the file's
+    mapping, anything else (a list, a value) replaces what the file has there."""
+    source = _source(path)
+    data = merged(_read(source), changes)
+    data.update(overrides)
+    return _validated(data, f"{source} with the changes merged in")
+
+
+def merged(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    result = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def _source(path: str | Path | None) -> Path:
+    return Path(path or environment.config_path() or DEFAULT_CONFIG)
+
+
+def _read(source: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(source.read_text()) or {}
     except OSError as exc:
@@ -35,7 +65,10 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
         raise ConfigError(f"configuration {source} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"configuration {source} must be a mapping of keys")
-    data.update(overrides)
+    return data
+
+
+def _validated(data: dict[str, Any], source: str | Path) -> Settings:
     try:
         return Settings(**data)
     except ValidationError as exc:

@@ -23,7 +23,7 @@ COMMANDS = (
     ["serve"], ["chat"], ["db"], ["db", "upgrade"],
     ["router"], ["router", "train"], ["router", "explain"], ["router", "eval"], ["router", "clinc150"],
     ["staff"], ["staff", "add"], ["staff", "link-slack"], ["staff", "passwd"], ["staff", "list"],
-    ["demo-store"],
+    ["demo-store"], ["test"], ["test", "conversations"],
 )
 # Prints each command's help, as `switchboard ... --help` does, then the heavy packages loaded.
 SCRIPT = f"""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.settings import ConfigError, load_settings
+from agent.settings import ConfigError, load_settings, load_settings_merged
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -31,6 +31,19 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
     assert settings.server.port == 9100
     assert settings.limits.max_text_chars == 100  # untouched keys keep the file's value
     assert settings.database_url == "postgresql+asyncpg://u@db/x" and not settings.is_embedded_database
+
+
+def test_changes_merge_into_the_file_key_by_key() -> None:
+    changes = {"tools": {"lookup_order": {"url": "http://127.0.0.1:9/{order_id}"}}, "escalation": {"phrases": ["a manager"]}}
+    settings = load_settings_merged(None, changes)
+    shipped = load_settings()
+    assert settings.tools["lookup_order"].url == "http://127.0.0.1:9/{order_id}"
+    assert settings.tools["lookup_order"].timeout_s == shipped.tools["lookup_order"].timeout_s  # kept from the file
+    assert settings.tools["cancel_order"] == shipped.tools["cancel_order"]
+    assert settings.escalation.phrases == ["a manager"]  # a list replaces the file's
+    assert settings.escalation.intents == shipped.escalation.intents
+    with pytest.raises(ConfigError, match=r"with the changes merged in:\n  tools.lookup_order.timeout_s: Input should be greater than 0"):
+        load_settings_merged(None, {"tools": {"lookup_order": {"timeout_s": -1}}})
 
 
 def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
