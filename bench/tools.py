@@ -8,7 +8,7 @@ demo store served beside each): one as shipped, one with the routes' `tools` emp
 conversation first proves who the customer is (unmeasured); then one client at a time asks for
 the order's status, on the two servers in turn. With the tool, every answer must carry the order's status from the demo
 store, and the stored calls must all be `ok`; without it, every answer must be the local model's
-"can't look orders up". The difference of the two p50s is the tool's cost; the tool's own
+"can't look up order". The difference of the two p50s is the tool's cost; the tool's own
 latency, as the turn recorded it, is printed beside it.
 """
 
@@ -76,7 +76,7 @@ async def verified_conversations(session: aiohttp.ClientSession, base: str, turn
 async def bench_pair(session: aiohttp.ClientSession, plain: str, tooled: str, turns: int) -> tuple[Result, Result]:
     """Turns on the two servers alternately, one at a time, so the machine's noise hits both alike."""
     sides = {
-        "turn, no tool": (await verified_conversations(session, plain, turns), "can't look orders up", []),
+        "turn, no tool": (await verified_conversations(session, plain, turns), "can't look up order", []),
         "turn with lookup_order": (await verified_conversations(session, tooled, turns), "has shipped", []),
     }
     started = time.perf_counter()

@@ -7,7 +7,6 @@ Set in the environment, `DEMO_STORE_URL` wins: the store then runs elsewhere (`s
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -16,7 +15,7 @@ from aiohttp import web
 
 from agent.app.tools import DEMO_STORE_URL
 from agent.demo_store import create_demo_store
-from agent.settings import Settings
+from agent.settings import Settings, environment
 
 log = structlog.get_logger(__name__)
 
@@ -25,7 +24,7 @@ log = structlog.get_logger(__name__)
 async def serving_demo_store(settings: Settings, provided: dict[str, str]) -> AsyncIterator[None]:
     """The demo store listening while the block runs, its URL in `provided`."""
     store = settings.demo_store
-    if not store.serve or os.environ.get(DEMO_STORE_URL):
+    if not store.serve or environment.tool_variable(DEMO_STORE_URL):
         yield
         return
     runner = web.AppRunner(create_demo_store(settings.resolve(store.orders), settings.resolve(store.catalog)), access_log=None)

@@ -7,7 +7,6 @@ variable that is set nowhere stops start-up naming the key that uses it.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 
@@ -15,7 +14,7 @@ import httpx
 
 from agent.app.knowledge import retrieval_by_route
 from agent.contracts import Retriever
-from agent.settings import ConfigError, Settings, ToolSettings
+from agent.settings import ConfigError, Settings, ToolSettings, environment
 from agent.tools import ToolBox, ToolRunner, ToolSpec
 from agent.tools.arguments import check_schema
 from agent.tools.builtin import (
@@ -46,13 +45,12 @@ def build_toolbox(
     URL is known when it listens): its names are looked up at each call, the environment's now.
     """
     provided = provided if provided is not None else {}
-    variables = dict(os.environ)
     late = set(provided) | ({DEMO_STORE_URL} if settings.demo_store.serve else set())
     secrets: list[str] = []
     tools: dict[str, tuple[ToolSpec, ToolRunner]] = {}
     for name, declared in settings.tools.items():
         spec = _spec(name, declared)
-        tools[name] = (spec, _runner(name, declared, client, _Variables(variables, late, provided), secrets))
+        tools[name] = (spec, _runner(name, declared, client, _Variables(late, provided), secrets))
     if retriever is not None:
         tools[SEARCH_KNOWLEDGE.name] = (SEARCH_KNOWLEDGE, SearchKnowledge(retriever, retrieval_by_route(settings)))
     tools[ESCALATE_TO_HUMAN.name] = (ESCALATE_TO_HUMAN, EscalateToHuman())
@@ -104,8 +102,7 @@ def _runner(
 
 
 class _Variables:
-    def __init__(self, environment: Mapping[str, str], late: set[str], provided: Mapping[str, str]) -> None:
-        self.environment = environment
+    def __init__(self, late: set[str], provided: Mapping[str, str]) -> None:
         self.late = late
         self.provided = provided
 
@@ -114,9 +111,10 @@ class _Variables:
 
         def value(match: re.Match[str]) -> str:
             name = match.group(1)
-            if self.environment.get(name):
-                secrets.append(self.environment[name])
-                return self.environment[name]
+            value = environment.tool_variable(name)
+            if value is not None:
+                secrets.append(value)
+                return value
             if name in self.late:
                 return match.group()
             raise ConfigError(f"{key}: the environment variable {name} is not set")

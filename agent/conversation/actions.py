@@ -16,7 +16,8 @@ from agent.conversation.context import TurnContext
 from agent.conversation.parts import TurnParts
 from agent.models import ChatMessage, ToolCall
 from agent.routing import Intent
-from agent.tools import ToolContext, is_yes
+from agent.consent import is_yes
+from agent.tools import ToolContext
 
 log = structlog.get_logger(__name__)
 

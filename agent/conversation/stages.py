@@ -344,7 +344,8 @@ async def record(turn: TurnContext, parts: TurnParts) -> Reply | None:
     if decision.escalate:
         outcome = "escalated"
     else:
-        outcome = "answered" if result else "failed"
+        # A declined change is answered without a model: "I've left it as it is".
+        outcome = "answered" if result or intent.tier == "confirmation" else "failed"
     stored = TurnRecord(
         conversation_id=turn.conversation_id,
         inbound_message_id=turn.message.id,

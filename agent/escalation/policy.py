@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from agent.consent import is_yes, offers_a_person
 from agent.escalation.signals import frustration, repeats, sensitive_topic
 
 
@@ -73,6 +74,8 @@ class EscalationPolicy:
             score = frustration(text, history.customer)
             if score >= threshold:
                 return EscalationDecision(True, "frustration", f"score {score:.1f}")
+        if history.bot and offers_a_person(history.bot[-1]) and is_yes(text):
+            return EscalationDecision(True, "customer_request", "said yes to the person offered")
         if self._unknown_streak and unknown_streak >= self._unknown_streak:
             return EscalationDecision(True, "not_understood", f"{unknown_streak} turns in a row not understood")
         return STAY

@@ -63,6 +63,11 @@ def api_key(model: str, env: str | None, key: str) -> str | None:
     return value
 
 
+def tool_variable(name: str) -> str | None:
+    """A variable a tool's URL or headers name as `${NAME}` (its secrets among them); None when unset or empty."""
+    return os.environ.get(name) or None
+
+
 def metrics_token(server: ServerSettings) -> str | None:
     """The bearer token for the models' metrics, or None: the endpoint stays off."""
     return os.environ.get(server.metrics_token_env) or None

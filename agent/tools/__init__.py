@@ -8,7 +8,6 @@ built-in ones (search the knowledge base, hand over to a person, verify the cust
 
 from agent.tools.base import ToolContext, ToolReply, ToolRunner
 from agent.tools.box import ToolBox, ToolExecution
-from agent.tools.confirm import is_yes
 from agent.tools.loop import ToolLoopResult, answer_with_tools
 from agent.tools.spec import ToolSpec
 
@@ -21,5 +20,4 @@ __all__ = [
     "ToolRunner",
     "ToolSpec",
     "answer_with_tools",
-    "is_yes",
 ]

@@ -1,35 +1,10 @@
-"""Confirmation before a change: the question the customer is asked, and whether they said yes.
-
-Only an explicit yes runs the action. "yes but…", "no", "wait", "what would that cost?" and
-anything else leave it undone: a customer who meant yes says it again, one who did not loses nothing.
-"""
+"""The question a customer is asked before a change is made."""
 
 from __future__ import annotations
 
-import re
 import string
 from collections.abc import Mapping
 from typing import Any
-
-_YES = {
-    "yes", "y", "yeah", "yep", "yup", "yes please", "yes, please", "please do", "do it", "go ahead",
-    "yes go ahead", "yes, go ahead", "yes do it", "yes, do it", "confirm", "confirmed", "i confirm",
-    "sure", "ok", "okay", "ok go ahead", "okay go ahead", "correct", "that's right", "yes that's right",
-    "yes, that's right", "absolutely", "yes cancel it", "yes, cancel it", "cancel it",
-    "yes please cancel it", "yes, please cancel it", "si", "oui", "ja",
-}  # fmt: skip
-_NEGATIONS = re.compile(r"\b(no|not|don'?t|do not|never|wait|stop|hold on|but|instead|cancel that|nope|nah)\b", re.IGNORECASE)
-_TRAILING = string.punctuation + " \t\n!👍"
-
-
-def is_yes(text: str) -> bool:
-    """Whether a message is an explicit yes and nothing more."""
-    said = " ".join(text.strip().lower().replace("’", "'").split()).strip(_TRAILING)
-    if not said or len(said) > 40:
-        return False
-    if said in _YES or said.rstrip(".!") in _YES:
-        return True
-    return text.strip() in ("👍", "✅") or (said.startswith("yes") and not _NEGATIONS.search(said) and len(said.split()) <= 4)
 
 
 def question(template: str | None, description: str, values: Mapping[str, Any]) -> str:

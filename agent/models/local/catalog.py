@@ -10,8 +10,8 @@ import yaml
 
 from agent.terms import tokens
 
-# "NW-10482", "nw10482", "NW 10482", "#10482"
-ORDER_NUMBER = re.compile(r"(?:\bnw[-\s]?|#)(\d{5})\b", re.IGNORECASE)
+# "NW-10482", "nw10482", "NW 10482", "#10482", and as a caller's speech comes through: "N W 1 0 4 8 2"
+ORDER_NUMBER = re.compile(r"(?:\bn\.?\s?w\.?[-\s]*|#\s?)((?:\d[\s-]?){4}\d)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +28,7 @@ class Product:
 
 def find_order_number(text: str) -> str | None:
     match = ORDER_NUMBER.search(text)
-    return f"NW-{match.group(1)}" if match else None
+    return f"NW-{re.sub(r'[^0-9]', '', match.group(1))}" if match else None
 
 
 class Catalog:

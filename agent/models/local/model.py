@@ -168,7 +168,7 @@ class LocalModel:
             return (tools.call(wanted, {"order_id": number}, 1),)
         if tools.LOOKUP in offered:
             return (tools.call(tools.LOOKUP, {"order_id": number}, 1),)
-        return "I can't look orders up from here. Would you like me to connect you with a person on our team?"
+        return f"I can't look up order {number} from here. Would you like me to connect you with a person on our team?"
 
     def _from_results(self, request: ChatRequest, done: list[tools.ToolResult], offered: set[str]) -> str | tuple[ToolCall, ...]:
         """The answer from what the tools returned this turn (the last one decides)."""
@@ -197,7 +197,8 @@ class LocalModel:
                     "It's in your confirmation email and looks like NW-12345."
                 )
             if error.startswith("409"):
-                return error.partition(": ")[2].rstrip(".") + ". Would you like help with a return instead?"
+                reason = error.partition(": ")[2].rstrip(".")
+                return reason[:1].upper() + reason[1:] + ". Would you like help with a return instead?"
             return tools.UNREACHABLE
         if last.name == tools.CANCEL and isinstance(data, dict):
             return describe_cancellation(data)

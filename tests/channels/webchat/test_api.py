@@ -40,16 +40,21 @@ async def test_a_turn_answers_and_is_stored(visitor: Visitor) -> None:
     assert reply["route"] == "lookup"
     assert reply["model"] == "local"
     assert reply["escalated"] is False
-    assert "NW-10482" in reply["text"] and "shipped" in reply["text"]
+    # The order's details are the customer's: the bot asks who they are before showing them.
+    assert "NW-10482" in reply["text"] and "shipped" not in reply["text"] and "email address" in reply["text"]
+    proved = (await visitor.send("it's ana@example.com"))["reply"]
+    assert "NW-10482" in proved["text"] and "shipped" in proved["text"]
     history = await visitor.history()
     assert [(m["role"], m["text"]) for m in history["messages"]] == [
         ("customer", "where is my order NW-10482?"),
         ("bot", reply["text"]),
+        ("customer", "it's ana@example.com"),
+        ("bot", proved["text"]),
     ]
     assert history["state"] == "bot"
     # `after` returns only what came later
     later = await visitor.history(after=history["messages"][0]["id"])
-    assert [m["role"] for m in later["messages"]] == ["bot"]
+    assert [m["role"] for m in later["messages"]] == ["bot", "customer", "bot"]
 
 
 async def test_follow_up_uses_the_order_number_given_earlier(visitor: Visitor) -> None:
