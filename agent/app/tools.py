@@ -77,6 +77,7 @@ def _spec(name: str, declared: ToolSettings) -> ToolSpec:
         confirm=declared.confirm,
         confirm_text=declared.confirm_text,
         preview=declared.preview,
+        confirm_only_if=tuple((field, frozenset(values)) for field, values in declared.confirm_only_if.items()),
         redact=frozenset(declared.redact),
     )
 

@@ -21,6 +21,7 @@ from agent.contracts import (
     Reply,
     Role,
 )
+from agent.consent import is_yes
 from agent.conversation.actions import settle_pending, tool_context
 from agent.conversation.context import TurnContext
 from agent.conversation.parts import TurnParts
@@ -190,7 +191,8 @@ async def retrieve(turn: TurnContext, parts: TurnParts) -> Reply | None:
     """Passages from the knowledge base for the customer's message, before any model runs.
 
     A short follow-up ("and to Canada?") is searched together with the customer's message before
-    it. A knowledge base that cannot be searched is logged and the models hear there is no reference.
+    it; a yes to the bot's question, as that question. A knowledge base that cannot be searched is
+    logged and the models hear there is no reference.
     """
     if turn.reply_text is not None or parts.retriever is None:
         return None
@@ -199,7 +201,11 @@ async def retrieve(turn: TurnContext, parts: TurnParts) -> Reply | None:
     if asked.k <= 0:
         return None
     text = turn.message.text
-    if len(text.split()) <= parts.settings.follow_up_max_words:
+    said = next((m for m in reversed(turn.earlier) if m.role is not Role.SYSTEM), None)
+    if said is not None and said.role is Role.BOT and said.text.rstrip().endswith("?") and is_yes(text):
+        # "yes" to "Would you like help with a return instead?": the question is what was asked.
+        text = said.text
+    elif len(text.split()) <= parts.settings.follow_up_max_words:
         before = next((m.text for m in reversed(turn.earlier) if m.role is Role.CUSTOMER), None)
         text = f"{before}\n{text}" if before else text
     started = time.perf_counter()

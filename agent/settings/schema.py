@@ -148,6 +148,9 @@ class ToolSettings(_Strict):
     confirm: bool = False
     confirm_text: str | None = None
     preview: str | None = None
+    # Offered only when preview's answer has one of these values in each field ({status: [processing]}):
+    # a shipped order is not offered for cancellation, and the model hears why.
+    confirm_only_if: dict[str, list[str]] = {}
     redact: list[str] = []  # arguments stored as "[redacted]" (secrets in headers never are stored)
 
     @model_validator(mode="after")
@@ -590,6 +593,8 @@ class Settings(BaseSettings):
                 raise ValueError(f"tools.{name}: a built-in tool's name")
             if tool.preview and tool.preview not in self.tools:
                 raise ValueError(f"tools.{name}.preview: unknown tool {tool.preview!r}")
+            if tool.confirm_only_if and not tool.preview:
+                raise ValueError(f"tools.{name}.confirm_only_if: needs a preview to read the fields from")
         for route, policy in self.routes.items():
             for i, name in enumerate(policy.tools):
                 if name not in self.tools and name not in BUILTIN_TOOLS:

@@ -130,6 +130,9 @@ class ToolBox:
                     return self._done(call, arguments, shown, started, step)
                 if isinstance(shown.data, dict):
                     values = {**shown.data, **arguments}
+                refused = _not_allowed_now(spec, values)
+                if refused:
+                    return self._done(call, arguments, ToolReply.failed(ToolOutcome.NOT_ALLOWED, refused), started, step)
         asked = question(spec.confirm_text, spec.description, values)
         context.pending = PendingAction(spec.name, arguments, asked, context.route)
         reply = ToolReply({"status": "waiting for the customer's yes", "question": asked}, ToolOutcome.NEEDS_CONFIRMATION)
@@ -186,3 +189,12 @@ class ToolBox:
 def _squash(text: str) -> str:
     """Letters and digits only, lower case: "NW-10497" is in "nw10497 please"."""
     return "".join(c for c in text.lower() if c.isalnum())
+
+
+def _not_allowed_now(spec: ToolSpec, values: Mapping[str, Any]) -> str | None:
+    """Why the change cannot be offered, from its preview's fields (a shipped order is not cancelled)."""
+    for field, allowed in spec.confirm_only_if:
+        value = values.get(field)
+        if str(value) not in allowed:
+            return f"not possible while {field} is {value!r} (only when {' or '.join(sorted(allowed))})"
+    return None

@@ -18,6 +18,7 @@ class ToolSpec:
     confirm: bool = False
     confirm_text: str | None = None
     preview: str | None = None  # a read-only tool whose result fills confirm_text
+    confirm_only_if: tuple[tuple[str, frozenset[str]], ...] = ()  # preview's fields and the values that allow it
     redact: frozenset[str] = frozenset()
     offered: bool = True  # False: run by the platform only (verification's own check), never by a model
 

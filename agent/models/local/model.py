@@ -8,6 +8,7 @@ a hosted model is given, cited the same way), and says plainly when it has nothi
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from datetime import date
@@ -19,6 +20,7 @@ from agent.models.local import tools
 from agent.models.local.catalog import Catalog, Product, find_order_number
 
 ORDER_INTENTS = {"order_status", "cancel_order"}
+NOT_NOW = re.compile(r"not possible while status is '([a-z_]+)'")
 PRODUCT_INTENTS = {"product_info", "pricing", "product_recommendation", "purchase_intent"}
 SORRY_INTENTS = {"complaint", "damaged_item", "refund_request", "payment_issue", "warranty_repair"}
 
@@ -196,6 +198,10 @@ class LocalModel:
                     f"I couldn't find an order {number} under your details. Could you double-check the number? "
                     "It's in your confirmation email and looks like NW-12345."
                 )
+            blocked = NOT_NOW.match(error)
+            if blocked and last.name == tools.CANCEL:
+                state = STATUS_TEXT.get(blocked.group(1), "is " + blocked.group(1))
+                return f"Order {number} {state}, so it can no longer be cancelled. Would you like help with a return instead?"
             if error.startswith("409"):
                 reason = error.partition(": ")[2].rstrip(".")
                 return reason[:1].upper() + reason[1:] + ". Would you like help with a return instead?"
