@@ -18,16 +18,21 @@ _YES = {
 }  # fmt: skip
 _NEGATIONS = re.compile(r"\b(no|not|don'?t|do not|never|wait|stop|hold on|but|instead|cancel that|nope|nah)\b", re.IGNORECASE)
 _TRAILING = string.punctuation + " \t\n!👍"
+_THUMBS = ("👍", "👍🏻", "👍🏼", "👍🏽", "👍🏾", "👍🏿", "✅")
 
 
 def is_yes(text: str) -> bool:
     """Whether a message is an explicit yes and nothing more."""
+    if text.strip() in _THUMBS:
+        return True  # before the strip below, which takes the thumb away too
     said = " ".join(text.strip().lower().replace("’", "'").split()).strip(_TRAILING)
     if not said or len(said) > 40:
         return False
     if said in _YES or said.rstrip(".!") in _YES:
         return True
-    return text.strip() in ("👍", "✅") or (said.startswith("yes") and not _NEGATIONS.search(said) and len(said.split()) <= 4)
+    # "yes, the blue one": a yes and a few words; "yesterday" is not a yes.
+    first = said.split()[0].strip(string.punctuation)
+    return first == "yes" and not _NEGATIONS.search(said) and len(said.split()) <= 4
 
 
 _OFFER = re.compile(

@@ -93,7 +93,7 @@ def _runner(
             raise ConfigError(f"tools.{name}.entry_point: {error}") from None
         return PythonTool(function, declared.returns, declared.max_response_chars)
     assert declared.url is not None
-    url = variables.fill(declared.url, f"tools.{name}.url", [])
+    url = variables.fill(declared.url, f"tools.{name}.url", secrets)  # a key in a query string is a secret too
     if not url.startswith(("http://", "https://", "${")):
         raise ConfigError(f"tools.{name}.url: expected an http(s) URL, not {url!r}")
     headers = {key: variables.fill(value, f"tools.{name}.headers.{key}", secrets) for key, value in declared.headers.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,21 @@ from agent.routing.intents import IntentCatalog
 UNKNOWN = "unknown"
 # A short low-confidence message in an ongoing conversation: it continues the current route.
 FOLLOW_UP = "follow_up"
+_DETAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d[\d -]*\d|\d")
+_DETAIL_WORDS = frozenset(
+    "my the a it its it's is here you go oh sorry ok okay sure yes thanks thank email e-mail address "
+    "zip zipcode postcode postal post code number".split()
+)
+
+
+def only_details(lowered: str) -> bool:
+    """Whether a message is nothing but a detail the customer was asked for: an email address,
+    a postcode or a number, with a few words around it ("my zip is 98103")."""
+    rest = _DETAIL.sub(" ", lowered)
+    if rest == lowered:
+        return False
+    words = re.findall(r"[a-z'-]+", rest)
+    return all(word in _DETAIL_WORDS for word in words)
 
 
 class IntentClassifier(Protocol):
@@ -72,6 +88,10 @@ class Router:
         for rule in self.catalog.rules:
             if rule.matches(lowered):
                 return done(rule.route, rule.intent, 1.0, "rule")
+        if current_route and only_details(lowered):
+            # "98103" or "it's ana@example.com", answering the bot's question: the conversation
+            # goes on where it was (a cancellation stays one), whatever the digits look like.
+            return done(current_route, FOLLOW_UP, 1.0, "context")
         best, confidence = self.classifier.predict(text)
         needed = self.threshold
         short = len(text.split()) <= self.follow_up_max_words

@@ -24,8 +24,9 @@ def check_schema(schema: dict[str, Any]) -> None:
 
 
 class ArgumentCheck:
-    def __init__(self, schema: dict[str, Any]) -> None:
+    def __init__(self, schema: dict[str, Any], hidden: frozenset[str] = frozenset()) -> None:
         self._validator = Draft202012Validator(schema)
+        self._hidden = hidden  # arguments never quoted back: the error is stored with the turn
 
     def parse(self, raw: str) -> dict[str, Any]:
         """The arguments as a dict, or `InvalidArguments`."""
@@ -41,5 +42,7 @@ class ArgumentCheck:
         if errors:
             first = errors[0]
             where = ".".join(str(p) for p in first.path) or "arguments"
+            if first.path and first.path[0] in self._hidden:
+                raise InvalidArguments(f"{where}: does not meet its {first.validator} of {first.validator_value!r}"[:250])
             raise InvalidArguments(f"{where}: {first.message[:200]}")
         return arguments

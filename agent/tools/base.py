@@ -42,7 +42,7 @@ class ToolReply:
         return cls(None, outcome, error, retryable, response_bytes)
 
     def for_model(self) -> Any:
-        if self.outcome is ToolOutcome.OK:
+        if self.error is None:  # an answer, or a change waiting for the customer's yes (its question)
             return self.data
         return {"error": self.error, "retryable": self.retryable}
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
@@ -28,6 +28,7 @@ from agent.tools.spec import ToolSpec
 log = structlog.get_logger(__name__)
 
 REDACTED = "[redacted]"
+MAX_NAME = 64  # a tool's name as stored; a model may make up a longer one
 NEEDS_VERIFICATION = "the customer is not verified yet: ask them for the proof verify_customer takes, call it, then try again"
 
 
@@ -43,7 +44,7 @@ class ToolExecution:
 class ToolBox:
     def __init__(self, tools: Mapping[str, tuple[ToolSpec, ToolRunner]], secrets: Sequence[str] = ()) -> None:
         self._tools = dict(tools)
-        self._checks = {name: ArgumentCheck(spec.parameters) for name, (spec, _) in self._tools.items()}
+        self._checks = {name: ArgumentCheck(spec.parameters, spec.redact) for name, (spec, _) in self._tools.items()}
         # Values of the environment variables the tools use: never stored, whatever argument holds them.
         self._secrets = tuple(s for s in secrets if len(s) >= 4)
         self.metrics = ToolMetrics()
@@ -61,8 +62,17 @@ class ToolBox:
         return tuple(spec.as_model_tool() for name, (spec, _) in self._tools.items() if name in allowed and spec.offered)
 
     async def execute_all(self, calls: Sequence[ToolCall], context: ToolContext, step: int) -> list[ToolExecution]:
-        """Every call a model asked for at once, concurrently; a change asked for beside others waits its turn."""
-        return list(await asyncio.gather(*(self.execute(call, context, step) for call in calls)))
+        """Every call a model asked for at once, concurrently; a change asked for beside others waits its turn.
+
+        Changes come after the rest (a verification beside them counts) and one at a time, so
+        the first is asked about and any other is refused, never two questions racing for one answer.
+        """
+        changes = [i for i, call in enumerate(calls) if self._asks_first(call.name)]
+        rest = [i for i in range(len(calls)) if i not in changes]
+        done = dict(zip(rest, await asyncio.gather(*(self.execute(calls[i], context, step) for i in rest)), strict=True))
+        for i in changes:
+            done[i] = await self.execute(calls[i], context, step)
+        return [done[i] for i in range(len(calls))]
 
     async def execute(self, call: ToolCall, context: ToolContext, step: int) -> ToolExecution:
         started = time.perf_counter()
@@ -90,10 +100,16 @@ class ToolBox:
         started = time.perf_counter()
         call = ToolCall("confirmed-" + action.tool, action.tool, json.dumps(dict(action.arguments)))
         entry = self._tools.get(action.tool)
-        if entry is None:
+        if entry is None or action.tool not in context.allowed:
+            # Stored with the conversation: the route may no longer allow it since it was asked.
             reply = ToolReply.failed(ToolOutcome.NOT_ALLOWED, f"no tool {action.tool!r} here")
             return self._done(call, action.arguments, reply, started, 0, "confirmed")
         spec, runner = entry
+        try:
+            self._checks[action.tool].parse(call.arguments)
+        except InvalidArguments as error:
+            reply = ToolReply.failed(ToolOutcome.INVALID_ARGUMENTS, str(error))
+            return self._done(call, action.arguments, reply, started, 0, "confirmed")
         if spec.requires_verified_customer and not context.customer:
             reply = ToolReply.failed(ToolOutcome.NEEDS_VERIFICATION, NEEDS_VERIFICATION)
         else:
@@ -109,8 +125,8 @@ class ToolBox:
         self, call: ToolCall, spec: ToolSpec, arguments: dict[str, Any], context: ToolContext, started: float, step: int
     ) -> ToolExecution:
         """A change is asked about, not run: the customer's next message decides."""
-        said = _squash(context.customer_words)
-        unsaid = [k for k, v in arguments.items() if isinstance(v, str) and _squash(v) not in said]
+        said = _words(context.customer_words)
+        unsaid = [k for k, v in arguments.items() if not all(_in_words(value, said) for value in _scalars(v))]
         if unsaid:
             # Text in a document or a tool result cannot start a change: its arguments are the customer's own.
             error = f"the customer has not asked for this ({', '.join(unsaid)} not in their words)"
@@ -158,9 +174,11 @@ class ToolBox:
         confirmation: str | None = None,
     ) -> ToolExecution:
         latency = (time.perf_counter() - started) * 1000
+        if reply.error:
+            reply = replace(reply, error=self._scrub(reply.error))
         content = json.dumps(reply.for_model(), ensure_ascii=False, default=str)
         record = ToolCallRecord(
-            tool=call.name,
+            tool=call.name[:MAX_NAME],
             arguments=self._redact(call.name, arguments),
             outcome=reply.outcome,
             latency_ms=latency,
@@ -170,25 +188,75 @@ class ToolBox:
             confirmation=confirmation,
         )
         log.info(
-            "tool_call", tool=call.name, outcome=reply.outcome.value, latency_ms=round(latency, 2), step=step, error=reply.error
+            "tool_call",
+            tool=record.tool,
+            outcome=reply.outcome.value,
+            latency_ms=round(latency, 2),
+            step=step,
+            error=reply.error,
         )
         return ToolExecution(call.id, call.name, call.arguments, content, record)
+
+    def _asks_first(self, name: str) -> bool:
+        spec = self.spec(name)
+        return spec is not None and spec.confirm
 
     def _redact(self, name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
         spec = self.spec(name)
         hidden = spec.redact if spec else frozenset()
-        out: dict[str, Any] = {}
-        for key, value in arguments.items():
-            if key in hidden or isinstance(value, str) and any(secret in value for secret in self._secrets):
-                out[key] = REDACTED
-            else:
-                out[key] = value
-        return out
+        return {key: REDACTED if key in hidden else self._without_secrets(value) for key, value in arguments.items()}
+
+    def _without_secrets(self, value: Any) -> Any:
+        """`value` with every text holding a secret redacted, at any depth."""
+        if isinstance(value, str):
+            return REDACTED if any(secret in value for secret in self._secrets) else value
+        if isinstance(value, Mapping):
+            return {key: self._without_secrets(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self._without_secrets(item) for item in value]
+        return value
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
 
 
-def _squash(text: str) -> str:
-    """Letters and digits only, lower case: "NW-10497" is in "nw10497 please"."""
-    return "".join(c for c in text.lower() if c.isalnum())
+def _words(text: str) -> list[str]:
+    """Lower case runs of letters and digits: "Cancel NW-10497!" is cancel, nw, 10497."""
+    return "".join(c if c.isalnum() else " " for c in text.lower()).split()
+
+
+def _in_words(value: str, words: Sequence[str]) -> bool:
+    """Whether `value`, letters and digits only, is some run of whole words the customer wrote:
+    "NW-10497" is in "nw10497 please" and in "NW 10497", but "1049" is not in "10497"."""
+    target = "".join(_words(value))
+    if not target:
+        return True
+    for start in range(len(words)):
+        joined = ""
+        for word in words[start:]:
+            joined += word
+            if joined == target:
+                return True
+            if not target.startswith(joined):
+                break
+    return False
+
+
+def _scalars(value: Any) -> Iterator[str]:
+    """The texts and whole numbers in an argument, at any depth: each must come from the customer.
+    Flags and amounts (booleans, fractions) are the tool's choices, not things to name."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        yield str(value)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _scalars(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _scalars(item)
 
 
 def _not_allowed_now(spec: ToolSpec, values: Mapping[str, Any]) -> str | None:

@@ -83,4 +83,7 @@ class VerifyCustomer:
             return ToolReply({"verified": True}, response_bytes=reply.response_bytes)
         context.verify_failures += 1
         left = self._max_attempts - context.verify_failures
-        return ToolReply({"verified": False, "attempts_left": left}, response_bytes=reply.response_bytes)
+        if left <= 0:
+            # The last allowed proof failed: a person takes over now, not after one more try.
+            context.escalation = "identity could not be verified"
+        return ToolReply({"verified": False, "attempts_left": max(left, 0)}, response_bytes=reply.response_bytes)

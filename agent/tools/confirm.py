@@ -11,7 +11,8 @@ def question(template: str | None, description: str, values: Mapping[str, Any]) 
     """The confirmation question, from the tool's `confirm_text` and the arguments and preview's fields."""
     if template:
         return _Formatter().format(template, **{k: _plain(v) for k, v in values.items()}).strip() + _REPLY_HINT
-    shown = ", ".join(f"{k} {_plain(v)}" for k, v in values.items() if not isinstance(v, (dict, list)))
+    # Lists too: "order_ids NW-1, NW-2" is what the customer says yes to.
+    shown = ", ".join(f"{k} {_plain(v)}" for k, v in values.items() if not isinstance(v, dict))
     return f"{description or 'Make this change'} ({shown})?" + _REPLY_HINT
 
 

@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -20,6 +20,7 @@ PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 LATE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 MAX_RESPONSE_BYTES = 1_000_000
 WITH_BODY = {"POST", "PUT", "PATCH"}
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # what a header value cannot hold (a tab it can)
 
 
 class HttpTool:
@@ -47,12 +48,23 @@ class HttpTool:
 
     async def run(self, arguments: dict[str, Any], context: ToolContext) -> ToolReply:
         values = {**arguments, "customer": context.customer or ""}
-        url = PLACEHOLDER.sub(lambda m: quote(str(values.get(m.group(1), "")), safe=""), self._base_url())
-        if "${" in url:
+        base = self._base_url()
+        if "${" in base:
             return ToolReply.failed(ToolOutcome.ERROR, "the tool's address is not configured yet", retryable=True)
+        url = PLACEHOLDER.sub(lambda m: quote(str(values.get(m.group(1), "")), safe=""), base)
+        dots = _dot_segments(base, url)
+        if dots:
+            return ToolReply.failed(ToolOutcome.INVALID_ARGUMENTS, f"{', '.join(dots)}: not a valid value", retryable=True)
         headers = {k: PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), "")), v) for k, v in self._headers.items()}
+        broken = [name for k, v in headers.items() if _CONTROL.search(v) for name in PLACEHOLDER.findall(self._headers[k])]
+        if broken:
+            # A line break in a header would be a header of the model's own making.
+            error = f"{', '.join(dict.fromkeys(broken))}: a header cannot hold line breaks or control characters"
+            return ToolReply.failed(ToolOutcome.INVALID_ARGUMENTS, error, retryable=True)
         rest = {k: v for k, v in arguments.items() if k not in self._in_url}
-        request: dict[str, Any] = {"headers": {"Accept": "application/json", **headers}}
+        # A customer "josé@…" is sent as UTF-8: httpx takes only ASCII text in a header.
+        sent = {k: v if v.isascii() else v.encode() for k, v in headers.items()}
+        request: dict[str, Any] = {"headers": {"Accept": "application/json", **sent}}
         if self._method in WITH_BODY:
             request["json"] = rest
         elif rest:
@@ -74,17 +86,31 @@ class HttpTool:
         if response.status_code >= 400:
             retryable = response.status_code >= 500 or response.status_code == 429
             return ToolReply.failed(ToolOutcome.ERROR, _error_text(response.status_code, data), retryable, size)
+        if response.status_code >= 300:
+            # Redirects are not followed: a change redirected elsewhere was not made.
+            error = _error_text(response.status_code, data)
+            return ToolReply.failed(ToolOutcome.ERROR, error, retryable=False, response_bytes=size)
         if data is _NOT_JSON:
             return ToolReply.failed(
                 ToolOutcome.BAD_RESPONSE, "the system's answer was not JSON", retryable=False, response_bytes=size
             )
         return ToolReply(within(only_fields(data, self._returns), self._max_chars), response_bytes=size)
 
-
     def _base_url(self) -> str:
         if "${" not in self._url:
             return self._url
         return LATE.sub(lambda m: self._provided.get(m.group(1), m.group()), self._url)
+
+
+def _dot_segments(template: str, url: str) -> list[str]:
+    """The arguments that made a "." or ".." path segment: encoding leaves them as they are, and
+    the client resolves them, so /orders/{id}/cancel would become /cancel. ("../admin" is one
+    encoded segment: the "/" is encoded, so both paths have as many segments.)"""
+    found: list[str] = []
+    for made, declared in zip(urlsplit(url).path.split("/"), urlsplit(template).path.split("/"), strict=False):
+        if made in (".", "..") and made != declared:
+            found += [name for name in PLACEHOLDER.findall(declared) if name not in found]
+    return found
 
 
 class _TooLarge(Exception):

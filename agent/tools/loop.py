@@ -16,7 +16,7 @@ from agent.models import ChainResult, ChatMessage, ChatRequest, RouteStrategy
 from agent.models.chain import OnReset
 from agent.models.managed import Attempt, OnDelta
 from agent.tools.base import ToolContext
-from agent.tools.box import ToolBox
+from agent.tools.box import MAX_NAME, ToolBox
 
 LAST_STEP = (
     "You have used every tool call this turn allows. Answer now from what the tools returned, "
@@ -78,7 +78,7 @@ async def answer_with_tools(
         if last:
             # Asked for more with none allowed: what it wrote, if anything, and no more rounds.
             for call in result.tool_calls:
-                calls.append(ToolCallRecord(call.name, {}, ToolOutcome.STEP_LIMIT, 0.0, step + 1))
+                calls.append(ToolCallRecord(call.name[:MAX_NAME], {}, ToolOutcome.STEP_LIMIT, 0.0, step + 1))
             final = replace(result, tool_calls=()) if result.text.strip() else None
             return ToolLoopResult(ChainResult(final, attempts), calls, None, messages)
         step += 1

@@ -4,6 +4,7 @@ for integrations that are a library call rather than an HTTP endpoint."""
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -21,9 +22,14 @@ def load_entry_point(entry_point: str) -> ToolFunction:
         module = importlib.import_module(module_name)
     except ImportError as error:
         raise ValueError(f"cannot import {module_name!r}: {error}") from None
+    except Exception as error:  # the module itself fails as it loads: said at start-up, not at a call
+        raise ValueError(f"importing {module_name!r} failed: {type(error).__name__}: {error}") from error
     function = getattr(module, function_name, None)
     if function is None or not callable(function):
         raise ValueError(f"{module_name!r} has no function {function_name!r}")
+    if not inspect.iscoroutinefunction(function):
+        # Awaited at each call: a plain function would fail every call instead of start-up.
+        raise ValueError(f"{entry_point} is not an async function")
     return function
 
 
