@@ -15,6 +15,9 @@ class ToolCall:
     id: str
     name: str
     arguments: str  # JSON text, as the model wrote it
+    # Opaque data the provider wants back with the call in the next request (Gemini's
+    # thoughtSignature: without it, a thinking model refuses the conversation).
+    signature: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from agent.models.base import ChatMessage, ChatRequest, ChatResult, ModelError, Outcome, ToolCall
@@ -10,6 +11,9 @@ from agent.models.providers.http import HTTPProvider, ModelSpec, SSEEvent, Strea
 
 FINISH = {"STOP": "stop", "MAX_TOKENS": "length"}
 BLOCKED = {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY"}
+# What Gemini takes in place of a thought signature for calls it did not make (another
+# provider's, before a fallback): its thinking models refuse this turn's calls without one.
+FOREIGN_CALL_SIGNATURE = "skip_thought_signature_validator"
 
 
 def to_gemini(messages: list[ChatMessage]) -> tuple[str, list[dict[str, Any]]]:
@@ -28,9 +32,17 @@ def to_gemini(messages: list[ChatMessage]) -> tuple[str, list[dict[str, Any]]]:
                 contents.append({"role": "user", "parts": [response]})
             continue
         parts: list[dict[str, Any]] = [{"text": m.content}] if m.content else []
-        parts += [{"functionCall": {"name": c.name, "args": json.loads(c.arguments or "{}")}} for c in m.tool_calls]
+        foreign = bool(m.tool_calls) and not any(c.signature for c in m.tool_calls)
+        parts += [_function_call(c, FOREIGN_CALL_SIGNATURE if foreign and i == 0 else None) for i, c in enumerate(m.tool_calls)]
         contents.append({"role": "model" if m.role == "assistant" else "user", "parts": parts or [{"text": ""}]})
     return system, contents
+
+
+def _function_call(call: ToolCall, stand_in: str | None) -> dict[str, Any]:
+    part: dict[str, Any] = {"functionCall": {"name": call.name, "args": json.loads(call.arguments or "{}")}}
+    if call.signature or stand_in:
+        part["thoughtSignature"] = call.signature or stand_in  # back exactly as it came, on the same part
+    return part
 
 
 def _usage(meta: dict[str, Any]) -> dict[str, int]:
@@ -59,7 +71,14 @@ def _read_chunk(chunk: dict[str, Any]) -> tuple[str, list[ToolCall], str | None]
     parts = (candidate.get("content") or {}).get("parts") or []
     text = "".join(p.get("text", "") for p in parts if not p.get("thought"))
     calls = [
-        ToolCall(p["functionCall"]["name"], p["functionCall"]["name"], json.dumps(p["functionCall"].get("args") or {}))
+        ToolCall(
+            # Gemini answers a call by its name; an id of our own still tells parallel calls
+            # apart for a provider that answers by id (after a fallback).
+            p["functionCall"].get("id") or "call_" + uuid.uuid4().hex[:24],
+            p["functionCall"]["name"],
+            json.dumps(p["functionCall"].get("args") or {}),
+            p.get("thoughtSignature"),
+        )
         for p in parts
         if "functionCall" in p
     ]
@@ -89,7 +108,9 @@ class GeminiProvider(HTTPProvider):
         if system:
             body["systemInstruction"] = {"parts": [{"text": system}]}
         if request.tools:
-            declarations = [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in request.tools]
+            # `parametersJsonSchema` takes JSON Schema as it is; `parameters`, an OpenAPI subset,
+            # refuses the whole request over keywords such as `additionalProperties`.
+            declarations = [{"name": t.name, "description": t.description, "parametersJsonSchema": t.parameters} for t in request.tools]
             body["tools"] = [{"functionDeclarations": declarations}]
             if request.tool_choice == "none":
                 body["toolConfig"] = {"functionCallingConfig": {"mode": "NONE"}}
