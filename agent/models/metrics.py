@@ -13,7 +13,7 @@ from typing import Any
 SAMPLES = 2048
 
 
-def _quantile(samples: deque[float], q: float) -> float | None:
+def quantile(samples: deque[float], q: float) -> float | None:
     if not samples:
         return None
     ordered = sorted(samples)
@@ -39,8 +39,8 @@ class ModelStats:
             "calls": self.calls,
             "outcomes": dict(self.outcomes),
             "errors": sum(n for outcome, n in self.outcomes.items() if outcome not in ("ok", "rejected", "cancelled")),
-            "latency_ms": {"p50": _quantile(self.latency_ms, 0.5), "p95": _quantile(self.latency_ms, 0.95), "p99": _quantile(self.latency_ms, 0.99)},
-            "ttft_ms": {"p50": _quantile(self.ttft_ms, 0.5), "p95": _quantile(self.ttft_ms, 0.95), "p99": _quantile(self.ttft_ms, 0.99)},
+            "latency_ms": {"p50": quantile(self.latency_ms, 0.5), "p95": quantile(self.latency_ms, 0.95), "p99": quantile(self.latency_ms, 0.99)},
+            "ttft_ms": {"p50": quantile(self.ttft_ms, 0.5), "p95": quantile(self.ttft_ms, 0.95), "p99": quantile(self.ttft_ms, 0.99)},
             "tokens": {"input": self.input_tokens, "output": self.output_tokens, "cached": self.cached_tokens, "reasoning": self.reasoning_tokens},
             "cost_usd": round(self.cost_usd, 8),
             "unpriced_calls": self.unpriced_calls,

@@ -59,7 +59,7 @@ class ToolBox:
 
     def definitions(self, allowed: frozenset[str]) -> tuple[Tool, ...]:
         """What the models are told of the tools a route allows."""
-        return tuple(spec.as_model_tool() for name, (spec, _) in self._tools.items() if name in allowed and spec.offered)
+        return tuple(spec.as_model_tool() for name, (spec, _) in self._tools.items() if name in allowed)
 
     async def execute_all(self, calls: Sequence[ToolCall], context: ToolContext, step: int) -> list[ToolExecution]:
         """Every call a model asked for at once, concurrently; a change asked for beside others waits its turn.
@@ -77,7 +77,7 @@ class ToolBox:
     async def execute(self, call: ToolCall, context: ToolContext, step: int) -> ToolExecution:
         started = time.perf_counter()
         entry = self._tools.get(call.name)
-        if entry is None or call.name not in context.allowed or not entry[0].offered:
+        if entry is None or call.name not in context.allowed:
             return self._done(call, {}, ToolReply.failed(ToolOutcome.NOT_ALLOWED, f"no tool {call.name!r} here"), started, step)
         spec, runner = entry
         try:

@@ -7,15 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.contracts import ToolCallRecord
-
-SAMPLES = 2048
-
-
-def _quantile(samples: deque[float], q: float) -> float | None:
-    if not samples:
-        return None
-    ordered = sorted(samples)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+from agent.models.metrics import SAMPLES, quantile
 
 
 @dataclass
@@ -30,7 +22,7 @@ class ToolStats:
             "calls": self.calls,
             "outcomes": dict(self.outcomes),
             "errors": sum(n for outcome, n in self.outcomes.items() if outcome in ("error", "timeout", "bad_response")),
-            "latency_ms": {q: _quantile(self.latency_ms, v) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
+            "latency_ms": {q: quantile(self.latency_ms, v) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))},
             "response_bytes": self.response_bytes,
         }
 

@@ -20,7 +20,6 @@ class ToolSpec:
     preview: str | None = None  # a read-only tool whose result fills confirm_text
     confirm_only_if: tuple[tuple[str, frozenset[str]], ...] = ()  # preview's fields and the values that allow it
     redact: frozenset[str] = frozenset()
-    offered: bool = True  # False: run by the platform only (verification's own check), never by a model
 
     def as_model_tool(self) -> Tool:
         return Tool(self.name, self.description, self.parameters)

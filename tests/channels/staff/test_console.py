@@ -297,3 +297,25 @@ async def test_the_route_history_shows_the_document_an_answer_cited_before_the_e
         step = staff.locator("#routes > li", has=staff.locator(".route-source"))
         assert (await step.inner_text()).startswith("answered · support")
         assert errors == []
+
+
+async def test_the_route_history_shows_the_tools_a_turn_called(site: str, browser: Any) -> None:
+    errors: list[str] = []
+    staff = await staff_page(browser, site, errors)
+    customer = await customer_page(browser, site)
+    await customer_says(customer, "where is my order NW-10482?")
+    await customer.locator(".msg-bot[data-id] .msg-text", has_text="email address").wait_for()
+    await customer_says(customer, "ana@example.com")
+    await customer.locator(".msg-bot[data-id] .msg-text", has_text="has shipped").wait_for()
+    await customer_says(customer, "can I talk to a real person")
+    await staff.locator(".queue-item").click()
+    await staff.wait_for_function("document.body.dataset.convState === 'waiting'")
+
+    calls = await staff.locator("#routes > li .route-tool").all_inner_texts()
+    assert len(calls) == 3, calls
+    assert calls[0].startswith("⚙ lookup_order(order_id=NW-10482) → needs_verification")
+    # The proof is redacted: staff see that the customer was verified, not the email they gave.
+    assert calls[1].startswith("⚙ verify_customer(order_id=NW-10482, email=[redacted]) → ok")
+    assert calls[2].startswith("⚙ lookup_order(order_id=NW-10482) → ok")
+    assert "ana@example.com" not in " ".join(calls)
+    assert errors == []
