@@ -3,7 +3,8 @@ fused with the nearest chunks by meaning when semantic search is on.
 
 The index (FTS5 or PostgreSQL's) picks candidates by its own rank; this module scores them with
 Okapi BM25 from the index's counts, so a score, and so a route's `min_score`, means the same on
-SQLite and on PostgreSQL. Document frequencies are cached until the index changes.
+SQLite and on PostgreSQL. Document frequencies are cached until the index changes; a chunk's
+term counts are the ones stored with it at ingest.
 
 Hybrid search (given an `Encoder`) also ranks the chunks by the cosine similarity of their
 vectors to the question's (`agent.knowledge.vectors`), and fuses the two rankings by reciprocal
@@ -25,8 +26,8 @@ from dataclasses import dataclass
 from agent.contracts import KnowledgeQuery, Passage
 from agent.knowledge.embeddings import Encoder, on_encoder_thread
 from agent.knowledge.vectors import InProcessVectors, VectorIndex
-from agent.store.knowledge import CandidateChunk, IndexStats, KnowledgeStore
-from agent.terms import stem, tokens, words
+from agent.store.knowledge import CandidateChunk, IndexStats, KnowledgeStore, chunk_terms, count_of, encode_terms, term_needle
+from agent.terms import stem, words
 
 MAX_QUERY_WORDS = 24  # a 4,000-character message asks the index for its first 24 meaningful words
 STATS_TTL_S = 5.0  # how stale the index's size may be (another process may ingest meanwhile)
@@ -104,9 +105,10 @@ class KnowledgeSearch:
         # A passage must hold two of the question's words (or its only one): one word shared with
         # a question about something else ("weather" in "the weather in Seattle") is not enough.
         needed = min(query.min_words, len(idf))
+        needles = [(term_needle(term), term_idf) for term, term_idf in idf.items()]
         scored = []
         for chunk in found:
-            score, matched, terms = self._score(chunk, idf, stats.average_length)
+            score, matched, terms = self._score(chunk, needles, stats.average_length)
             scored.append((score, matched / weight, terms >= needed, chunk))
         scored.sort(key=lambda scores: scores[0], reverse=True)
         return scored
@@ -170,16 +172,18 @@ class KnowledgeSearch:
         return idf
 
     @staticmethod
-    def _score(chunk: CandidateChunk, idf: dict[str, float], average_length: float) -> tuple[float, float, int]:
-        """BM25, the IDF weight of the query's terms the chunk holds, and how many of them."""
-        heading = tokens(chunk.title) + tokens(chunk.section)
-        counts = Counter(tokens(chunk.text) + heading * 2)
-        length = sum(counts.values())
+    def _score(chunk: CandidateChunk, needles: list[tuple[str, float]], average_length: float) -> tuple[float, float, int]:
+        """BM25, the IDF weight of the query's terms the chunk holds, and how many of them
+        (`needles`: each query term's `term_needle` and IDF, in the query's order)."""
+        counted, length = chunk.terms, chunk.length
+        if counted is None:  # stored without its counts: counted here, as at ingest
+            counts = chunk_terms(chunk.title, chunk.section, chunk.text)
+            counted, length = encode_terms(counts), sum(counts.values())
         norm = K1 * (1 - B + B * length / average_length) if average_length else K1
         score = matched = 0.0
         terms = 0
-        for term, weight in idf.items():
-            tf = counts.get(term)
+        for needle, weight in needles:
+            tf = count_of(counted, needle)
             if tf:
                 score += weight * tf * (K1 + 1) / (tf + norm)
                 matched += weight

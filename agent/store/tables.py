@@ -287,5 +287,8 @@ class KnowledgeChunk(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     url: str | None = Field(default=None, sa_column=Column(Text))  # its own link (an FAQ row's); else the document's
     length: int = 0  # words, for BM25's length normalisation
+    # Its terms' counts for BM25 (agent.store.knowledge.encode_terms), written with it: a search
+    # reads them instead of tokenizing the text again. NULL: counted from the text when ranked.
+    terms: str | None = Field(default=None, sa_column=Column(Text))
     # Its sentence vector (float32 bytes) for semantic search; NULL when ingested without the encoder.
     embedding: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
