@@ -94,24 +94,29 @@ class KnowledgeSearch:
         # ones alone find too few candidates. A small knowledge base is asked once, for every word.
         rare = [w for w in asked if self._frequencies.get(w, 0) <= stats.chunks * COMMON_SHARE]
         common_rows = sum(self._frequencies.get(w, 0) for w in asked if w not in rare)
-        found: list[CandidateChunk] = []
-        if rare and common_rows > limit * RARE_FIRST_ROWS:
-            found = await self._store.candidates(rare, query.collections, limit)
-        if len(found) < limit:
-            found = await self._store.candidates(asked, query.collections, limit)
-        if not found:
-            return []
         weight = sum(idf.values()) or 1.0
         # A passage must hold two of the question's words (or its only one): one word shared with
         # a question about something else ("weather" in "the weather in Seattle") is not enough.
         needed = min(query.min_words, len(idf))
         needles = [(term_needle(term), term_idf) for term, term_idf in idf.items()]
-        scored = []
-        for chunk in found:
-            score, matched, terms = self._score(chunk, needles, stats.average_length)
-            scored.append((score, matched / weight, terms >= needed, chunk))
-        scored.sort(key=lambda scores: scores[0], reverse=True)
-        return scored
+
+        def ranked(found: list[CandidateChunk]) -> list[Scored]:
+            scored = []
+            for chunk in found:
+                score, matched, terms = self._score(chunk, needles, stats.average_length)
+                scored.append((score, matched / weight, terms >= needed, chunk))
+            scored.sort(key=lambda scores: scores[0], reverse=True)
+            return scored
+
+        if rare and common_rows > limit * RARE_FIRST_ROWS:
+            found = await self._store.candidates(rare, query.collections, limit)
+            scored = ranked(found)
+            # PostgreSQL's own stemmer may match a rare word our terms do not ("quick" in
+            # "quickly"): candidates none of whose words score are no candidates at all.
+            if len(found) == limit and scored[0][0] > 0:
+                return scored
+        found = await self._store.candidates(asked, query.collections, limit)
+        return ranked(found) if found else []
 
     async def _hybrid(self, query: KnowledgeQuery) -> list[Passage]:
         assert self._encoder is not None and self._vectors is not None
