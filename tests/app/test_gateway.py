@@ -284,3 +284,17 @@ async def test_the_metrics_need_their_token_and_are_off_without_one(
                 assert response.status == 401
         async with session.get(f"{base_url}/api/metrics/models", headers=METRICS_AUTH) as response:
             assert response.status == 200 and "local" in (await response.json())["models"]
+
+
+async def test_the_metrics_count_each_tool_by_outcome(make_settings: SettingsFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_METRICS_TOKEN", METRICS_TOKEN)
+    async with running_server(make_settings()) as (base_url, _app), aiohttp.ClientSession() as session:
+        visitor = await new_visitor(session, base_url)
+        await visitor.send("where is my order NW-10482")  # asks who they are first
+        assert "has shipped" in (await visitor.send("ana@example.com"))["reply"]["text"]
+        async with session.get(f"{base_url}/api/metrics/models", headers=METRICS_AUTH) as response:
+            tools = (await response.json())["tools"]
+    assert tools["lookup_order"]["outcomes"] == {"needs_verification": 1, "ok": 1}
+    assert tools["verify_customer"]["outcomes"] == {"ok": 1}
+    assert tools["lookup_order"]["calls"] == 2 and tools["lookup_order"]["response_bytes"] > 0
+    assert tools["lookup_order"]["latency_ms"]["p50"] is not None and tools["lookup_order"]["errors"] == 0
