@@ -150,7 +150,9 @@ class LocalModel:
 
         article = _best_passage(request)
         if article:
-            return f"I'm sorry about that. {article}" if intent in SORRY_INTENTS else article
+            # "my tent pole snapped" is a problem to be sorry about; "how long is the warranty?" is a question.
+            sorry = intent in SORRY_INTENTS and not _asks(text)
+            return f"I'm sorry about that. {article}" if sorry else article
         # A product that shares a word with a question about something else ("weather") is no
         # answer to it: the honest "not sure", and a person offered.
         return self._fallback
@@ -215,6 +217,15 @@ class LocalModel:
                 answer += " " + article if article else ""
             return answer
         return _best_passage(request) or self._fallback
+
+
+QUESTION_WORDS = frozenset("how what whats what's when where which who why do does did is are can could will would should".split())
+
+
+def _asks(text: str) -> bool:
+    """Whether a message opens as a question ("how long is the warranty"), not as a problem."""
+    first = text.strip().lower().split(maxsplit=1)[:1]
+    return bool(first) and first[0].strip(",.!?") in QUESTION_WORDS
 
 
 def _best_passage(request: ChatRequest) -> str | None:
