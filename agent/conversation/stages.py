@@ -282,6 +282,8 @@ async def _answer_with_tools(
     """The route's models with its tools; a change to confirm or a handover ends the turn's answer there."""
     assert turn.intent is not None and parts.tools is not None
     context = turn.tools or tool_context(turn, parts, turn.intent.route)
+    # A context made when a confirmed change ran, before retrieval: the passages came since.
+    context.passages = list(turn.passages)
     turn.tools = context
     steps = parts.settings.max_tool_steps.get(turn.intent.route, 4)
     done = await answer_with_tools(chain, request, parts.tools, context, steps, deadline, streaming)
