@@ -187,6 +187,7 @@ class ToolBox:
             error=reply.error,
             confirmation=confirmation,
         )
+        self.metrics.record(record)
         log.info(
             "tool_call",
             tool=record.tool,
