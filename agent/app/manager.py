@@ -13,6 +13,7 @@ from agent.app.shared import SharedState
 from agent.app.tools import build_toolbox
 from agent.contracts import Retriever
 from agent.conversation import ConversationManager, TurnSettings
+from agent.conversation.parts import TurnObserver
 from agent.escalation import EscalationPolicy, Triggers
 from agent.live.events import InProcessEventBus
 from agent.live.locks import InProcessLocks
@@ -69,10 +70,12 @@ def build_manager(
     retriever: Retriever | None = None,
     tool_variables: Mapping[str, str] | None = None,
     router: Router | None = None,
+    observer: TurnObserver | None = None,
 ) -> ConversationManager:
     """`retriever` defaults to the knowledge base's search as `knowledge.semantic` configures it;
     `tool_variables` are what this process provides the tools' `${...}` (the demo store's URL);
-    `router`, built from the settings when not given, holds no conversation's state and may be shared."""
+    `router`, built from the settings when not given, holds no conversation's state and may be shared;
+    `observer` hears of every finished turn (the Prometheus metrics)."""
     persona = load_persona(settings.persona)
     retriever = retriever or build_knowledge_search(settings, store.database, knowledge_encoder(settings))
     gateway = gateway or build_gateway(settings, persona)
@@ -113,6 +116,7 @@ def build_manager(
             max_tool_steps={name: route.max_tool_steps for name, route in settings.routes.items()},
             trusted_channels=frozenset(settings.verification.trusted_channels),
         ),
+        observer=observer,
     )
 
 

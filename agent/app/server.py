@@ -16,6 +16,7 @@ from agent.app.health import healthz, model_metrics
 from agent.app.knowledge import build_knowledge_search, knowledge_ctx, knowledge_encoder
 from agent.app.manager import build_manager, build_recovery
 from agent.app.outbox import OutboxChannels, build_outbox_sender
+from agent.app.prometheus import PrometheusMetrics, prometheus_handler
 from agent.app.shared import build_shared_state
 from agent.app.slack import build_slack
 from agent.app.staff import (
@@ -79,7 +80,10 @@ def create_app(settings: Settings) -> web.Application:
     encoder = knowledge_encoder(settings)  # one model, for the start-up ingest and every search
     retriever = build_knowledge_search(settings, database, encoder)
     provided: dict[str, str] = {}  # what the tools' ${...} get from this process once it serves
-    manager = build_manager(settings, store, client, OutboxStore(database, bell), gateway, shared, retriever, provided)
+    outbox = OutboxStore(database, bell)
+    prometheus = PrometheusMetrics()
+    manager = build_manager(settings, store, client, outbox, gateway, shared, retriever, provided, observer=prometheus)
+    prometheus.watch(gateway, manager.parts.tools)
 
     middlewares = [json_errors, body_deadline(settings.server.body_timeout_s)]
     app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
@@ -157,5 +161,11 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(build_recovery(settings, manager).context())
     app.on_shutdown.extend([webchat.close_sockets, console.close_sockets])
     app.add_routes([web.get("/healthz", healthz), *pages.routes(), *webchat.routes(), *console.routes(), *openapi.routes()])
-    app.add_routes([web.get("/api/metrics/models", model_metrics(environment.metrics_token(settings.server)))])
+    metrics_token = environment.metrics_token(settings.server)
+    app.add_routes(
+        [
+            web.get("/api/metrics/models", model_metrics(metrics_token)),
+            web.get("/metrics", prometheus_handler(metrics_token, prometheus, gateway, outbox)),
+        ]
+    )
     return app

@@ -30,7 +30,7 @@ from agent.contracts import (
 )
 from agent.conversation import stages
 from agent.conversation.context import TurnContext
-from agent.conversation.parts import TurnParts, TurnSettings
+from agent.conversation.parts import NoObserver, TurnObserver, TurnParts, TurnSettings
 from agent.conversation.stages import TURN, Stage, missed_turn
 from agent.escalation import EscalationPolicy
 from agent.live.events import EventBus
@@ -80,6 +80,7 @@ class ConversationManager:
         channels: Mapping[str, ChannelTraits] | None = None,
         retriever: Retriever | None = None,
         tools: ToolBox | None = None,
+        observer: TurnObserver | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox
@@ -99,6 +100,7 @@ class ConversationManager:
             model_tier=model_tier,
             retriever=retriever,
             tools=tools,
+            observer=observer or NoObserver(),
         )
         # Turns `take` started, by message, so a repeat of a message waits for its turn.
         self._tasks = BackgroundTasks("turns")

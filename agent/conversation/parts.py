@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from agent.contracts import STAFF_TOPIC, ChannelTraits, ConversationEvent, KnowledgeQuery, Retriever, traits_of
+from agent.contracts import STAFF_TOPIC, CallRecord, ChannelTraits, ConversationEvent, KnowledgeQuery, Retriever, traits_of
 from agent.escalation import EscalationPolicy
 from agent.live.events import EventBus
 from agent.models import RouteStrategy
@@ -42,6 +42,35 @@ class TurnSettings:
         return self.retrieval.get(route) or self.retrieval.get("*") or KnowledgeQuery("")
 
 
+@dataclass(frozen=True, slots=True)
+class TurnReport:
+    """A finished turn as its observers hear of it: what it was, never whose."""
+
+    channel: str
+    outcome: str  # answered | escalated | relayed | failed | missed
+    latency_s: float
+    route: str | None = None
+    tier: str | None = None
+    escalation_reason: str | None = None  # set when this turn handed the conversation to a person
+    calls: tuple[CallRecord, ...] = ()  # its model calls, as stored
+
+
+class TurnObserver(Protocol):
+    """What hears of turns as they finish (the Prometheus exporter); it must not block or raise."""
+
+    def turn_done(self, report: TurnReport) -> None: ...
+
+    def retrieved(self, seconds: float) -> None: ...
+
+
+class NoObserver:
+    def turn_done(self, report: TurnReport) -> None:
+        pass
+
+    def retrieved(self, seconds: float) -> None:
+        pass
+
+
 @dataclass(slots=True)
 class TurnParts:
     store: ConversationStore
@@ -55,6 +84,7 @@ class TurnParts:
     model_tier: ModelIntentTier | None = None
     retriever: Retriever | None = None  # None: no knowledge base, and prompts say nothing of one
     tools: ToolBox | None = None  # None: no route calls tools
+    observer: TurnObserver = field(default_factory=NoObserver)
     _prompts: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def traits(self, channel: str) -> ChannelTraits:

@@ -24,7 +24,7 @@ from agent.contracts import (
 from agent.consent import is_yes
 from agent.conversation.actions import settle_pending, tool_context
 from agent.conversation.context import TurnContext
-from agent.conversation.parts import TurnParts
+from agent.conversation.parts import TurnParts, TurnReport
 from agent.conversation.references import TOOL_RULES, StreamedCitations, cited, reference_block
 from agent.escalation import EscalationDecision
 from agent.models import ChainResult, ChatMessage, ChatRequest, RouteStrategy
@@ -104,7 +104,8 @@ async def relay_to_staff(turn: TurnContext, parts: TurnParts) -> Reply | None:
         reply_text=None if already_told else parts.persona.waiting,
         reply_role=Role.SYSTEM,
     )
-    _, reply = await parts.store.finish_turn(record)
+    stored, reply = await parts.store.finish_turn(record)
+    parts.observer.turn_done(TurnReport(turn.inbound.channel, stored.outcome, stored.latency_ms / 1000))
     log.info("relayed_to_staff", state=conversation.state.value)
     await parts.publish_staff("message", conversation.id, {"message": turn.message})
     if reply is not None:
@@ -215,11 +216,13 @@ async def retrieve(turn: TurnContext, parts: TurnParts) -> Reply | None:
     except Exception:
         log.warning("retrieval_failed", exc_info=True)
         turn.passages = []
+    seconds = time.perf_counter() - started
+    parts.observer.retrieved(seconds)
     log.debug(
         "retrieved",
         passages=[p.id for p in turn.passages],
         scores=[round(p.score, 2) for p in turn.passages],
-        latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        latency_ms=round(seconds * 1000, 2),
     )
     return None
 
@@ -430,6 +433,17 @@ async def deliver(turn: TurnContext, parts: TurnParts) -> Reply | None:
             conversation_id,
             {"channel": turn.inbound.channel, "reason": decision.reason, "detail": decision.detail},
         )
+    parts.observer.turn_done(
+        TurnReport(
+            channel=turn.inbound.channel,
+            outcome=stored.outcome,
+            latency_s=stored.latency_ms / 1000,
+            route=stored.route,
+            tier=stored.tier,
+            escalation_reason=decision.reason if decision.escalate else None,
+            calls=tuple(attempt.record() for attempt in turn.chain.attempts),
+        )
+    )
     # One line per turn at info; the routing and per-attempt lines are at debug.
     log.info(
         "turn_done",
@@ -478,6 +492,7 @@ def missed(age_s: float) -> Stage:
         )
         turn.turn, turn.reply = await parts.store.finish_turn(stored)
         if with_staff:
+            parts.observer.turn_done(TurnReport(turn.inbound.channel, "missed", turn.turn.latency_ms / 1000))
             await parts.publish_staff("message", turn.conversation_id, {"message": turn.message})
             return Reply(turn.conversation_id, turn.message, None, None, None, None, True, state)
         return None

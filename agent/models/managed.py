@@ -167,7 +167,7 @@ class ManagedModel:
             if picked is None:
                 attempts.append(Attempt(self.name, self.provider, Outcome.CIRCUIT_OPEN, 0.0, error="every deployment's breaker is open", retry=retry))
                 if self.metrics is not None:
-                    self.metrics.record(self.name, Outcome.CIRCUIT_OPEN.value, 0.0)
+                    self.metrics.record(self.name, Outcome.CIRCUIT_OPEN.value, 0.0, provider=self.provider)
                 return None
             deployment, ticket = picked
             tried.append(deployment)
@@ -229,7 +229,7 @@ class ManagedModel:
             if self.metrics is not None:
                 tokens = (result.input_tokens, result.output_tokens, result.cached_tokens, result.reasoning_tokens) if result else (0, 0, 0, 0)
                 cost = result.cost_usd if result is not None and priced else (None if result else 0.0)
-                self.metrics.record(self.name, outcome.value, latency, ttft, tokens, cost)
+                self.metrics.record(self.name, outcome.value, latency, ttft, tokens, cost, provider=model.provider)
             return retry_after
 
         try:

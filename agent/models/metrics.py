@@ -1,12 +1,14 @@
 """Per-model counters: calls, outcomes, latency and time-to-first-token quantiles, tokens, cost.
 
 Memory stays flat however long the process runs: counters are numbers and the latency
-samples live in fixed-size rings.
+samples live in fixed-size rings. Observers (the Prometheus exporter) hear of every call as a
+`ModelCall`, from the same place these counters are kept.
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,9 +50,27 @@ class ModelStats:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class ModelCall:
+    """One try at a model, as its observers hear of it."""
+
+    model: str
+    provider: str
+    outcome: str
+    latency_ms: float
+    ttft_ms: float | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = 0.0  # None: no price is known
+
+
+ModelCallObserver = Callable[[ModelCall], None]
+
+
 class GatewayMetrics:
     def __init__(self) -> None:
         self.models: dict[str, ModelStats] = {}
+        self.observers: list[ModelCallObserver] = []
 
     def _stats(self, model: str) -> ModelStats:
         stats = self.models.get(model)
@@ -69,6 +89,7 @@ class GatewayMetrics:
         ttft_ms: float | None = None,
         tokens: tuple[int, int, int, int] = (0, 0, 0, 0),
         cost_usd: float | None = 0.0,
+        provider: str = "",
     ) -> None:
         stats = self._stats(model)
         stats.calls += 1
@@ -84,3 +105,7 @@ class GatewayMetrics:
             stats.unpriced_calls += 1
         else:
             stats.cost_usd += cost_usd
+        if self.observers:
+            call = ModelCall(model, provider, outcome, latency_ms, ttft_ms, tokens[0], tokens[1], cost_usd)
+            for observer in self.observers:
+                observer(call)

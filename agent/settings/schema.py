@@ -31,7 +31,7 @@ class ServerSettings(_Strict):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
     public_url: str | None = None
-    # GET /api/metrics/models needs this variable's value as a bearer token (off while unset).
+    # GET /api/metrics/models and GET /metrics need this variable's value as a bearer token (off while unset).
     metrics_token_env: str = "SWITCHBOARD_METRICS_TOKEN"
     # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed.
     trusted_proxies: list[str] = []

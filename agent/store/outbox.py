@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, update
+from sqlalchemy import and_, exists, func, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -20,6 +20,7 @@ from agent.store.bell import OutboxBell
 from agent.store.database import Database
 from agent.store.rows import to_view
 from agent.store.tables import Conversation, Message, OutboxItem, Turn
+from agent.store.views import OutboxBacklog, as_utc
 
 __all__ = ["NO_OUTBOX", "OutboxBell", "OutboxRouting", "OutboxStore", "enqueue"]
 
@@ -179,6 +180,16 @@ class OutboxStore:
         if await self.database.run(lambda session: _set_if_pending(session, message_id, available_at=utcnow())):
             if self.bell is not None:
                 self.bell.ring()
+
+    async def backlog(self) -> OutboxBacklog:
+        """How many replies are owed and not sent yet (waiting, held or being sent), and since when."""
+        query = select(func.count(), func.min(OutboxItem.created_at)).where(col(OutboxItem.status).in_(UNSENT))
+
+        def work(session: Session) -> OutboxBacklog:
+            count, oldest = session.exec(query).one()
+            return OutboxBacklog(int(count), as_utc(oldest) if oldest is not None else None)
+
+        return await self.database.run(work)
 
     async def items(self, conversation_id: str) -> list[OutboxItem]:
         query = select(OutboxItem).where(OutboxItem.conversation_id == conversation_id).order_by(col(OutboxItem.id))

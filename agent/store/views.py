@@ -122,3 +122,11 @@ class StaffLogin:
 
     member: StaffMember
     password_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxBacklog:
+    """The replies owed and not yet sent, for the metrics."""
+
+    pending: int
+    oldest_at: datetime | None  # when the oldest of them was written; None when there are none

@@ -1,8 +1,12 @@
-"""Per-tool counters beside the models': calls, outcomes, latency quantiles, response sizes."""
+"""Per-tool counters beside the models': calls, outcomes, latency quantiles, response sizes.
+
+Observers (the Prometheus exporter) hear of every call, from the same place.
+"""
 
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,9 +31,13 @@ class ToolStats:
         }
 
 
+ToolCallObserver = Callable[[ToolCallRecord], None]
+
+
 class ToolMetrics:
     def __init__(self) -> None:
         self.tools: dict[str, ToolStats] = {}
+        self.observers: list[ToolCallObserver] = []
 
     def record(self, call: ToolCallRecord) -> None:
         stats = self.tools.setdefault(call.tool, ToolStats())
@@ -37,6 +45,8 @@ class ToolMetrics:
         stats.outcomes[call.outcome.value] += 1
         stats.response_bytes += call.response_bytes
         stats.latency_ms.append(call.latency_ms)
+        for observer in self.observers:
+            observer(call)
 
     def snapshot(self) -> dict[str, Any]:
         return {name: stats.snapshot() for name, stats in sorted(self.tools.items())}

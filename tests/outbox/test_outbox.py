@@ -11,6 +11,7 @@ from agent.contracts import ConversationState, DeliveryError, InboundMessage, St
 from agent.outbox.sender import DeliveryPolicy, OutboxSender
 from agent.store import AccountStore, Database, HandoffStore, ConversationStore, TurnRecord, as_utc
 from agent.store.outbox import OutboxBell, OutboxRouting, OutboxStore
+from agent.store.views import OutboxBacklog
 from tests.support.memory_channel import MemoryChannel
 
 FAST = DeliveryPolicy(poll_interval_s=0.05, backoff_base_s=0.01, backoff_max_s=0.05, max_attempts=3)
@@ -214,3 +215,17 @@ async def test_a_sender_cancelled_as_the_bell_rings_stops() -> None:
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(waiting, 5.0)
+
+
+async def test_the_backlog_counts_the_unsent_replies_and_dates_the_oldest(database: Database) -> None:
+    store, outbox = ConversationStore(database, routing()), OutboxStore(database)
+    assert await outbox.backlog() == OutboxBacklog(0, None)
+    before = utcnow()
+    await answered(store, "A", "one", "first to A")
+    await answered(store, "B", "hi", "only to B")
+    await answered(store, "web-1", "hi", "Hello, web!", channel="web")  # pushed live, never owed
+    backlog = await outbox.backlog()
+    assert backlog.pending == 2 and backlog.oldest_at is not None and before <= backlog.oldest_at <= utcnow()
+
+    assert await OutboxSender(outbox, {"memo": MemoryChannel()}, FAST).send_due() == 2
+    assert await outbox.backlog() == OutboxBacklog(0, None)
