@@ -30,6 +30,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.support.server import running_app
+
 PROVIDERS = ("openai", "anthropic", "gemini")
 _ALNUM = string.ascii_letters + string.digits
 
@@ -600,12 +602,6 @@ def build_app(state: ToolModels) -> web.Application:
 async def fake_tool_models(policies: dict[str, Policy] | None = None) -> AsyncIterator[ToolModels]:
     """The scripted models on a loopback port."""
     state = ToolModels(policies=dict(policies or {}))
-    runner = web.AppRunner(build_app(state), access_log=None, shutdown_timeout=2)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    state.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with running_app(build_app(state)) as base_url:
+        state.base_url = base_url
         yield state
-    finally:
-        await runner.cleanup()
